@@ -26,3 +26,11 @@ class ChainBroken(CryptoError):
     def __init__(self, message: str, *, index: int):
         super().__init__(message)
         self.index = index
+
+
+class NotEnoughShares(DecryptionFailed):
+    """Fewer distinct shares than the threshold were given to reconstruct a key."""
+
+
+class VerificationFailed(CryptoError):
+    """A commitment, digest or recomputed result does not match the published one."""
