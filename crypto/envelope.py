@@ -634,7 +634,9 @@ def check_structure(
     stops with an error as soon as the envelope exceeds it. With
     ``required_recipients`` (label -> hex fingerprint), a stanza with each label
     and fingerprint must be present. This is what a server runs on an upload:
-    it cannot check the tags, which need the data key.
+    it cannot check the tags, which need the data key, so a body cut or altered
+    *inside* its last chunk still frames correctly: the receipt's digest and,
+    at the opening, the tags catch that.
 
     Raises ``MalformedData`` with a one-line reason; returns the SHA-256 of all
     bytes, the size, and the chunk count and plaintext size the framing implies.
