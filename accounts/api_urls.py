@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("auth/token/", api.TokenApi.as_view(), name="api-token"),
+    path("auth/token/revoke/", api.TokenRevokeApi.as_view(), name="api-token-revoke"),
+    path("auth/register/", api.RegisterApi.as_view(), name="api-register"),
+    path("me/", api.MeApi.as_view(), name="api-me"),
+]

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from . import credit_code
+
+
+def validate_credit_code(value: str) -> None:
+    try:
+        credit_code.validate(value)
+    except credit_code.InvalidCreditCode as exc:
+        raise ValidationError(
+            _("Invalid unified social credit code: %(reason)s"),
+            code="invalid_credit_code",
+            params={"reason": str(exc)},
+        ) from exc
+
+
+class Organisation(models.Model):
+    class Kind(models.TextChoices):
+        # A tenderer (招标人): owns projects and decides awards.
+        TENDERER = "tenderer", _("Tenderer")
+        # A tendering agency (招标代理) acting for tenderers.
+        AGENCY = "agency", _("Tendering agency")
+        # A company that bids (投标人).
+        BIDDER = "bidder", _("Bidder")
+        # The public resource trading centre running the platform.
+        TRADING_CENTRE = "trading_centre", _("Trading centre")
+        # An administrative supervision department (行政监督部门).
+        SUPERVISOR = "supervisor", _("Supervision department")
+        # An employer of experts (university, design institute ...).
+        OTHER = "other", _("Other")
+
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    credit_code = models.CharField(
+        _("unified social credit code"),
+        max_length=18,
+        unique=True,
+        validators=[validate_credit_code],
+        help_text=_("18 characters, GB 32100-2015"),
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    legal_representative = models.CharField(_("legal representative"), max_length=100, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.credit_code = credit_code.normalise(self.credit_code)
+        super().save(*args, **kwargs)
+
+
+class Role(models.TextChoices):
+    # Registers projects, publishes tenders and amendments, answers questions.
+    TENDERER = "tenderer", _("Tenderer or agency")
+    # Obtains documents, asks questions, submits bids.
+    BIDDER = "bidder", _("Bidder")
+    # Scores bids when drawn.
+    EXPERT = "expert", _("Expert evaluator")
+    # Watches procedures, handles complaints, verifies the audit trail.
+    SUPERVISOR = "supervisor", _("Supervisor")
+    # Runs the platform: expert pool, draws, organisations.
+    OPERATOR = "operator", _("Trading centre operator")
+
+
+ROLE_FOR_KIND = {
+    Organisation.Kind.TENDERER: Role.TENDERER,
+    Organisation.Kind.AGENCY: Role.TENDERER,
+    Organisation.Kind.BIDDER: Role.BIDDER,
+    Organisation.Kind.TRADING_CENTRE: Role.OPERATOR,
+    Organisation.Kind.SUPERVISOR: Role.SUPERVISOR,
+}
+
+
+class User(AbstractUser):
+    """A person. Belongs to one organisation and acts in one role."""
+
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="members",
+        null=True,
+        blank=True,
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    def has_role(self, *roles: str) -> bool:
+        return self.is_authenticated and self.is_active and self.role in roles
+
+    @property
+    def is_tenderer(self) -> bool:
+        return self.has_role(Role.TENDERER)
+
+    @property
+    def is_bidder(self) -> bool:
+        return self.has_role(Role.BIDDER)
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.has_role(Role.SUPERVISOR)
+
+    @property
+    def is_operator(self) -> bool:
+        return self.has_role(Role.OPERATOR)

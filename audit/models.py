@@ -1,0 +1,68 @@
+"""The append-only audit chain every app's services write to.
+
+Rows are only ever inserted, by ``audit.services.audit_record``. The model refuses
+updates and deletes from Django, and on PostgreSQL a trigger refuses them from SQL
+too; the hash chain (``crypto.chain``) catches whatever gets past both.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditImmutable(Exception):
+    pass
+
+
+class AuditEvent(models.Model):
+    seq = models.BigIntegerField(_("sequence"), unique=True)
+    time = models.DateTimeField(_("server time"))
+    actor_id = models.BigIntegerField(_("actor id"), null=True, blank=True)
+    actor = models.CharField(_("actor"), max_length=150)
+    action = models.CharField(_("action"), max_length=80, db_index=True)
+    object_type = models.CharField(_("object type"), max_length=80)
+    object_id = models.CharField(_("object id"), max_length=64, db_index=True)
+    summary = models.CharField(_("summary"), max_length=300, blank=True)
+    payload_digest = models.CharField(_("payload digest"), max_length=64)
+    prev_hash = models.CharField(_("previous hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["seq"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+
+    def chain_fields(self) -> dict:
+        """The fields covered by the event digest (everything but the two hashes)."""
+        return {
+            "seq": self.seq,
+            "time": self.time.isoformat(timespec="microseconds"),
+            "actor_id": self.actor_id,
+            "actor": self.actor,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "summary": self.summary,
+            "payload_digest": self.payload_digest,
+        }
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AuditImmutable("audit events cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditImmutable("audit events cannot be deleted")
+
+
+class AuditHead(models.Model):
+    """One row: the last event's sequence number and hash.
+
+    Appenders lock it (``select_for_update``) so concurrent writers line up, and the
+    verifier compares it with the last event so a deleted tail is found.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64)

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Organisation
+
+from .models import Tender
+from .services import TENDER_FIELDS, LotInput, TenderInput
+
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class TenderForm(forms.ModelForm):
+    lots_text = forms.CharField(
+        label=_("Lots"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text=_("One lot per line: name, optionally followed by | and its estimate. "
+                    "Empty: one lot named after the tender."),
+    )
+    tenderer_org = forms.ModelChoiceField(
+        label=_("Tenderer (for agencies)"),
+        queryset=Organisation.objects.filter(kind=Organisation.Kind.TENDERER),
+        required=False,
+    )
+
+    class Meta:
+        model = Tender
+        fields = [f for f in TENDER_FIELDS if f != "price_formula_params"]
+        widgets = {
+            "docs_from": DateTimeLocalInput(),
+            "docs_until": DateTimeLocalInput(),
+            "deadline": DateTimeLocalInput(),
+            "description": forms.Textarea(attrs={"rows": 5}),
+        }
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("docs_from", "docs_until", "deadline"):
+            self.fields[name].input_formats = DATETIME_FORMATS
+        self.fields["decryption_window_minutes"].required = False
+        if user is None or user.organisation is None or (
+            user.organisation.kind != Organisation.Kind.AGENCY
+        ):
+            del self.fields["tenderer_org"]
+        if self.instance.pk and not self.initial.get("lots_text"):
+            self.initial["lots_text"] = "\n".join(
+                f"{lot.name} | {lot.estimate}" if lot.estimate else lot.name
+                for lot in self.instance.lots.all()
+            )
+
+    def clean_lots_text(self) -> list[LotInput]:
+        lots = []
+        for number, line in enumerate(self.cleaned_data["lots_text"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            name, _sep, estimate = line.partition("|")
+            try:
+                value = Decimal(estimate.strip().replace(",", "")) if estimate.strip() else None
+            except InvalidOperation:
+                raise ValidationError(
+                    _("Line %(n)s: the estimate “%(v)s” is not a number.")
+                    % {"n": number, "v": estimate.strip()}
+                ) from None
+            lots.append(LotInput(name=name.strip()[:200], estimate=value))
+        return lots
+
+    def _post_clean(self):
+        # The model instance is not saved by this form: services do that.
+        pass
+
+    def to_input(self) -> TenderInput:
+        data = {f: self.cleaned_data.get(f) for f in TENDER_FIELDS if f in self.cleaned_data}
+        data.setdefault("price_formula_params", self.instance.price_formula_params or {})
+        data["title_en"] = data.get("title_en") or ""
+        data["description"] = data.get("description") or ""
+        data["decision_method"] = data.get("decision_method") or ""
+        return TenderInput(
+            lots=self.cleaned_data.get("lots_text") or [],
+            tenderer_org=self.cleaned_data.get("tenderer_org"),
+            **data,
+        )
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        if hasattr(exc, "error_dict"):
+            for field, errors in exc.message_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
+        else:
+            self.add_error(None, exc.messages)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single(d, initial) for d in data]
+        return [single(data, initial)] if data else []
+
+
+class DocumentForm(forms.Form):
+    file = forms.FileField(label=_("Tender document"))
+
+
+class AmendmentForm(forms.Form):
+    text = forms.CharField(label=_("What changes"), widget=forms.Textarea(attrs={"rows": 6}))
+    new_deadline = forms.DateTimeField(
+        label=_("New bid deadline (optional)"), required=False, widget=DateTimeLocalInput(),
+        input_formats=DATETIME_FORMATS,
+        help_text=_("Leave empty to keep it. If the amendment comes less than 15 days before "
+                    "the deadline, the deadline moves to 15 days after it (Law 23, Reg 21)."),
+    )
+    files = MultipleFileField(label=_("New or replacement documents"), required=False)
+
+
+class QuestionForm(forms.Form):
+    question = forms.CharField(label=_("Your question"), widget=forms.Textarea(attrs={"rows": 3}),
+                               max_length=5000)
+
+
+class AnswerForm(forms.Form):
+    answer = forms.CharField(label=_("Answer"), widget=forms.Textarea(attrs={"rows": 3}),
+                             max_length=10000)
+    affects_bids = forms.BooleanField(
+        label=_("This answer may affect bids (the 15-day rule applies)"), required=False
+    )

@@ -1,0 +1,44 @@
+"""Websocket group names and broadcasts for tenders. Code outside the consumers
+announces through here, after the data it announces has been committed."""
+
+from __future__ import annotations
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+
+def tender_group(tender_id: int) -> str:
+    return f"tender.{int(tender_id)}"
+
+
+def tender_state(tender) -> dict:
+    from . import lifecycle
+
+    return {
+        "type": "tender.state",
+        "tender": tender.pk,
+        "reference": tender.reference,
+        "status": tender.status,
+        "status_label": str(tender.get_status_display()),
+        "deadline": tender.deadline.isoformat(),
+        "available": [e.target for e in lifecycle.available_transitions(tender)],
+    }
+
+
+def broadcast_tender_state_on_commit(tender) -> None:
+    """After the surrounding transaction commits, tell every watcher the new state."""
+    tender_id = tender.pk
+
+    def send():
+        from .models import Tender
+
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        current = Tender.objects.get(pk=tender_id)
+        async_to_sync(layer.group_send)(
+            tender_group(tender_id), {"type": "tender.state", "state": tender_state(current)}
+        )
+
+    transaction.on_commit(send)

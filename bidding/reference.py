@@ -1,0 +1,67 @@
+"""Reference lists: regions, categories, procedure types, methods.
+
+Region codes are administrative division codes (GB/T 2260). The list is the demo
+province's; a trading centre replaces it with its own jurisdiction.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Region(models.TextChoices):
+    FUZHOU = "350100", _("Fuzhou")
+    GULOU = "350102", _("Gulou District, Fuzhou")
+    TAIJIANG = "350103", _("Taijiang District, Fuzhou")
+    CANGSHAN = "350104", _("Cangshan District, Fuzhou")
+    MAWEI = "350105", _("Mawei District, Fuzhou")
+    XIAMEN = "350200", _("Xiamen")
+    PUTIAN = "350300", _("Putian")
+    SANMING = "350400", _("Sanming")
+    QUANZHOU = "350500", _("Quanzhou")
+    ZHANGZHOU = "350600", _("Zhangzhou")
+    NANPING = "350700", _("Nanping")
+    LONGYAN = "350800", _("Longyan")
+    NINGDE = "350900", _("Ningde")
+
+
+class Category(models.TextChoices):
+    # Works (工程建设), by trade.
+    BUILDING = "works_building", _("Works: buildings")
+    MUNICIPAL = "works_municipal", _("Works: municipal")
+    TRANSPORT = "works_transport", _("Works: transport")
+    WATER = "works_water", _("Works: water conservancy")
+    GOODS = "goods", _("Goods")
+    SERVICES = "services", _("Services")
+
+
+class ProcedureType(models.TextChoices):
+    OPEN = "open", _("Open tendering")
+    INVITED = "invited", _("Invited tendering")
+
+
+class EvaluationMethod(models.TextChoices):
+    # 综合评估法
+    COMPREHENSIVE = "comprehensive", _("Comprehensive scoring")
+    # 经评审的最低投标价法
+    LOWEST_PRICE = "lowest_price", _("Lowest evaluated price")
+
+
+class PriceFormula(models.TextChoices):
+    # benchmark = trimmed mean of valid bids x (1 + float); deduct k per % deviation
+    BENCHMARK_DEVIATION = "benchmark_deviation", _("Benchmark price with deviation deductions")
+    # lowest valid price gets full marks, others benchmark / bid x full
+    LOWEST_FULL_MARKS = "lowest_full_marks", _("Lowest valid price gets full marks")
+
+
+class AwardMethod(models.TextChoices):
+    FIRST_RANKED = "first_ranked", _("First-ranked candidate")
+    # 评定分离
+    SEPARATE = "separate", _("Evaluation separate from award")
+
+
+class DecisionMethod(models.TextChoices):
+    VOTE = "vote", _("Vote")
+    LOTTERY = "lottery", _("Lottery")
+    VOTE_THEN_LOTTERY = "vote_then_lottery", _("Vote, then lottery")
+    PRICE_COMPETITION = "price_competition", _("Price competition")
+    DELIBERATION = "deliberation", _("Collective deliberation")

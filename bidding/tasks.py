@@ -1,0 +1,38 @@
+"""Celery tasks: take ids, re-check state, call the lifecycle. Safe to repeat."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from celery import shared_task
+from django.conf import settings
+
+from . import lifecycle
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="bidding.tasks.lifecycle_tick", ignore_result=True)
+def lifecycle_tick() -> list[int]:
+    """Periodic: make every clock-driven move that is due (beat, or the in-process clock)."""
+    moved = lifecycle.advance_by_clock()
+    if moved:
+        log.info("clock moved tenders %s", moved)
+    return moved
+
+
+@shared_task(name="bidding.tasks.tender_deadline_reached", ignore_result=True, acks_late=True)
+def tender_deadline_reached(tender_id: int) -> list[int]:
+    """Scheduled at a tender's deadline. Runs the same idempotent tick: if the deadline
+    moved later, the tender is not due and nothing happens; the task scheduled for the
+    new deadline does it."""
+    return lifecycle.advance_by_clock()
+
+
+def schedule_deadline(tender_id: int, deadline: datetime) -> None:
+    """Ask a worker to run at ``deadline``. With no broker (eager mode) the in-process
+    clock covers it, so nothing is queued."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return
+    tender_deadline_reached.apply_async(args=[tender_id], eta=deadline)

@@ -1,0 +1,151 @@
+"""The tender state machine: every edge of the table, every refusal, the clock."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from bidding import lifecycle
+from bidding.lifecycle import CLOCK, SUPERVISOR, SYSTEM, TENDERER, TRANSITIONS
+from bidding.models import Tender
+from tests import factories
+
+S = Tender.Status
+pytestmark = pytest.mark.django_db
+
+EDGES = [
+    (source, edge.target, sorted(edge.by)[0])
+    for source, edges in TRANSITIONS.items()
+    for edge in edges
+    if edge.target != "resume"
+]
+
+
+def _tender_in(status: str) -> Tender:
+    tender = factories.draft_tender()
+    Tender.objects.filter(pk=tender.pk).update(status=status)
+    tender.refresh_from_db()
+    return tender
+
+
+@pytest.mark.parametrize(("source", "target", "by"), EDGES)
+def test_every_edge_in_the_table_moves_the_tender_and_is_audited(source, target, by):
+    tender = _tender_in(source)
+    if (source, target) == (S.PUBLISHED, S.BIDDING_CLOSED):
+        Tender.objects.filter(pk=tender.pk).update(deadline=timezone.now() - timedelta(seconds=1))
+    before = AuditEvent.objects.count()
+
+    assert lifecycle.tender_transition(tender=tender, to=target, by=by) is True
+
+    tender.refresh_from_db()
+    assert tender.status == target
+    event = AuditEvent.objects.order_by("seq").last()
+    assert AuditEvent.objects.count() == before + 1
+    assert event.action == "tender.transition"
+    assert event.object_id == str(tender.pk)
+
+
+NON_EDGES = [
+    (source, target)
+    for source in S.values
+    for target in S.values
+    if source != target
+    and target not in {e.target for e in TRANSITIONS[source]}
+    and not (source == S.SUSPENDED)
+]
+
+
+@pytest.mark.parametrize(("source", "target"), NON_EDGES)
+def test_a_move_outside_the_table_is_refused_naming_the_current_status(source, target):
+    tender = _tender_in(source)
+    with pytest.raises(lifecycle.TransitionNotAllowed) as exc:
+        lifecycle.tender_transition(tender=tender, to=target, by=SYSTEM)
+    assert exc.value.current == source
+    assert str(S(source).label) in str(exc.value)
+    tender.refresh_from_db()
+    assert tender.status == source
+
+
+def test_moving_to_the_current_status_is_a_no_op():
+    tender = _tender_in(S.PUBLISHED)
+    before = AuditEvent.objects.count()
+    assert lifecycle.tender_transition(tender=tender, to=S.PUBLISHED, by=TENDERER) is False
+    assert AuditEvent.objects.count() == before
+
+
+def test_a_move_by_the_wrong_actor_is_refused():
+    tender = _tender_in(S.PUBLISHED)
+    with pytest.raises(lifecycle.TransitionNotAllowed, match="not made by tenderer"):
+        lifecycle.tender_transition(tender=tender, to=S.SUSPENDED, by=TENDERER)
+
+
+def test_closing_bidding_before_the_deadline_is_refused():
+    tender = factories.published_tender()
+    with pytest.raises(lifecycle.TransitionNotAllowed, match="deadline has not passed"):
+        lifecycle.tender_transition(tender=tender, to=S.BIDDING_CLOSED, by=CLOCK)
+
+
+def test_suspend_then_resume_returns_to_the_previous_status():
+    tender = _tender_in(S.BIDDING_CLOSED)
+    lifecycle.tender_transition(tender=tender, to=S.SUSPENDED, by=SUPERVISOR)
+    assert [e.target for e in lifecycle.available_transitions(tender)] == [S.BIDDING_CLOSED]
+    lifecycle.tender_transition(tender=tender, to=S.BIDDING_CLOSED, by=SUPERVISOR)
+    tender.refresh_from_db()
+    assert tender.status == S.BIDDING_CLOSED and tender.suspended_from == ""
+
+
+def test_a_suspended_tender_cannot_resume_into_another_status():
+    tender = _tender_in(S.BIDDING_CLOSED)
+    lifecycle.tender_transition(tender=tender, to=S.SUSPENDED, by=SUPERVISOR)
+    with pytest.raises(lifecycle.TransitionNotAllowed):
+        lifecycle.tender_transition(tender=tender, to=S.PUBLISHED, by=SUPERVISOR)
+
+
+def test_terminal_statuses_allow_nothing():
+    for status in (S.CONTRACTED, S.CANCELLED, S.FAILED):
+        assert lifecycle.available_transitions(_tender_in(status)) == []
+
+
+def test_available_transitions_can_be_filtered_by_actor():
+    tender = _tender_in(S.PUBLISHED)
+    assert [e.target for e in lifecycle.available_transitions(tender, by=CLOCK)] == [
+        S.BIDDING_CLOSED
+    ]
+
+
+def test_the_clock_closes_bidding_at_the_deadline_and_not_before():
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        tender = factories.published_tender()
+    deadline = tender.deadline
+    with time_machine.travel(deadline - timedelta(seconds=1), tick=False):
+        assert lifecycle.advance_by_clock() == []
+    with time_machine.travel(deadline, tick=False):
+        assert lifecycle.advance_by_clock() == [tender.pk]
+    tender.refresh_from_db()
+    assert tender.status == S.BIDDING_CLOSED
+    assert tender.status_changed_at == deadline
+    event = AuditEvent.objects.order_by("seq").last()
+    assert event.actor == "clock"
+
+
+def test_the_clock_tick_is_idempotent():
+    with time_machine.travel(timezone.now(), tick=False):
+        tender = factories.published_tender()
+    with time_machine.travel(tender.deadline + timedelta(minutes=1), tick=False):
+        assert lifecycle.advance_by_clock() == [tender.pk]
+        events = AuditEvent.objects.count()
+        assert lifecycle.advance_by_clock() == []
+        assert AuditEvent.objects.count() == events
+
+
+def test_the_clock_leaves_a_suspended_tender_alone():
+    with time_machine.travel(timezone.now(), tick=False):
+        tender = factories.published_tender()
+        lifecycle.tender_transition(tender=tender, to=S.SUSPENDED, by=SUPERVISOR)
+    with time_machine.travel(tender.deadline + timedelta(minutes=1), tick=False):
+        assert lifecycle.advance_by_clock() == []
+    tender.refresh_from_db()
+    assert tender.status == S.SUSPENDED

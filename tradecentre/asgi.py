@@ -1,0 +1,32 @@
+"""ASGI entry point: HTTP (Django) and websockets (Channels) in one application."""
+
+import gc
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradecentre.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from tradecentre.clock import start_embedded_clock  # noqa: E402
+from tradecentre.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)
+
+start_embedded_clock()
+
+# Long-lived objects created at start-up need no collecting; freezing them keeps
+# full collections short when many websocket clients are connected (TECH-NOTES).
+gc.collect()
+gc.freeze()

@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from .api_errors import not_found_api
+
+api_patterns = [
+    path("", include("accounts.api_urls")),
+    path("", include("bidding.api_urls")),
+    path("", include("supervision.api_urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("<path:rest>", not_found_api),
+]
+
+urlpatterns = [
+    path("api/", include(api_patterns)),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("accounts/", include("accounts.urls")),
+    path("supervision/", include("supervision.urls")),
+    path("admin/", admin.site.urls),
+    path("", include("bidding.urls")),
+]
