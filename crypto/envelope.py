@@ -318,9 +318,22 @@ def _writer(dst: BinaryIO) -> Callable[[memoryview], None]:
     return write
 
 
+def _read_upto(src: BinaryIO, n: int) -> bytes:
+    """Up to ``n`` bytes, fewer only at end of stream (pipes return short reads)."""
+    parts = []
+    left = n
+    while left:
+        data = src.read(left)
+        if not data:
+            break
+        parts.append(data)
+        left -= len(data)
+    return b"".join(parts)
+
+
 def _read_exact(src: BinaryIO, n: int, what: str) -> bytes:
-    data = src.read(n)
-    if data is None or len(data) != n:
+    data = _read_upto(src, n)
+    if len(data) != n:
         raise MalformedData(f"truncated envelope header ({what})")
     return data
 
@@ -382,7 +395,7 @@ def read_header(src: BinaryIO) -> EnvelopeHeader:
     with a one-line reason for anything that is not a v1 header. The header MAC
     is *not* checked here: that needs the data key (see :func:`unwrap_data_key`).
     """
-    first = src.read(len(MAGIC))
+    first = _read_upto(src, len(MAGIC))
     if first != MAGIC:
         raise MalformedData("not a sealed envelope (bad magic)")
     rest = _read_exact(src, _FIXED.size - len(MAGIC), "fixed fields")
@@ -676,7 +689,7 @@ def check_structure(
     )
 
 
-# -- unwrapping and opening -------------------------------------------------------------
+# -- unwrapping and opening --------------------------------------------------------
 
 
 def unwrap_data_key(

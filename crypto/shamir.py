@@ -11,10 +11,13 @@ shares give ``s`` back by Lagrange interpolation at 0. Any ``k - 1`` shares are
 consistent with every possible secret, each for exactly one choice of the
 coefficients, so they reveal nothing about it.
 
-Combining fewer than ``k`` plain shares yields a wrong value, not an error: a
-share alone cannot tell. A :class:`ThresholdShare` also carries ``k`` and a
-*commitment* to the secret, so :func:`combine_threshold` refuses too few shares
-(``NotEnoughShares``) and detects wrong ones (``DecryptionFailed``).
+Combining fewer than ``k`` plain shares yields a wrong value: a share alone
+cannot tell how many are needed. (Because the field is much larger than the
+secret, a wrong value almost always exceeds the secret's length, and
+:func:`combine` then says so; that is a bonus, not a guarantee.) A
+:class:`ThresholdShare` also carries ``k`` and a *commitment* to the secret,
+so :func:`combine_threshold` refuses too few shares (``NotEnoughShares``) and
+detects wrong ones (``DecryptionFailed``).
 
 Wire form of a share (``Share.to_bytes``), 69 bytes::
 
@@ -186,8 +189,9 @@ def combine(shares: Iterable[Share]) -> bytes:
     """Reconstruct the secret from shares (duplicates are ignored).
 
     With at least ``k`` correct shares the result is the secret. With fewer, or
-    with a wrong share, it is some other value: nothing here can tell. Use
-    :func:`combine_threshold` to have that checked.
+    with a wrong share, it is some other value; if that value does not fit in the
+    secret's length (the usual case) ``DecryptionFailed`` is raised, otherwise it
+    is returned. Use :func:`combine_threshold` to have the result checked.
     """
     distinct = _distinct(shares)
     length = distinct[0].length

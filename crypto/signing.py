@@ -115,7 +115,7 @@ def bid_digest_message(
 def bid_digest_sign(
     signing_key: SigningKey, *, tender_id: str, bidder_id: str, sha256: str, size: int
 ) -> bytes:
-    """A bidder's signature over its envelope's digest (see :func:`bid_digest_message`)."""
+    """A bidder's signature over its envelope's digest (:func:`bid_digest_message`)."""
     message = bid_digest_message(
         tender_id=tender_id, bidder_id=bidder_id, sha256=sha256, size=size
     )
