@@ -13,5 +13,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 @admin.register(User)
 class PlatformUserAdmin(UserAdmin):
     list_display = ["username", "display_name", "organisation", "role", "is_active"]
-    fieldsets = [*UserAdmin.fieldsets, ("Platform", {"fields": ["organisation", "role",
-                                                                  "display_name"]})]
+    fieldsets = [
+        *UserAdmin.fieldsets,
+        ("Platform", {"fields": ["organisation", "role", "display_name"]}),
+    ]

@@ -2,6 +2,7 @@ from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
@@ -23,7 +24,8 @@ class LoginThrottle(AnonRateThrottle):
 
 class TokenApi(APIView):
     permission_classes = [AllowAny]
-    authentication_classes = []
+    # Token authentication only, so a failure answers 401 with WWW-Authenticate.
+    authentication_classes = [TokenAuthentication]
     throttle_classes = [LoginThrottle]
 
     @extend_schema(request=TokenRequestSerializer, responses=TokenSerializer, auth=[])
@@ -68,6 +70,7 @@ class RegisterApi(APIView):
         data = dict(ser.validated_data)
         org, _user = services.organisation_register(
             credit_code_value=data.pop("credit_code"),
-            actor=request.user if request.user.is_authenticated else None, **data,
+            actor=request.user if request.user.is_authenticated else None,
+            **data,
         )
         return Response(OrganisationSerializer(org).data, status=status.HTTP_201_CREATED)

@@ -14,14 +14,24 @@ from . import credit_code
 from .models import ROLE_FOR_KIND, Organisation, Role, User
 
 SELF_REGISTRATION_KINDS = (
-    Organisation.Kind.TENDERER, Organisation.Kind.AGENCY, Organisation.Kind.BIDDER,
+    Organisation.Kind.TENDERER,
+    Organisation.Kind.AGENCY,
+    Organisation.Kind.BIDDER,
 )
 
 
 def organisation_register(
-    *, name: str, credit_code_value: str, kind: str, username: str, password: str,
-    display_name: str = "", email: str = "", name_en: str = "",
-    legal_representative: str = "", actor=None,
+    *,
+    name: str,
+    credit_code_value: str,
+    kind: str,
+    username: str,
+    password: str,
+    display_name: str = "",
+    email: str = "",
+    name_en: str = "",
+    legal_representative: str = "",
+    actor=None,
 ) -> tuple[Organisation, User]:
     """Register an organisation and its first user in one step.
 
@@ -33,7 +43,8 @@ def organisation_register(
         code = credit_code.validate(credit_code_value)
     except credit_code.InvalidCreditCode as exc:
         errors["credit_code"] = _("Invalid unified social credit code: %(reason)s") % {
-            "reason": str(exc)}
+            "reason": str(exc)
+        }
         code = None
     if kind not in Organisation.Kind.values:
         errors["kind"] = _("Unknown kind of organisation.")
@@ -51,19 +62,27 @@ def organisation_register(
         raise ValidationError(errors)
     with transaction.atomic():
         org = Organisation(
-            name=name, name_en=name_en, credit_code=code, kind=kind,
+            name=name,
+            name_en=name_en,
+            credit_code=code,
+            kind=kind,
             legal_representative=legal_representative,
         )
         org.full_clean()
         org.save()
         user = User(
-            username=username, email=email, display_name=display_name or username,
-            organisation=org, role=ROLE_FOR_KIND.get(kind, Role.BIDDER),
+            username=username,
+            email=email,
+            display_name=display_name or username,
+            organisation=org,
+            role=ROLE_FOR_KIND.get(kind, Role.BIDDER),
         )
         user.set_password(password)
         user.save()
         audit_record(
-            actor=actor or user, action="organisation.register", obj=org,
+            actor=actor or user,
+            action="organisation.register",
+            obj=org,
             payload={"name": name, "credit_code": code, "kind": kind, "user": username},
             summary=f"{name} ({code})",
         )

@@ -103,7 +103,10 @@ def audit_verify() -> VerifyResult:
     for event in events:
         if event.seq != expected_seq:
             return VerifyResult(
-                False, count, prev, event.seq,
+                False,
+                count,
+                prev,
+                event.seq,
                 f"sequence jumps from {expected_seq - 1} to {event.seq} (events deleted)",
             )
         try:
@@ -120,7 +123,10 @@ def audit_verify() -> VerifyResult:
     head_seq, head_hash = (head.seq, head.hash) if head else (0, chain.GENESIS_HASH)
     if head_seq != count or head_hash != prev:
         return VerifyResult(
-            False, count, prev, count + 1 if head_seq > count else head_seq,
+            False,
+            count,
+            prev,
+            count + 1 if head_seq > count else head_seq,
             f"the chain head records {head_seq} events ending in {head_hash[:16]}…, "
             f"but the table holds {count} ending in {prev[:16]}… (events at the end "
             "were deleted or appended outside the platform)",

@@ -33,14 +33,15 @@ from .serializers import (
 )
 
 TENDER_ID = OpenApiParameter(
-    "tender_id", str, OpenApiParameter.PATH,
+    "tender_id",
+    str,
+    OpenApiParameter.PATH,
     description="Numeric id or the tender number (e.g. GGZY-2026-000001).",
 )
 
 
 def _detail(request, tender, code=status.HTTP_200_OK):
-    return Response(TenderDetailSerializer(tender, context={"request": request}).data,
-                    status=code)
+    return Response(TenderDetailSerializer(tender, context={"request": request}).data, status=code)
 
 
 class TenderListCreateApi(generics.ListAPIView):
@@ -58,7 +59,8 @@ class TenderListCreateApi(generics.ListAPIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("q", str, description="Text in title, project, number, tenderer"),
-            OpenApiParameter("region", str), OpenApiParameter("category", str),
+            OpenApiParameter("region", str),
+            OpenApiParameter("category", str),
             OpenApiParameter("status", str),
             OpenApiParameter("published_from", str, description="YYYY-MM-DD"),
             OpenApiParameter("published_to", str, description="YYYY-MM-DD"),
@@ -105,8 +107,9 @@ class TenderDetailApi(APIView):
     def get(self, request, tender_id):
         return _detail(request, access_tender(request.user, tender_id))
 
-    @extend_schema(parameters=[TENDER_ID], request=TenderWriteSerializer,
-                   responses=TenderDetailSerializer)
+    @extend_schema(
+        parameters=[TENDER_ID], request=TenderWriteSerializer, responses=TenderDetailSerializer
+    )
     def put(self, request, tender_id):
         """Replace a draft's fields. Published tenders change only by amendment."""
         tender = access_tender_as_owner(request.user, tender_id)
@@ -130,21 +133,26 @@ class TenderPublishApi(APIView):
 class TenderTransitionsApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(parameters=[TENDER_ID], responses=inline_serializer(
-        "TenderTransitions",
-        {"status": serializers.CharField(), "available": TransitionSerializer(many=True)},
-    ))
+    @extend_schema(
+        parameters=[TENDER_ID],
+        responses=inline_serializer(
+            "TenderTransitions",
+            {"status": serializers.CharField(), "available": TransitionSerializer(many=True)},
+        ),
+    )
     def get(self, request, tender_id):
         """The moves the lifecycle allows from the tender's current status, and who
         (tenderer, supervisor, clock, system) makes each."""
         tender = access_tender(request.user, tender_id)
-        return Response({
-            "status": tender.status,
-            "available": [
-                {"target": e.target, "label": str(e.label), "by": sorted(e.by)}
-                for e in lifecycle.available_transitions(tender)
-            ],
-        })
+        return Response(
+            {
+                "status": tender.status,
+                "available": [
+                    {"target": e.target, "label": str(e.label), "by": sorted(e.by)}
+                    for e in lifecycle.available_transitions(tender)
+                ],
+            }
+        )
 
 
 class TenderDocumentsApi(APIView):
@@ -156,15 +164,19 @@ class TenderDocumentsApi(APIView):
         tender = access_tender(request.user, tender_id)
         return Response(DocumentSerializer(tender.documents.all(), many=True).data)
 
-    @extend_schema(parameters=[TENDER_ID], request=DocumentUploadSerializer,
-                   responses={201: DocumentSerializer})
+    @extend_schema(
+        parameters=[TENDER_ID],
+        request=DocumentUploadSerializer,
+        responses={201: DocumentSerializer},
+    )
     def post(self, request, tender_id):
         """Attach a document to a draft (multipart field ``file``)."""
         tender = access_tender_as_owner(request.user, tender_id)
         ser = DocumentUploadSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        doc = services.document_add(user=request.user, tender=tender,
-                                    upload=ser.validated_data["file"])
+        doc = services.document_add(
+            user=request.user, tender=tender, upload=ser.validated_data["file"]
+        )
         return Response(DocumentSerializer(doc).data, status=status.HTTP_201_CREATED)
 
 
@@ -182,8 +194,9 @@ class TenderDocumentApi(APIView):
     def delete(self, request, tender_id, document_id):
         """Remove a document from a draft. Published documents are immutable."""
         tender = access_tender_as_owner(request.user, tender_id)
-        services.document_remove(user=request.user, tender=tender,
-                                 document=_document(tender, document_id))
+        services.document_remove(
+            user=request.user, tender=tender, document=_document(tender, document_id)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -213,9 +226,14 @@ class TenderDocumentDownloadApi(APIView):
 class TenderObtainApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(parameters=[TENDER_ID], request=None, responses=inline_serializer(
-        "Obtained", {"tender": serializers.CharField(), "obtained_at": serializers.DateTimeField()}
-    ))
+    @extend_schema(
+        parameters=[TENDER_ID],
+        request=None,
+        responses=inline_serializer(
+            "Obtained",
+            {"tender": serializers.CharField(), "obtained_at": serializers.DateTimeField()},
+        ),
+    )
     def post(self, request, tender_id):
         """A bidder registers for the tender and obtains its documents (idempotent)."""
         tender = access_tender(request.user, tender_id)
@@ -241,11 +259,15 @@ class ClarificationsApi(APIView):
         """Answered questions (and, for a bidder, its own pending ones). Askers are never named."""
         tender = access_tender(request.user, tender_id)
         items = selectors.clarifications_visible(tender, request.user)
-        return Response(ClarificationSerializer(items, many=True,
-                                                context={"request": request}).data)
+        return Response(
+            ClarificationSerializer(items, many=True, context={"request": request}).data
+        )
 
-    @extend_schema(parameters=[TENDER_ID], request=ClarificationAskSerializer,
-                   responses={201: ClarificationSerializer})
+    @extend_schema(
+        parameters=[TENDER_ID],
+        request=ClarificationAskSerializer,
+        responses={201: ClarificationSerializer},
+    )
     def post(self, request, tender_id):
         """A bidder that obtained the documents asks a question."""
         if not request.user.is_authenticated:
@@ -253,25 +275,32 @@ class ClarificationsApi(APIView):
         tender = access_tender(request.user, tender_id)
         ser = ClarificationAskSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        item = services.clarification_ask(user=request.user, tender=tender,
-                                          question=ser.validated_data["question"])
-        return Response(ClarificationSerializer(item, context={"request": request}).data,
-                        status=status.HTTP_201_CREATED)
+        item = services.clarification_ask(
+            user=request.user, tender=tender, question=ser.validated_data["question"]
+        )
+        return Response(
+            ClarificationSerializer(item, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class ClarificationAnswerApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(parameters=[TENDER_ID], request=ClarificationAnswerSerializer,
-                   responses=ClarificationSerializer)
+    @extend_schema(
+        parameters=[TENDER_ID],
+        request=ClarificationAnswerSerializer,
+        responses=ClarificationSerializer,
+    )
     def post(self, request, tender_id, clarification_id):
         """The tenderer answers; the answer is published to everyone without the asker."""
         tender = access_tender(request.user, tender_id)
         item = access_clarification_as_owner(request.user, tender, clarification_id)
         ser = ClarificationAnswerSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        item = services.clarification_answer(user=request.user, tender=tender, clarification=item,
-                                             **ser.validated_data)
+        item = services.clarification_answer(
+            user=request.user, tender=tender, clarification=item, **ser.validated_data
+        )
         return Response(ClarificationSerializer(item, context={"request": request}).data)
 
 
@@ -284,17 +313,25 @@ class AmendmentsApi(APIView):
         tender = access_tender(request.user, tender_id)
         return Response(AmendmentSerializer(tender.amendments.all(), many=True).data)
 
-    @extend_schema(parameters=[TENDER_ID], request=AmendmentWriteSerializer,
-                   responses={201: AmendmentSerializer})
+    @extend_schema(
+        parameters=[TENDER_ID],
+        request=AmendmentWriteSerializer,
+        responses={201: AmendmentSerializer},
+    )
     def post(self, request, tender_id):
         """Publish an amendment (JSON, or multipart with ``files``). Less than 15 days
         before the deadline, the deadline moves to 15 days after it (Law 23, Reg 21)."""
         tender = access_tender_as_owner(request.user, tender_id)
         data = request.data
         if request.FILES:
-            data = {"text": data.get("text", ""), "new_deadline": data.get("new_deadline") or None,
-                    "files": request.FILES.getlist("files")}
+            data = {
+                "text": data.get("text", ""),
+                "new_deadline": data.get("new_deadline") or None,
+                "files": request.FILES.getlist("files"),
+            }
         ser = AmendmentWriteSerializer(data=data)
         ser.is_valid(raise_exception=True)
-        amendment = services.amendment_publish(user=request.user, tender=tender, **ser.validated_data)
+        amendment = services.amendment_publish(
+            user=request.user, tender=tender, **ser.validated_data
+        )
         return Response(AmendmentSerializer(amendment).data, status=status.HTTP_201_CREATED)

@@ -24,22 +24,52 @@ DEMO_PASSWORD = "ggzy-demo-2026"
 
 ORGANISATIONS = [
     # (key, name, English name, kind, 17-character prefix)
-    ("centre", "福州市公共资源交易中心", "Fuzhou Public Resource Trading Centre",
-     "trading_centre", "12350100MB0000001"),
-    ("supervisor", "福州市住房和城乡建设局", "Fuzhou Housing and Urban-Rural Development Bureau",
-     "supervisor", "11350100MB0000002"),
-    ("tenderer", "福州市城市建设投资集团有限公司", "Fuzhou Urban Construction Investment Group",
-     "tenderer", "91350100MA0000003"),
+    (
+        "centre",
+        "福州市公共资源交易中心",
+        "Fuzhou Public Resource Trading Centre",
+        "trading_centre",
+        "12350100MB0000001",
+    ),
+    (
+        "supervisor",
+        "福州市住房和城乡建设局",
+        "Fuzhou Housing and Urban-Rural Development Bureau",
+        "supervisor",
+        "11350100MB0000002",
+    ),
+    (
+        "tenderer",
+        "福州市城市建设投资集团有限公司",
+        "Fuzhou Urban Construction Investment Group",
+        "tenderer",
+        "91350100MA0000003",
+    ),
     ("tenderer2", "福州市第一中学", "Fuzhou No. 1 Middle School", "tenderer", "12350100MB0000004"),
-    ("agency", "福建华信招标代理有限公司", "Fujian Huaxin Tendering Agency", "agency",
-     "91350100MA0000005"),
-    ("b1", "福建建工集团有限责任公司", "Fujian Construction Engineering Group", "bidder",
-     "91350000MA0000011"),
+    (
+        "agency",
+        "福建华信招标代理有限公司",
+        "Fujian Huaxin Tendering Agency",
+        "agency",
+        "91350100MA0000005",
+    ),
+    (
+        "b1",
+        "福建建工集团有限责任公司",
+        "Fujian Construction Engineering Group",
+        "bidder",
+        "91350000MA0000011",
+    ),
     ("b2", "中建海峡建设发展有限公司", "CSCEC Strait Construction", "bidder", "91350000MA0000012"),
     ("b3", "福州市政工程有限公司", "Fuzhou Municipal Engineering", "bidder", "91350100MA0000013"),
     ("b4", "闽江路桥建设有限公司", "Minjiang Road and Bridge", "bidder", "91350100MA0000014"),
-    ("b5", "榕城水利水电工程有限公司", "Rongcheng Water Conservancy", "bidder",
-     "91350100MA0000015"),
+    (
+        "b5",
+        "榕城水利水电工程有限公司",
+        "Rongcheng Water Conservancy",
+        "bidder",
+        "91350100MA0000015",
+    ),
     ("uni", "福州大学", "Fuzhou University", "other", "12350000MB0000016"),
 ]
 
@@ -74,9 +104,17 @@ def tender_document_pdf(title: str, reference: str) -> bytes:
     c.setFont("STSong-Light", 18)
     c.drawString(72, 760, "招标文件")
     c.setFont("STSong-Light", 12)
-    lines = [title, f"招标编号：{reference}", "第一章 招标公告", "第二章 投标人须知",
-             "第三章 评标办法", "第四章 合同条款及格式", "第五章 工程量清单",
-             "第六章 技术标准和要求", "第七章 投标文件格式"]
+    lines = [
+        title,
+        f"招标编号：{reference}",
+        "第一章 招标公告",
+        "第二章 投标人须知",
+        "第三章 评标办法",
+        "第四章 合同条款及格式",
+        "第五章 工程量清单",
+        "第六章 技术标准和要求",
+        "第七章 投标文件格式",
+    ]
     for i, line in enumerate(lines):
         c.drawString(72, 720 - 22 * i, line)
     c.showPage()
@@ -85,8 +123,9 @@ def tender_document_pdf(title: str, reference: str) -> bytes:
 
 
 def _org(key: str) -> Organisation:
-    return Organisation.objects.get(credit_code=credit_code.make(
-        next(o[4] for o in ORGANISATIONS if o[0] == key)))
+    return Organisation.objects.get(
+        credit_code=credit_code.make(next(o[4] for o in ORGANISATIONS if o[0] == key))
+    )
 
 
 @transaction.atomic
@@ -98,43 +137,98 @@ def load_demo() -> dict:
     orgs = {}
     for key, name, name_en, kind, prefix in ORGANISATIONS:
         orgs[key] = Organisation.objects.create(
-            name=name, name_en=name_en, kind=kind, credit_code=credit_code.make(prefix),
+            name=name,
+            name_en=name_en,
+            kind=kind,
+            credit_code=credit_code.make(prefix),
             legal_representative="（演示）",
         )
     users = {}
     for username, display, role, org_key in USERS:
-        user = User(username=username, display_name=display, role=role,
-                    organisation=orgs[org_key], email=f"{username}@demo.ggzy.local")
+        user = User(
+            username=username,
+            display_name=display,
+            role=role,
+            organisation=orgs[org_key],
+            email=f"{username}@demo.ggzy.local",
+        )
         user.set_password(DEMO_PASSWORD)
         user.save()
         users[username] = user
-    User.objects.create_superuser("admin", "admin@demo.ggzy.local", DEMO_PASSWORD,
-                                  role=Role.OPERATOR, organisation=orgs["centre"],
-                                  display_name="Platform administrator")
+    User.objects.create_superuser(
+        "admin",
+        "admin@demo.ggzy.local",
+        DEMO_PASSWORD,
+        role=Role.OPERATOR,
+        organisation=orgs["centre"],
+        display_name="Platform administrator",
+    )
 
     now = timezone.now()
     specs = [
-        dict(user="tenderer", title="福州市晋安区凤坂路道路改造工程施工",
-             title_en="Fengban Road Reconstruction Works, Jin'an District",
-             project="凤坂路道路改造工程", region="350100", category="works_municipal",
-             estimate="38500000", days=28, award="separate", decision="vote_then_lottery"),
-        dict(user="tenderer", title="闽江北岸防洪堤加固工程（二期）",
-             title_en="Minjiang North Bank Flood Levee Reinforcement, Phase II",
-             project="闽江北岸防洪堤加固工程", region="350102", category="works_water",
-             estimate="126000000", days=35, award="first_ranked", decision="", lots=2),
-        dict(user="school", title="福州市第一中学教学楼改扩建工程",
-             title_en="Fuzhou No. 1 Middle School Teaching Building Extension",
-             project="教学楼改扩建工程", region="350103", category="works_building",
-             estimate="52300000", days=21, award="separate", decision="vote", ago=12),
-        dict(user="agency", title="福州市第一中学智慧教室设备采购",
-             title_en="Smart Classroom Equipment for Fuzhou No. 1 Middle School",
-             project="智慧教室设备采购", region="350103", category="goods",
-             estimate="4800000", days=22, award="first_ranked", decision="",
-             tenderer_org="tenderer2"),
-        dict(user="tenderer", title="福州地铁4号线沿线绿化养护服务",
-             title_en="Landscape Maintenance along Metro Line 4",
-             project="地铁4号线绿化养护", region="350100", category="services",
-             estimate="9600000", days=30, award="first_ranked", decision=""),
+        dict(
+            user="tenderer",
+            title="福州市晋安区凤坂路道路改造工程施工",
+            title_en="Fengban Road Reconstruction Works, Jin'an District",
+            project="凤坂路道路改造工程",
+            region="350100",
+            category="works_municipal",
+            estimate="38500000",
+            days=28,
+            award="separate",
+            decision="vote_then_lottery",
+        ),
+        dict(
+            user="tenderer",
+            title="闽江北岸防洪堤加固工程（二期）",
+            title_en="Minjiang North Bank Flood Levee Reinforcement, Phase II",
+            project="闽江北岸防洪堤加固工程",
+            region="350102",
+            category="works_water",
+            estimate="126000000",
+            days=35,
+            award="first_ranked",
+            decision="",
+            lots=2,
+        ),
+        dict(
+            user="school",
+            title="福州市第一中学教学楼改扩建工程",
+            title_en="Fuzhou No. 1 Middle School Teaching Building Extension",
+            project="教学楼改扩建工程",
+            region="350103",
+            category="works_building",
+            estimate="52300000",
+            days=21,
+            award="separate",
+            decision="vote",
+            ago=12,
+        ),
+        dict(
+            user="agency",
+            title="福州市第一中学智慧教室设备采购",
+            title_en="Smart Classroom Equipment for Fuzhou No. 1 Middle School",
+            project="智慧教室设备采购",
+            region="350103",
+            category="goods",
+            estimate="4800000",
+            days=22,
+            award="first_ranked",
+            decision="",
+            tenderer_org="tenderer2",
+        ),
+        dict(
+            user="tenderer",
+            title="福州地铁4号线沿线绿化养护服务",
+            title_en="Landscape Maintenance along Metro Line 4",
+            project="地铁4号线绿化养护",
+            region="350100",
+            category="services",
+            estimate="9600000",
+            days=30,
+            award="first_ranked",
+            decision="",
+        ),
     ]
     tenders = []
     for i, spec in enumerate(specs, start=1):
@@ -147,61 +241,117 @@ def load_demo() -> dict:
     for username in ("bidder1", "bidder2", "bidder3"):
         services.document_obtain(user=users[username], tender=first)
     question = services.clarification_ask(
-        user=bidder, tender=first, question="工程量清单第3.2项沥青混凝土面层厚度与图纸不一致，以哪个为准？")
+        user=bidder,
+        tender=first,
+        question="工程量清单第3.2项沥青混凝土面层厚度与图纸不一致，以哪个为准？",
+    )
     services.clarification_answer(
-        user=users["tenderer"], tender=first, clarification=question,
-        answer="以施工图纸为准（厚度 6cm），工程量清单将随补遗更正。")
+        user=users["tenderer"],
+        tender=first,
+        clarification=question,
+        answer="以施工图纸为准（厚度 6cm），工程量清单将随补遗更正。",
+    )
     # Published 12 days ago with 9 days left: this amendment moves the deadline.
     services.amendment_publish(
-        user=users["school"], tender=tenders[2],
+        user=users["school"],
+        tender=tenders[2],
         text="第五章工程量清单第12项“外墙保温”改为岩棉板，详见更正后的清单。",
-        files=[SimpleUploadedFile("工程量清单（更正）.pdf",
-                                  tender_document_pdf(tenders[2].title, tenders[2].reference),
-                                  content_type="application/pdf")],
+        files=[
+            SimpleUploadedFile(
+                "工程量清单（更正）.pdf",
+                tender_document_pdf(tenders[2].title, tenders[2].reference),
+                content_type="application/pdf",
+            )
+        ],
     )
     # A tender whose deadline has passed: published in the past, closed by the clock.
-    closed = _demo_tender(users["tenderer"], dict(
-        title="福州市鼓楼区老旧小区改造提升工程（三标段）",
-        title_en="Gulou Old Residential Area Renovation, Section 3",
-        project="老旧小区改造提升工程", region="350102", category="works_building",
-        estimate="21800000", days=21, award="first_ranked", decision=""), 6,
-        now - timedelta(days=23), orgs)
+    closed = _demo_tender(
+        users["tenderer"],
+        dict(
+            title="福州市鼓楼区老旧小区改造提升工程（三标段）",
+            title_en="Gulou Old Residential Area Renovation, Section 3",
+            project="老旧小区改造提升工程",
+            region="350102",
+            category="works_building",
+            estimate="21800000",
+            days=21,
+            award="first_ranked",
+            decision="",
+        ),
+        6,
+        now - timedelta(days=23),
+        orgs,
+    )
     lifecycle.advance_by_clock(now=now)
     # A draft only its tenderer sees.
-    draft = _demo_tender(users["tenderer"], dict(
-        title="福州市仓山区污水管网完善工程（草稿）", title_en="Cangshan Sewer Network (draft)",
-        project="污水管网完善工程", region="350104", category="works_municipal",
-        estimate="17000000", days=30, award="first_ranked", decision=""), 7, now, orgs,
-        publish=False)
-    return {"created": True, "tenders": len(tenders) + 2, "closed": closed.reference,
-            "draft": draft.reference}
+    draft = _demo_tender(
+        users["tenderer"],
+        dict(
+            title="福州市仓山区污水管网完善工程（草稿）",
+            title_en="Cangshan Sewer Network (draft)",
+            project="污水管网完善工程",
+            region="350104",
+            category="works_municipal",
+            estimate="17000000",
+            days=30,
+            award="first_ranked",
+            decision="",
+        ),
+        7,
+        now,
+        orgs,
+        publish=False,
+    )
+    return {
+        "created": True,
+        "tenders": len(tenders) + 2,
+        "closed": closed.reference,
+        "draft": draft.reference,
+    }
 
 
 def _demo_tender(user, spec, i, now, orgs, publish=True) -> Tender:
     estimate = Decimal(spec["estimate"])
-    lots = [services.LotInput(name=f"第{n}标段", estimate=(estimate / spec.get("lots", 1))
-                              .quantize(Decimal("0.01")))
-            for n in range(1, spec.get("lots", 1) + 1)]
+    lots = [
+        services.LotInput(
+            name=f"第{n}标段", estimate=(estimate / spec.get("lots", 1)).quantize(Decimal("0.01"))
+        )
+        for n in range(1, spec.get("lots", 1) + 1)
+    ]
     data = services.TenderInput(
-        project_code=f"FZ-2026-{1000 + i}", project_name=spec["project"], title=spec["title"],
+        project_code=f"FZ-2026-{1000 + i}",
+        project_name=spec["project"],
+        title=spec["title"],
         title_en=spec["title_en"],
         description="本项目已具备招标条件，现对该项目进行公开招标。投标人须在投标截止时间前通过本平台递交加密投标文件。",
-        region=spec["region"], category=spec["category"], estimate=estimate,
+        region=spec["region"],
+        category=spec["category"],
+        estimate=estimate,
         max_price=(estimate * Decimal("0.97")).quantize(Decimal("0.01")),
         bond_amount=min(Decimal("800000"), (estimate * Decimal("0.02")).quantize(Decimal("1"))),
-        docs_from=now, docs_until=now + timedelta(days=7),
+        docs_from=now,
+        docs_until=now + timedelta(days=7),
         deadline=(now + timedelta(days=spec["days"])).replace(minute=30, second=0, microsecond=0),
         evaluation_method="comprehensive" if spec["category"] != "goods" else "lowest_price",
         price_formula="benchmark_deviation" if spec["category"] != "goods" else "lowest_full_marks",
-        price_formula_params={"float": "0.00", "k_above": "1.2", "k_below": "0.8",
-                              "full_score": "40"},
-        award_method=spec["award"], decision_method=spec["decision"], lots=lots,
+        price_formula_params={
+            "float": "0.00",
+            "k_above": "1.2",
+            "k_below": "0.8",
+            "full_score": "40",
+        },
+        award_method=spec["award"],
+        decision_method=spec["decision"],
+        lots=lots,
         tenderer_org=orgs[spec["tenderer_org"]] if spec.get("tenderer_org") else None,
     )
     tender = services.tender_create(user=user, data=data)
     pdf = tender_document_pdf(tender.title, tender.reference)
-    services.document_add(user=user, tender=tender, upload=SimpleUploadedFile(
-        "招标文件.pdf", pdf, content_type="application/pdf"))
+    services.document_add(
+        user=user,
+        tender=tender,
+        upload=SimpleUploadedFile("招标文件.pdf", pdf, content_type="application/pdf"),
+    )
     if publish:
         services.tender_publish(user=user, tender=tender, now=now)
     return tender

@@ -26,8 +26,10 @@ class TenderForm(forms.ModelForm):
         label=_("Lots"),
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
-        help_text=_("One lot per line: name, optionally followed by | and its estimate. "
-                    "Empty: one lot named after the tender."),
+        help_text=_(
+            "One lot per line: name, optionally followed by | and its estimate. "
+            "Empty: one lot named after the tender."
+        ),
     )
     tenderer_org = forms.ModelChoiceField(
         label=_("Tenderer (for agencies)"),
@@ -50,8 +52,10 @@ class TenderForm(forms.ModelForm):
         for name in ("docs_from", "docs_until", "deadline"):
             self.fields[name].input_formats = DATETIME_FORMATS
         self.fields["decryption_window_minutes"].required = False
-        if user is None or user.organisation is None or (
-            user.organisation.kind != Organisation.Kind.AGENCY
+        if (
+            user is None
+            or user.organisation is None
+            or (user.organisation.kind != Organisation.Kind.AGENCY)
         ):
             del self.fields["tenderer_org"]
         if self.instance.pk and not self.initial.get("lots_text"):
@@ -123,22 +127,28 @@ class DocumentForm(forms.Form):
 class AmendmentForm(forms.Form):
     text = forms.CharField(label=_("What changes"), widget=forms.Textarea(attrs={"rows": 6}))
     new_deadline = forms.DateTimeField(
-        label=_("New bid deadline (optional)"), required=False, widget=DateTimeLocalInput(),
+        label=_("New bid deadline (optional)"),
+        required=False,
+        widget=DateTimeLocalInput(),
         input_formats=DATETIME_FORMATS,
-        help_text=_("Leave empty to keep it. If the amendment comes less than 15 days before "
-                    "the deadline, the deadline moves to 15 days after it (Law 23, Reg 21)."),
+        help_text=_(
+            "Leave empty to keep it. If the amendment comes less than 15 days before "
+            "the deadline, the deadline moves to 15 days after it (Law 23, Reg 21)."
+        ),
     )
     files = MultipleFileField(label=_("New or replacement documents"), required=False)
 
 
 class QuestionForm(forms.Form):
-    question = forms.CharField(label=_("Your question"), widget=forms.Textarea(attrs={"rows": 3}),
-                               max_length=5000)
+    question = forms.CharField(
+        label=_("Your question"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
+    )
 
 
 class AnswerForm(forms.Form):
-    answer = forms.CharField(label=_("Answer"), widget=forms.Textarea(attrs={"rows": 3}),
-                             max_length=10000)
+    answer = forms.CharField(
+        label=_("Answer"), widget=forms.Textarea(attrs={"rows": 3}), max_length=10000
+    )
     affects_bids = forms.BooleanField(
         label=_("This answer may affect bids (the 15-day rule applies)"), required=False
     )

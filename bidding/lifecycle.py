@@ -99,7 +99,6 @@ TRANSITIONS: dict[str, tuple[Edge, ...]] = {
 }
 
 
-
 def _deadline_passed(tender: Tender, now: datetime) -> str:
     if tender.deadline > now:
         return str(_("The bid deadline has not passed yet."))
@@ -122,9 +121,10 @@ class TransitionNotAllowed(Exception):
     def __init__(self, current: str, requested: str, reason: str = ""):
         self.current = current
         self.requested = requested
-        message = _(
-            "A tender in status “%(current)s” cannot move to “%(requested)s”."
-        ) % {"current": _label(current), "requested": _label(requested)}
+        message = _("A tender in status “%(current)s” cannot move to “%(requested)s”.") % {
+            "current": _label(current),
+            "requested": _label(requested),
+        }
         if reason:
             message = f"{message} {reason}"
         super().__init__(message)
@@ -191,9 +191,7 @@ def tender_transition(
             locked.suspended_from = ""
         if to == S.PUBLISHED and locked.published_at is None:
             locked.published_at = now
-        locked.save(
-            update_fields=["status", "status_changed_at", "suspended_from", "published_at"]
-        )
+        locked.save(update_fields=["status", "status_changed_at", "suspended_from", "published_at"])
         audit_record(
             actor=actor or by,
             action="tender.transition",
@@ -216,9 +214,7 @@ def advance_by_clock(*, now: datetime | None = None) -> list[int]:
     """
     now = now or timezone.now()
     moved = []
-    due = Tender.objects.filter(status=S.PUBLISHED, deadline__lte=now).values_list(
-        "pk", flat=True
-    )
+    due = Tender.objects.filter(status=S.PUBLISHED, deadline__lte=now).values_list("pk", flat=True)
     for pk in list(due):
         tender = Tender.objects.get(pk=pk)
         try:

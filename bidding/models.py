@@ -58,33 +58,48 @@ class Tender(models.Model):
     title_en = models.CharField(_("English title"), max_length=200, blank=True)
     description = models.TextField(_("description"), blank=True)
     tenderer = models.ForeignKey(
-        Organisation, verbose_name=_("tenderer"), on_delete=models.PROTECT,
+        Organisation,
+        verbose_name=_("tenderer"),
+        on_delete=models.PROTECT,
         related_name="tenders",
     )
     agency = models.ForeignKey(
-        Organisation, verbose_name=_("tendering agency"), on_delete=models.PROTECT,
-        related_name="agency_tenders", null=True, blank=True,
+        Organisation,
+        verbose_name=_("tendering agency"),
+        on_delete=models.PROTECT,
+        related_name="agency_tenders",
+        null=True,
+        blank=True,
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     procedure_type = models.CharField(
-        _("procedure"), max_length=20, choices=ProcedureType.choices,
+        _("procedure"),
+        max_length=20,
+        choices=ProcedureType.choices,
         default=ProcedureType.OPEN,
     )
     region = models.CharField(_("region"), max_length=6, choices=Region.choices)
     category = models.CharField(_("category"), max_length=30, choices=Category.choices)
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     estimate = models.DecimalField(
-        _("estimated price"), max_digits=16, decimal_places=2,
+        _("estimated price"),
+        max_digits=16,
+        decimal_places=2,
         validators=[MinValueValidator(Decimal("0.01"))],
     )
     max_price = models.DecimalField(
-        _("maximum bid price"), max_digits=16, decimal_places=2,
+        _("maximum bid price"),
+        max_digits=16,
+        decimal_places=2,
         validators=[MinValueValidator(Decimal("0.01"))],
     )
     bond_amount = models.DecimalField(
-        _("bid bond"), max_digits=14, decimal_places=2, default=Decimal("0"),
+        _("bid bond"),
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0"))],
     )
     docs_from = models.DateTimeField(_("documents obtainable from"))
@@ -98,15 +113,18 @@ class Tender(models.Model):
         _("price formula"), max_length=30, choices=PriceFormula.choices
     )
     price_formula_params = models.JSONField(_("price formula parameters"), default=dict)
-    award_method = models.CharField(
-        _("award method"), max_length=20, choices=AwardMethod.choices
-    )
+    award_method = models.CharField(_("award method"), max_length=20, choices=AwardMethod.choices)
     decision_method = models.CharField(
-        _("award decision method"), max_length=20, choices=DecisionMethod.choices,
+        _("award decision method"),
+        max_length=20,
+        choices=DecisionMethod.choices,
         blank=True,
     )
     status = models.CharField(
-        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT,
+        _("status"),
+        max_length=20,
+        choices=Status.choices,
+        default=Status.DRAFT,
         db_index=True,
     )
     suspended_from = models.CharField(max_length=20, blank=True)
@@ -172,9 +190,7 @@ class Amendment(models.Model):
     class Meta:
         ordering = ["number"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["tender", "number"], name="amendment_number_unique"
-            )
+            models.UniqueConstraint(fields=["tender", "number"], name="amendment_number_unique")
         ]
 
     @property
@@ -191,7 +207,10 @@ class TenderDocument(models.Model):
 
     tender = models.ForeignKey(Tender, on_delete=models.PROTECT, related_name="documents")
     amendment = models.ForeignKey(
-        Amendment, on_delete=models.PROTECT, related_name="documents", null=True,
+        Amendment,
+        on_delete=models.PROTECT,
+        related_name="documents",
+        null=True,
         blank=True,
     )
     name = models.CharField(_("file name"), max_length=255)
@@ -214,9 +233,7 @@ class TenderDocument(models.Model):
 class DocumentRegistration(models.Model):
     """Who obtained the tender documents. Secret (Law 22): see access.py."""
 
-    tender = models.ForeignKey(
-        Tender, on_delete=models.PROTECT, related_name="registrations"
-    )
+    tender = models.ForeignKey(Tender, on_delete=models.PROTECT, related_name="registrations")
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="registrations"
     )
@@ -235,9 +252,7 @@ class DocumentRegistration(models.Model):
 class Clarification(models.Model):
     """A bidder's question and the tenderer's answer, published without the asker."""
 
-    tender = models.ForeignKey(
-        Tender, on_delete=models.PROTECT, related_name="clarifications"
-    )
+    tender = models.ForeignKey(Tender, on_delete=models.PROTECT, related_name="clarifications")
     question = models.TextField(_("question"))
     asked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -246,8 +261,11 @@ class Clarification(models.Model):
     answer = models.TextField(_("answer"), blank=True)
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     answered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-        null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
     )
 
     class Meta:

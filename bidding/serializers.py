@@ -32,8 +32,16 @@ class DocumentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TenderDocument
-        fields = ["id", "name", "sha256", "size", "content_type", "uploaded_at", "amendment",
-                  "download_url"]
+        fields = [
+            "id",
+            "name",
+            "sha256",
+            "size",
+            "content_type",
+            "uploaded_at",
+            "amendment",
+            "download_url",
+        ]
 
     def get_download_url(self, doc) -> str:
         return f"/api/tenders/{doc.tender_id}/documents/{doc.pk}/download/"
@@ -45,8 +53,16 @@ class AmendmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Amendment
-        fields = ["number", "text", "published_at", "old_deadline", "new_deadline",
-                  "deadline_changed", "deadline_moved_by_rule", "documents"]
+        fields = [
+            "number",
+            "text",
+            "published_at",
+            "old_deadline",
+            "new_deadline",
+            "deadline_changed",
+            "deadline_moved_by_rule",
+            "documents",
+        ]
 
 
 class ClarificationSerializer(serializers.ModelSerializer):
@@ -80,12 +96,36 @@ class TenderSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tender
         fields = [
-            "id", "reference", "url", "status", "status_label", "project_code",
-            "project_name", "title", "title_en", "description", "tenderer", "agency",
-            "procedure_type", "region", "category", "currency", "estimate", "max_price",
-            "bond_amount", "docs_from", "docs_until", "deadline", "opening_time",
-            "decryption_window_minutes", "evaluation_method", "price_formula",
-            "price_formula_params", "award_method", "decision_method", "published_at",
+            "id",
+            "reference",
+            "url",
+            "status",
+            "status_label",
+            "project_code",
+            "project_name",
+            "title",
+            "title_en",
+            "description",
+            "tenderer",
+            "agency",
+            "procedure_type",
+            "region",
+            "category",
+            "currency",
+            "estimate",
+            "max_price",
+            "bond_amount",
+            "docs_from",
+            "docs_until",
+            "deadline",
+            "opening_time",
+            "decryption_window_minutes",
+            "evaluation_method",
+            "price_formula",
+            "price_formula_params",
+            "award_method",
+            "decision_method",
+            "published_at",
             "lots",
         ]
 
@@ -99,8 +139,7 @@ class TenderDetailSerializer(TenderSerializer):
     available_transitions = serializers.SerializerMethodField()
 
     class Meta(TenderSerializer.Meta):
-        fields = [*TenderSerializer.Meta.fields, "documents", "amendments",
-                  "available_transitions"]
+        fields = [*TenderSerializer.Meta.fields, "documents", "amendments", "available_transitions"]
 
     @extend_schema_field(DocumentSerializer(many=True))
     def get_documents(self, tender):
@@ -127,8 +166,9 @@ class TenderWriteSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     title_en = serializers.CharField(max_length=200, required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True)
-    procedure_type = serializers.ChoiceField(choices=Tender._meta.get_field("procedure_type").choices,
-                                             default="open")
+    procedure_type = serializers.ChoiceField(
+        choices=Tender._meta.get_field("procedure_type").choices, default="open"
+    )
     region = serializers.ChoiceField(choices=Tender._meta.get_field("region").choices)
     category = serializers.ChoiceField(choices=Tender._meta.get_field("category").choices)
     estimate = serializers.DecimalField(max_digits=16, decimal_places=2, min_value=Decimal("0.01"))
@@ -148,23 +188,30 @@ class TenderWriteSerializer(serializers.Serializer):
     price_formula_params = serializers.DictField(required=False, default=dict)
     award_method = serializers.ChoiceField(choices=Tender._meta.get_field("award_method").choices)
     decision_method = serializers.ChoiceField(
-        choices=Tender._meta.get_field("decision_method").choices, required=False,
-        allow_blank=True, default="",
+        choices=Tender._meta.get_field("decision_method").choices,
+        required=False,
+        allow_blank=True,
+        default="",
     )
     lots = LotSerializer(many=True, required=False)
     tenderer_org = serializers.PrimaryKeyRelatedField(
-        queryset=Organisation.objects.all(), required=False, allow_null=True,
+        queryset=Organisation.objects.all(),
+        required=False,
+        allow_null=True,
         help_text="For agencies: the tenderer they act for.",
     )
     agency_org = serializers.PrimaryKeyRelatedField(
-        queryset=Organisation.objects.all(), required=False, allow_null=True,
+        queryset=Organisation.objects.all(),
+        required=False,
+        allow_null=True,
         help_text="For tenderers: the agency acting for them, if any.",
     )
 
     def to_input(self) -> TenderInput:
         data = dict(self.validated_data)
-        lots = [LotInput(name=lot["name"], estimate=lot.get("estimate"))
-                for lot in data.pop("lots", [])]
+        lots = [
+            LotInput(name=lot["name"], estimate=lot.get("estimate")) for lot in data.pop("lots", [])
+        ]
         return TenderInput(lots=lots, **data)
 
 

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Organisation, Role
 from audit.services import audit_record
 from tradecentre import statutory
+from tradecentre.refusals import refuse
 
 from . import lifecycle
 from .access import is_owner
@@ -81,10 +82,26 @@ class TenderInput:
 
 
 TENDER_FIELDS = [
-    "project_code", "project_name", "title", "title_en", "description", "procedure_type",
-    "region", "category", "estimate", "max_price", "bond_amount", "docs_from",
-    "docs_until", "deadline", "decryption_window_minutes", "evaluation_method",
-    "price_formula", "price_formula_params", "award_method", "decision_method",
+    "project_code",
+    "project_name",
+    "title",
+    "title_en",
+    "description",
+    "procedure_type",
+    "region",
+    "category",
+    "estimate",
+    "max_price",
+    "bond_amount",
+    "docs_from",
+    "docs_until",
+    "deadline",
+    "decryption_window_minutes",
+    "evaluation_method",
+    "price_formula",
+    "price_formula_params",
+    "award_method",
+    "decision_method",
 ]
 
 
@@ -155,8 +172,11 @@ def tender_create(*, user, data: TenderInput) -> Tender:
         tender.save(update_fields=["reference"])
         _replace_lots(tender, data.lots)
         audit_record(
-            actor=user, action="tender.create", obj=tender,
-            payload=_tender_payload(tender), summary=f"{tender.reference} draft",
+            actor=user,
+            action="tender.create",
+            obj=tender,
+            payload=_tender_payload(tender),
+            summary=f"{tender.reference} draft",
         )
     return tender
 
@@ -182,7 +202,10 @@ def tender_update(*, user, tender: Tender, data: TenderInput) -> Tender:
         if data.lots:
             _replace_lots(locked, data.lots)
         audit_record(
-            actor=user, action="tender.update", obj=locked, payload=_tender_payload(locked),
+            actor=user,
+            action="tender.update",
+            obj=locked,
+            payload=_tender_payload(locked),
             summary=f"{locked.reference} draft edited",
         )
     return locked
@@ -224,12 +247,12 @@ def tender_publish(*, user, tender: Tender, now: datetime | None = None) -> Tend
         # earliest.
         statutory.check_documents_period(
             docs_from=max(locked.docs_from, now),
-            docs_until=locked.docs_until, deadline=locked.deadline,
+            docs_until=locked.docs_until,
+            deadline=locked.deadline,
         )
         if not locked.documents.exists():
-            raise ValidationError(
-                {"documents": _("Attach the tender documents before publishing.")},
-                code="no_documents",
+            raise refuse(
+                "documents", _("Attach the tender documents before publishing."), "no_documents"
             )
         lifecycle.tender_transition(
             tender=locked, to=S.PUBLISHED, by=lifecycle.TENDERER, actor=user, now=now
@@ -252,21 +275,24 @@ def _validate_upload(upload) -> None:
     name = os.path.basename(upload.name or "")
     ext = os.path.splitext(name)[1].lower()
     if ext not in settings.TENDER_DOCUMENT_EXTENSIONS:
-        raise ValidationError(
-            {"file": _("Files of type “%(ext)s” are not accepted. Allowed: %(allowed)s.")
-             % {"ext": ext or _("none"),
-                "allowed": " ".join(settings.TENDER_DOCUMENT_EXTENSIONS)}},
-            code="file_type",
+        raise refuse(
+            "file",
+            _("Files of type “%(ext)s” are not accepted. Allowed: %(allowed)s.")
+            % {"ext": ext or _("none"), "allowed": " ".join(settings.TENDER_DOCUMENT_EXTENSIONS)},
+            "file_type",
         )
     if upload.size > settings.TENDER_DOCUMENT_MAX_BYTES:
-        raise ValidationError(
-            {"file": _("The file is %(size)s MB; the limit is %(limit)s MB.")
-             % {"size": round(upload.size / 1048576, 1),
-                "limit": round(settings.TENDER_DOCUMENT_MAX_BYTES / 1048576, 1)}},
-            code="file_too_large",
+        raise refuse(
+            "file",
+            _("The file is %(size)s MB; the limit is %(limit)s MB.")
+            % {
+                "size": round(upload.size / 1048576, 1),
+                "limit": round(settings.TENDER_DOCUMENT_MAX_BYTES / 1048576, 1),
+            },
+            "file_too_large",
         )
     if upload.size == 0:
-        raise ValidationError({"file": _("The file is empty.")}, code="file_empty")
+        raise refuse("file", _("The file is empty."), "file_empty")
 
 
 @contextmanager
@@ -291,18 +317,29 @@ def _store_document(*, tender, upload, user, now, amendment=None, saved: list) -
         digest.update(chunk)
     upload.seek(0)
     doc = TenderDocument(
-        tender=tender, amendment=amendment, name=os.path.basename(upload.name)[:255],
-        sha256=digest.hexdigest(), size=upload.size,
-        content_type=getattr(upload, "content_type", "") or "", uploaded_by=user,
+        tender=tender,
+        amendment=amendment,
+        name=os.path.basename(upload.name)[:255],
+        sha256=digest.hexdigest(),
+        size=upload.size,
+        content_type=getattr(upload, "content_type", "") or "",
+        uploaded_by=user,
         uploaded_at=now,
     )
     doc.file.save(doc.name, File(upload), save=False)
     saved.append(doc.file.name)
     doc.save()
     audit_record(
-        actor=user, action="document.add", obj=doc,
-        payload={"tender": tender.reference, "name": doc.name, "sha256": doc.sha256,
-                 "size": doc.size, "amendment": amendment.number if amendment else None},
+        actor=user,
+        action="document.add",
+        obj=doc,
+        payload={
+            "tender": tender.reference,
+            "name": doc.name,
+            "sha256": doc.sha256,
+            "size": doc.size,
+            "amendment": amendment.number if amendment else None,
+        },
         summary=f"{tender.reference}: {doc.name}",
     )
     return doc
@@ -316,10 +353,10 @@ def document_add(*, user, tender: Tender, upload) -> TenderDocument:
         if not is_owner(user, locked):
             raise PermissionDenied(_("Only the tenderer or its agency can do this."))
         if locked.status != S.DRAFT:
-            raise ValidationError(
-                {"file": _("Published documents are immutable; add new documents "
-                           "with an amendment.")},
-                code="document_immutable",
+            raise refuse(
+                "file",
+                _("Published documents are immutable; add new documents with an amendment."),
+                "document_immutable",
             )
         return _store_document(
             tender=locked, upload=upload, user=user, now=timezone.now(), saved=saved
@@ -338,7 +375,9 @@ def document_remove(*, user, tender: Tender, document: TenderDocument) -> None:
                 _("Published documents are immutable."), code="document_immutable"
             )
         audit_record(
-            actor=user, action="document.remove", obj=document,
+            actor=user,
+            action="document.remove",
+            obj=document,
             payload={"sha256": document.sha256, "name": document.name},
         )
         name = document.file.name
@@ -371,15 +410,19 @@ def document_obtain(*, user, tender: Tender, now: datetime | None = None) -> Doc
         if now < locked.docs_from or now > locked.docs_until:
             raise ValidationError(
                 _("Documents are obtainable from %(start)s to %(end)s.")
-                % {"start": timezone.localtime(locked.docs_from).strftime("%Y-%m-%d %H:%M"),
-                   "end": timezone.localtime(locked.docs_until).strftime("%Y-%m-%d %H:%M")},
+                % {
+                    "start": timezone.localtime(locked.docs_from).strftime("%Y-%m-%d %H:%M"),
+                    "end": timezone.localtime(locked.docs_until).strftime("%Y-%m-%d %H:%M"),
+                },
                 code="outside_docs_period",
             )
         registration = DocumentRegistration.objects.create(
             tender=locked, organisation_id=user.organisation_id, user=user, obtained_at=now
         )
         audit_record(
-            actor=user, action="document.obtain", obj=registration,
+            actor=user,
+            action="document.obtain",
+            obj=registration,
             payload={"tender": locked.reference, "organisation": user.organisation_id},
         )
     return registration
@@ -387,7 +430,8 @@ def document_obtain(*, user, tender: Tender, now: datetime | None = None) -> Doc
 
 def has_obtained(user, tender: Tender) -> bool:
     return bool(
-        user.is_authenticated and user.organisation_id
+        user.is_authenticated
+        and user.organisation_id
         and DocumentRegistration.objects.filter(
             tender=tender, organisation_id=user.organisation_id
         ).exists()
@@ -417,14 +461,20 @@ def clarification_ask(*, user, tender: Tender, question: str) -> Clarification:
             tender=locked, question=question[:5000], asked_by=user, asked_at=now
         )
         audit_record(
-            actor=user, action="clarification.ask", obj=item,
+            actor=user,
+            action="clarification.ask",
+            obj=item,
             payload={"tender": locked.reference, "question": item.question},
         )
     return item
 
 
 def clarification_answer(
-    *, user, tender: Tender, clarification: Clarification, answer: str,
+    *,
+    user,
+    tender: Tender,
+    clarification: Clarification,
+    answer: str,
     affects_bids: bool = False,
 ) -> Clarification:
     """Publish an answer to everyone, without naming who asked.
@@ -442,14 +492,16 @@ def clarification_answer(
             raise PermissionDenied(_("Only the tenderer or its agency can answer questions."))
         item = Clarification.objects.select_for_update().get(pk=clarification.pk)
         if item.is_answered:
-            raise ValidationError(_("This question has been answered already."),
-                                  code="already_answered")
+            raise ValidationError(
+                _("This question has been answered already."), code="already_answered"
+            )
         if locked.status != S.PUBLISHED:
             raise ValidationError(_("The tender is not open for bidding."), code="not_open")
         moved = None
         if affects_bids:
-            moved = _apply_deadline_rule(locked, now=now, requested=None, actor=user,
-                                         cause=f"clarification {item.pk}")
+            moved = _apply_deadline_rule(
+                locked, now=now, requested=None, actor=user, cause=f"clarification {item.pk}"
+            )
         elif now >= locked.deadline:
             raise ValidationError(_("The bid deadline has passed."), code="after_deadline")
         item.answer = answer[:10000]
@@ -457,10 +509,15 @@ def clarification_answer(
         item.answered_by = user
         item.save(update_fields=["answer", "answered_at", "answered_by"])
         audit_record(
-            actor=user, action="clarification.answer", obj=item,
-            payload={"tender": locked.reference, "answer": item.answer,
-                     "affects_bids": affects_bids,
-                     "new_deadline": moved.isoformat() if moved else None},
+            actor=user,
+            action="clarification.answer",
+            obj=item,
+            payload={
+                "tender": locked.reference,
+                "answer": item.answer,
+                "affects_bids": affects_bids,
+                "new_deadline": moved.isoformat() if moved else None,
+            },
         )
     return item
 
@@ -479,7 +536,9 @@ def _apply_deadline_rule(locked: Tender, *, now, requested, actor, cause) -> dat
         locked.docs_until = min(result.deadline, now + statutory.days("DOCS_AVAILABLE_MIN_DAYS"))
     locked.save(update_fields=["deadline", "docs_until"])
     audit_record(
-        actor=actor, action="tender.deadline_moved", obj=locked,
+        actor=actor,
+        action="tender.deadline_moved",
+        obj=locked,
         payload={"from": old.isoformat(), "to": locked.deadline.isoformat(), "cause": cause},
         summary=f"{locked.reference}: deadline {old.isoformat()} -> {locked.deadline.isoformat()}",
     )
@@ -488,8 +547,13 @@ def _apply_deadline_rule(locked: Tender, *, now, requested, actor, cause) -> dat
 
 
 def amendment_publish(
-    *, user, tender: Tender, text: str, files: Iterable = (),
-    new_deadline: datetime | None = None, now: datetime | None = None,
+    *,
+    user,
+    tender: Tender,
+    text: str,
+    files: Iterable = (),
+    new_deadline: datetime | None = None,
+    now: datetime | None = None,
 ) -> Amendment:
     """Publish an amendment (with or without new documents) to a published tender.
 
@@ -521,24 +585,36 @@ def amendment_publish(
         )
         number = (locked.amendments.count() or 0) + 1
         amendment = Amendment.objects.create(
-            tender=locked, number=number, text=text[:20000], published_at=now,
-            published_by=user, old_deadline=old_deadline, new_deadline=result.deadline,
+            tender=locked,
+            number=number,
+            text=text[:20000],
+            published_at=now,
+            published_by=user,
+            old_deadline=old_deadline,
+            new_deadline=result.deadline,
             requested_deadline=new_deadline,
-            deadline_moved_by_rule=result.moved and (
-                new_deadline is None or new_deadline < result.required_earliest
-            ),
+            deadline_moved_by_rule=result.moved
+            and (new_deadline is None or new_deadline < result.required_earliest),
         )
         for upload in files:
-            _store_document(tender=locked, upload=upload, user=user, now=now,
-                            amendment=amendment, saved=saved)
+            _store_document(
+                tender=locked, upload=upload, user=user, now=now, amendment=amendment, saved=saved
+            )
         audit_record(
-            actor=user, action="amendment.publish", obj=amendment,
-            payload={"tender": locked.reference, "number": number, "text": amendment.text,
-                     "old_deadline": old_deadline.isoformat(),
-                     "new_deadline": result.deadline.isoformat()},
+            actor=user,
+            action="amendment.publish",
+            obj=amendment,
+            payload={
+                "tender": locked.reference,
+                "number": number,
+                "text": amendment.text,
+                "old_deadline": old_deadline.isoformat(),
+                "new_deadline": result.deadline.isoformat(),
+            },
             summary=f"{locked.reference}: amendment {number}",
         )
         if result.moved:
-            _apply_deadline_rule(locked, now=now, requested=new_deadline, actor=user,
-                                 cause=f"amendment {number}")
+            _apply_deadline_rule(
+                locked, now=now, requested=new_deadline, actor=user, cause=f"amendment {number}"
+            )
     return amendment

@@ -50,9 +50,15 @@ def tender_list(request):
     page = Paginator(tenders, 15).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "bidding/tender_list.html", {
-        "filter": search, "page": page, "query": query.urlencode(),
-    })
+    return render(
+        request,
+        "bidding/tender_list.html",
+        {
+            "filter": search,
+            "page": page,
+            "query": query.urlencode(),
+        },
+    )
 
 
 def tender_detail(request, tender_id):
@@ -68,9 +74,9 @@ def tender_detail(request, tender_id):
         "obtained": services.has_obtained(user, tender),
         "can_download": can_download(user, tender),
         "can_view_register": can_view_register(user, tender),
-        "transitions": lifecycle.available_transitions(tender) if (
-            owner or (user.is_authenticated and user.role in (Role.SUPERVISOR, Role.OPERATOR))
-        ) else [],
+        "transitions": lifecycle.available_transitions(tender)
+        if (owner or (user.is_authenticated and user.role in (Role.SUPERVISOR, Role.OPERATOR)))
+        else [],
         "question_form": QuestionForm(),
         "answer_form": AnswerForm(),
         "document_form": DocumentForm(),
@@ -97,11 +103,13 @@ def _tender_form_view(request, tender=None):
         try:
             if tender is None:
                 tender = services.tender_create(user=request.user, data=form.to_input())
-                messages.success(request, _("Draft saved. Attach the tender documents, "
-                                            "then publish."))
+                messages.success(
+                    request, _("Draft saved. Attach the tender documents, then publish.")
+                )
             else:
-                tender = services.tender_update(user=request.user, tender=tender,
-                                                data=form.to_input())
+                tender = services.tender_update(
+                    user=request.user, tender=tender, data=form.to_input()
+                )
                 messages.success(request, _("Draft updated."))
             return redirect("bidding:tender_detail", tender_id=tender.pk)
         except ValidationError as exc:
@@ -118,8 +126,9 @@ def tender_create(request):
 def tender_edit(request, tender_id):
     tender = access_tender_as_owner(request.user, tender_id)
     if tender.status != tender.Status.DRAFT:
-        messages.error(request, _("A published tender cannot be edited; publish an amendment "
-                                  "instead."))
+        messages.error(
+            request, _("A published tender cannot be edited; publish an amendment instead.")
+        )
         return redirect("bidding:tender_detail", tender_id=tender.pk)
     return _tender_form_view(request, tender)
 
@@ -173,9 +182,14 @@ def tender_obtain(request, tender_id):
 @login_required
 def tender_register(request, tender_id):
     tender = access_register(request.user, tender_id)
-    return render(request, "bidding/tender_register.html", {
-        "tender": tender, "registrations": selectors.tender_register(tender),
-    })
+    return render(
+        request,
+        "bidding/tender_register.html",
+        {
+            "tender": tender,
+            "registrations": selectors.tender_register(tender),
+        },
+    )
 
 
 @login_required
@@ -186,10 +200,16 @@ def clarification_ask(request, tender_id):
     form = QuestionForm(request.POST)
     if not form.is_valid():
         raise ValidationError(form.errors["question"])
-    services.clarification_ask(user=request.user, tender=tender,
-                               question=form.cleaned_data["question"])
-    messages.success(request, _("Your question was sent. The answer will be published to "
-                                "every bidder without naming you."))
+    services.clarification_ask(
+        user=request.user, tender=tender, question=form.cleaned_data["question"]
+    )
+    messages.success(
+        request,
+        _(
+            "Your question was sent. The answer will be published to "
+            "every bidder without naming you."
+        ),
+    )
     return redirect("bidding:tender_detail", tender_id=tender.pk)
 
 
@@ -203,13 +223,17 @@ def clarification_answer(request, tender_id, clarification_id):
     if not form.is_valid():
         raise ValidationError(form.errors["answer"])
     old_deadline = tender.deadline
-    services.clarification_answer(user=request.user, tender=tender, clarification=item,
-                                  **form.cleaned_data)
+    services.clarification_answer(
+        user=request.user, tender=tender, clarification=item, **form.cleaned_data
+    )
     tender.refresh_from_db()
     messages.success(request, _("The answer is published."))
     if tender.deadline != old_deadline:
-        messages.warning(request, _("The bid deadline moved to %(d)s (Law 23).")
-                         % {"d": tender.deadline.strftime("%Y-%m-%d %H:%M %Z")})
+        messages.warning(
+            request,
+            _("The bid deadline moved to %(d)s (Law 23).")
+            % {"d": tender.deadline.strftime("%Y-%m-%d %H:%M %Z")},
+        )
     return redirect("bidding:tender_detail", tender_id=tender.pk)
 
 
@@ -220,7 +244,9 @@ def amendment_create(request, tender_id):
     if request.method == "POST" and form.is_valid():
         try:
             amendment = services.amendment_publish(
-                user=request.user, tender=tender, text=form.cleaned_data["text"],
+                user=request.user,
+                tender=tender,
+                text=form.cleaned_data["text"],
                 files=form.cleaned_data["files"],
                 new_deadline=form.cleaned_data["new_deadline"],
             )
@@ -233,9 +259,13 @@ def amendment_create(request, tender_id):
         else:
             messages.success(request, _("Amendment %(n)s is published.") % {"n": amendment.number})
             if amendment.deadline_moved_by_rule:
-                messages.warning(request, _(
-                    "It came less than 15 days before the deadline, so the deadline moved to "
-                    "%(d)s (Law 23, Reg 21).") % {"d": amendment.new_deadline.strftime(
-                        "%Y-%m-%d %H:%M %Z")})
+                messages.warning(
+                    request,
+                    _(
+                        "It came less than 15 days before the deadline, so the deadline moved to "
+                        "%(d)s (Law 23, Reg 21)."
+                    )
+                    % {"d": amendment.new_deadline.strftime("%Y-%m-%d %H:%M %Z")},
+                )
             return redirect("bidding:tender_detail", tender_id=tender.pk)
     return render(request, "bidding/amendment_form.html", {"form": form, "tender": tender})

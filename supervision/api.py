@@ -13,8 +13,18 @@ from .access import require_oversight
 class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
-        fields = ["seq", "time", "actor", "action", "object_type", "object_id", "summary",
-                  "payload_digest", "prev_hash", "hash"]
+        fields = [
+            "seq",
+            "time",
+            "actor",
+            "action",
+            "object_type",
+            "object_id",
+            "summary",
+            "payload_digest",
+            "prev_hash",
+            "hash",
+        ]
 
 
 class AuditEventsApi(generics.ListAPIView):
@@ -36,14 +46,30 @@ class AuditEventsApi(generics.ListAPIView):
 class AuditVerifyApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=inline_serializer("AuditVerification", {
-        "ok": serializers.BooleanField(), "count": serializers.IntegerField(),
-        "head_hash": serializers.CharField(), "bad_seq": serializers.IntegerField(allow_null=True),
-        "reason": serializers.CharField(), "line": serializers.CharField(),
-    }))
+    @extend_schema(
+        responses=inline_serializer(
+            "AuditVerification",
+            {
+                "ok": serializers.BooleanField(),
+                "count": serializers.IntegerField(),
+                "head_hash": serializers.CharField(),
+                "bad_seq": serializers.IntegerField(allow_null=True),
+                "reason": serializers.CharField(),
+                "line": serializers.CharField(),
+            },
+        )
+    )
     def get(self, request):
         """Recompute the whole chain now; report the first broken event."""
         require_oversight(request.user)
         r = audit_verify()
-        return Response({"ok": r.ok, "count": r.count, "head_hash": r.head_hash,
-                         "bad_seq": r.bad_seq, "reason": r.reason, "line": r.line()})
+        return Response(
+            {
+                "ok": r.ok,
+                "count": r.count,
+                "head_hash": r.head_hash,
+                "bad_seq": r.bad_seq,
+                "reason": r.reason,
+                "line": r.line(),
+            }
+        )

@@ -54,8 +54,7 @@ def exception_handler(exc, context):
             code = codes[0] if codes else "invalid"
         return error_response(400, code, _first_message(fields), fields)
     if isinstance(exc, TransitionNotAllowed):
-        return error_response(409, "transition_not_allowed", str(exc),
-                              {"status": [exc.current]})
+        return error_response(409, "transition_not_allowed", str(exc), {"status": [exc.current]})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) if str(exc) else None)
     elif isinstance(exc, DjangoPermissionDenied):

@@ -36,7 +36,9 @@ def start_embedded_clock() -> threading.Event | None:
     _started.set()
     stop = threading.Event()
     thread = threading.Thread(
-        target=_run, args=(stop, settings.EMBEDDED_CLOCK_SECONDS), name="lifecycle-clock",
+        target=_run,
+        args=(stop, settings.EMBEDDED_CLOCK_SECONDS),
+        name="lifecycle-clock",
         daemon=True,
     )
     thread.start()

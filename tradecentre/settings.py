@@ -139,6 +139,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
@@ -207,7 +208,16 @@ SPECTACULAR_SETTINGS = {
 # Tender documents: allowed types and size (the size limit is a local policy).
 TENDER_DOCUMENT_MAX_BYTES = int(os.environ.get("TENDER_DOCUMENT_MAX_BYTES", 200 * 1024 * 1024))
 TENDER_DOCUMENT_EXTENSIONS = [
-    ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".zip", ".txt", ".dwg", ".ofd", ".gef",
+    ".pdf",
+    ".doc",
+    ".docx",
+    ".xls",
+    ".xlsx",
+    ".zip",
+    ".txt",
+    ".dwg",
+    ".ofd",
+    ".gef",
 ]
 
 TENDER_REFERENCE_PREFIX = os.environ.get("TENDER_REFERENCE_PREFIX", "GGZY")

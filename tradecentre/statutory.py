@@ -19,8 +19,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+
+from .refusals import refuse
 
 
 @dataclass(frozen=True)
@@ -77,11 +78,6 @@ def days(name: str) -> timedelta:
 
 
 # --- checks -----------------------------------------------------------------
-
-
-def refuse(field: str, message: str, code: str) -> ValidationError:
-    """A refusal keyed by the field to correct, carrying a machine-readable code."""
-    return ValidationError({field: ValidationError(message, code=code)})
 
 
 def check_deadline_at_publication(

@@ -1,5 +1,7 @@
 """The audit verifier finds every kind of tampering."""
 
+import importlib
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -22,12 +24,20 @@ def events():
 
 
 def _sql(statement, params=()):
+    """Tamper as a database administrator would: past the append-only triggers."""
+    trigger_migration = importlib.import_module("audit.migrations.0002_append_only_trigger")
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER USER")
+        else:
+            for drop in trigger_migration.SQLITE_DROP:
+                cursor.execute(drop)
         cursor.execute(statement, params)
         if connection.vendor == "postgresql":
             cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER USER")
+        else:
+            for create in trigger_migration.SQLITE_CREATE:
+                cursor.execute(create)
 
 
 def test_an_intact_chain_verifies(events, capsys):
@@ -107,13 +117,18 @@ def test_the_model_refuses_updates_and_deletes(events):
         event.delete()
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigger exists on PostgreSQL")
-def test_postgresql_refuses_sql_updates_of_audit_events(events):
-    from django.db import DatabaseError, transaction
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE audit_auditevent SET actor = 'x' WHERE seq = 1",
+     "DELETE FROM audit_auditevent WHERE seq = 1"],
+)
+def test_the_database_refuses_sql_updates_and_deletes_of_audit_events(events, statement):
+    from django.db import DatabaseError, IntegrityError, transaction
 
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE audit_auditevent SET actor = 'x' WHERE seq = 1")
+    with pytest.raises((DatabaseError, IntegrityError), match="append-only"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+    assert audit_verify().ok
 
 
 def test_payloads_are_stored_as_digests_only(events):
