@@ -66,3 +66,30 @@ def chromium_path():
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _audit_triggers(request):
+    """Keep the append-only triggers in place for every test, but let Django flush the
+    tables after a transactional test on SQLite (which deletes rows; PostgreSQL
+    truncates, which row triggers do not see)."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        yield
+        return
+    from django.db import connection
+
+    transactional = marker.kwargs.get("transaction", False)
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    if connection.vendor == "sqlite":
+        import importlib
+
+        triggers = importlib.import_module("audit.migrations.0002_append_only_trigger")
+        with connection.cursor() as cursor:
+            for statement in triggers.SQLITE_CREATE:
+                cursor.execute(statement.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS"))
+    yield
+    if transactional and connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            for statement in triggers.SQLITE_DROP:
+                cursor.execute(statement)
