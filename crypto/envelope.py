@@ -129,13 +129,15 @@ _FIXED = struct.Struct(">8sBBHI16s7s")  # magic .. nonce_prefix, 39 bytes
 _LABEL_RE = re.compile(r"[a-z0-9_-]{1,32}")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _IO_BLOCK = 1024 * 1024
-#: Buffer memory the hashing/writing pipeline may use, besides two chunks.
-_PIPELINE_BUDGET = 8 * 1024 * 1024
+#: Buffer memory for the hashing/writing pipeline: each slot holds one plaintext
+#: and one ciphertext chunk; there are always at least two slots (the chunk being
+#: processed and the look-ahead one), at most ``_MAX_SLOTS``.
+_PIPELINE_BUDGET = 12 * 1024 * 1024
+_MAX_SLOTS = 6
 
 
 def _slot_count(chunk_size: int) -> int:
-    # Two slots are the minimum (current chunk and the look-ahead one).
-    return max(2, min(4, _PIPELINE_BUDGET // (2 * chunk_size + TAG_LEN)))
+    return max(2, min(_MAX_SLOTS, _PIPELINE_BUDGET // (2 * chunk_size + TAG_LEN)))
 
 
 # -- data objects -----------------------------------------------------------------
