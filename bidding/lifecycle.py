@@ -177,7 +177,9 @@ def tender_transition(
             raise TransitionNotAllowed(locked.status, to)
         if by not in allowed[0].by:
             raise TransitionNotAllowed(
-                locked.status, to, str(_("This move is not made by %(by)s.") % {"by": by})
+                locked.status,
+                to,
+                str(_("This move is not made by %(by)s.") % {"by": ACTOR_LABELS.get(by, by)}),
             )
         previous = locked.status
         guard = GUARDS.get((previous, to))

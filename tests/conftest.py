@@ -93,3 +93,12 @@ def _audit_triggers(request):
         with connection.cursor() as cursor:
             for statement in triggers.SQLITE_DROP:
                 cursor.execute(statement)
+
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    """Unit tests read messages in English; page tests choose a language per request."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

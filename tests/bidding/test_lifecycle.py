@@ -77,7 +77,7 @@ def test_moving_to_the_current_status_is_a_no_op():
 
 def test_a_move_by_the_wrong_actor_is_refused():
     tender = _tender_in(S.PUBLISHED)
-    with pytest.raises(lifecycle.TransitionNotAllowed, match="not made by tenderer"):
+    with pytest.raises(lifecycle.TransitionNotAllowed, match="not made by the tenderer"):
         lifecycle.tender_transition(tender=tender, to=S.SUSPENDED, by=TENDERER)
 
 
