@@ -2,7 +2,7 @@
 
 Run with ``python bench/bench_envelope.py`` (or through ``bench/run.py``, which
 calls :func:`main`). ``BENCH_SIZE_MIB`` sets the file size (default 1024 MiB),
-``BENCH_REPEAT`` the measured rounds (default 3, after one warm-up round; the
+``BENCH_REPEAT`` the measured rounds (default 5, after one warm-up round; the
 fastest run counts, the highest peak RSS is reported) and ``BENCH_DIR`` where
 the temporary files go (default ``/dev/shm`` when it has room, so that the
 disk's write-back noise does not decide the result; set it to a disk directory
@@ -187,7 +187,7 @@ def _print_table(rows: list[dict], size_mib: int, where: str, repeat: int) -> No
 def main() -> list[dict]:
     """Run the benchmark, print a table and return its rows."""
     size_mib = int(os.environ.get("BENCH_SIZE_MIB", "1024"))
-    repeat = int(os.environ.get("BENCH_REPEAT", "3"))
+    repeat = int(os.environ.get("BENCH_REPEAT", "5"))
     size = size_mib * MIB
     base = os.environ.get("BENCH_DIR") or _default_dir(size)
     tmp = Path(tempfile.mkdtemp(prefix="bench-envelope-", dir=base))
