@@ -1,7 +1,10 @@
+import base64
+import binascii
+
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -74,3 +77,78 @@ class RegisterApi(APIView):
             **data,
         )
         return Response(OrganisationSerializer(org).data, status=status.HTTP_201_CREATED)
+
+
+class PublicKeySerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    public_key = serializers.CharField(
+        help_text="Base64 of the 65-byte uncompressed P-256 point, or a PEM public key"
+    )
+    purpose = serializers.ChoiceField(choices=["bid", "custodian"])
+    label = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    fingerprint = serializers.CharField(read_only=True)
+    active = serializers.BooleanField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+def _key_out(key) -> dict:
+    return {"id": key.pk, "public_key": base64.b64encode(bytes(key.point)).decode(),
+            "purpose": key.purpose, "label": key.label, "fingerprint": key.fingerprint,
+            "active": key.active, "created_at": key.created_at}
+
+
+def _decode_point(text: str) -> bytes:
+    from crypto import keys
+    from crypto.errors import CryptoError
+
+    text = text.strip()
+    if text.startswith("-----BEGIN"):
+        try:
+            return keys.public_key_bytes(keys.p256_public_key_from_pem(text.encode()))
+        except (CryptoError, ValueError) as exc:
+            raise exceptions.ValidationError({"public_key": [str(exc)]}) from exc
+    try:
+        return base64.b64decode(text, validate=True)
+    except (ValueError, binascii.Error) as exc:
+        raise exceptions.ValidationError(
+            {"public_key": [_("Not base64 or PEM.")]}) from exc
+
+
+class PublicKeysApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=PublicKeySerializer(many=True))
+    def get(self, request):
+        """Your registered public keys (the newest active one of each purpose is used)."""
+        return Response([_key_out(k) for k in request.user.public_keys.all()])
+
+    @extend_schema(request=PublicKeySerializer, responses={201: PublicKeySerializer})
+    def post(self, request):
+        """Register the public half of a key you made on your side (`python -m crypto
+        keygen`, or the browser's key page). Bidders register `bid` keys; operators,
+        supervisors and notaries register `custodian` keys."""
+        ser = PublicKeySerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        key = services.public_key_register(
+            user=request.user, point=_decode_point(ser.validated_data["public_key"]),
+            purpose=ser.validated_data["purpose"], label=ser.validated_data.get("label", ""),
+        )
+        return Response(_key_out(key), status=status.HTTP_201_CREATED)
+
+
+class PlatformKeysApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=inline_serializer("PlatformKeys", {
+        "receipt_key": serializers.CharField(help_text="Base64 of the 32-byte Ed25519 key"),
+        "receipt_key_pem": serializers.CharField(),
+        "fingerprint": serializers.CharField(),
+    }), auth=[])
+    def get(self, request):
+        """The platform's Ed25519 verify key: receipts, checkpoints and records are
+        signed with it. Save it once; `python -m crypto verify-receipt` checks offline."""
+        from tradecentre import platform_keys
+
+        return Response({"receipt_key": platform_keys.verify_key_b64(),
+                         "receipt_key_pem": platform_keys.verify_key_pem(),
+                         "fingerprint": platform_keys.fingerprint()})

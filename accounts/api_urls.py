@@ -7,4 +7,6 @@ urlpatterns = [
     path("auth/token/revoke/", api.TokenRevokeApi.as_view(), name="api-token-revoke"),
     path("auth/register/", api.RegisterApi.as_view(), name="api-register"),
     path("me/", api.MeApi.as_view(), name="api-me"),
+    path("keys/", api.PublicKeysApi.as_view(), name="api-keys"),
+    path("platform/keys/", api.PlatformKeysApi.as_view(), name="api-platform-keys"),
 ]

@@ -47,6 +47,10 @@ class Organisation(models.Model):
     legal_representative = models.CharField(_("legal representative"), max_length=100, blank=True)
     address = models.CharField(_("address"), max_length=300, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
+    basic_account = models.CharField(
+        _("basic bank account"), max_length=40, blank=True,
+        help_text=_("基本存款账户: bid bonds must be paid from it (Reg 26)"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -73,6 +77,8 @@ class Role(models.TextChoices):
     SUPERVISOR = "supervisor", _("Supervisor")
     # Runs the platform: expert pool, draws, organisations.
     OPERATOR = "operator", _("Trading centre operator")
+    # A notary: holds a share of each tender's opening key and may watch openings.
+    NOTARY = "notary", _("Notary")
 
 
 ROLE_FOR_KIND = {
@@ -124,3 +130,53 @@ class User(AbstractUser):
     @property
     def is_operator(self) -> bool:
         return self.has_role(Role.OPERATOR)
+
+
+class PublicKey(models.Model):
+    """A P-256 public key a person registered; the private half never reaches the server.
+
+    Bidders register a ``bid`` key: every sealed bid has it as a recipient so the
+    bidder can decrypt at the opening. Custodians (trading centre, supervisor, notary)
+    register a ``custodian`` key: each tender's opening-key shares are encrypted to them.
+    """
+
+    class Purpose(models.TextChoices):
+        BID = "bid", _("Bid sealing key")
+        CUSTODIAN = "custodian", _("Opening-key custodian")
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="public_keys")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="public_keys", null=True
+    )
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
+    point = models.BinaryField(_("public key (uncompressed P-256 point)"), max_length=65)
+    fingerprint = models.CharField(_("fingerprint"), max_length=64, unique=True)
+    label = models.CharField(_("label"), max_length=100, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} {self.fingerprint[:16]}"
+
+
+class Notification(models.Model):
+    """A message to an organisation (and optionally one person), shown on its workspace."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="notifications"
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"), blank=True)
+    link = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.subject

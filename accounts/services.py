@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 from audit.services import audit_record
 
 from . import credit_code
-from .models import ROLE_FOR_KIND, Organisation, Role, User
+from .models import ROLE_FOR_KIND, Notification, Organisation, PublicKey, Role, User
 
 SELF_REGISTRATION_KINDS = (
     Organisation.Kind.TENDERER,
@@ -97,3 +97,55 @@ def token_issue(*, user) -> Token:
 
 def token_revoke(*, user) -> None:
     Token.objects.filter(user=user).delete()
+
+
+KEY_PURPOSE_ROLES = {
+    "bid": (Role.BIDDER,),
+    "custodian": (Role.OPERATOR, Role.SUPERVISOR, Role.NOTARY),
+}
+
+
+def public_key_register(*, user, point: bytes, purpose: str, label: str = "") -> PublicKey:
+    """Register the public half of a key made on the user's own side.
+
+    Bidders register ``bid`` keys (a recipient of each of their sealed bids);
+    the trading centre, supervisors and notaries register ``custodian`` keys (their
+    share of every new tender's opening key is encrypted to it). Registering a new
+    key of a purpose retires the user's previous one for new tenders and bids.
+    """
+    from crypto import keys
+    from crypto.errors import MalformedData
+
+    if purpose not in KEY_PURPOSE_ROLES:
+        raise ValidationError({"purpose": _("Unknown key purpose.")})
+    if not user.is_authenticated or user.role not in KEY_PURPOSE_ROLES[purpose]:
+        raise PermissionDenied(_("Your role cannot register a key for this purpose."))
+    try:
+        parsed = keys.public_key_from_bytes(bytes(point))
+    except MalformedData as exc:
+        raise ValidationError(
+            {"public_key": _("Not a P-256 public key: %(reason)s") % {"reason": exc}}
+        ) from exc
+    fingerprint = keys.key_fingerprint(parsed)
+    if PublicKey.objects.filter(fingerprint=fingerprint).exists():
+        raise ValidationError({"public_key": _("This key is already registered.")})
+    from django.utils import timezone
+
+    with transaction.atomic():
+        PublicKey.objects.filter(user=user, purpose=purpose, active=True).update(
+            active=False, revoked_at=timezone.now()
+        )
+        key = PublicKey.objects.create(
+            user=user, organisation=user.organisation, purpose=purpose,
+            point=keys.public_key_bytes(parsed), fingerprint=fingerprint, label=label[:100],
+        )
+        audit_record(actor=user, action="key.register", obj=key,
+                     payload={"purpose": purpose, "fingerprint": fingerprint})
+    return key
+
+
+def notify(*, organisation, subject: str, body: str = "", link: str = "") -> Notification:
+    """Leave a message on an organisation's workspace."""
+    return Notification.objects.create(
+        organisation=organisation, subject=subject[:200], body=body, link=link[:200]
+    )

@@ -24,6 +24,9 @@ class AuditEvent(models.Model):
     object_type = models.CharField(_("object type"), max_length=80)
     object_id = models.CharField(_("object id"), max_length=64, db_index=True)
     summary = models.CharField(_("summary"), max_length=300, blank=True)
+    # Bidders' actions on a tender stay sealed until its bidding closes: viewers
+    # do not show them before then (who bid, and how many, is secret).
+    sealed_tender_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     payload_digest = models.CharField(_("payload digest"), max_length=64)
     prev_hash = models.CharField(_("previous hash"), max_length=64)
     hash = models.CharField(_("hash"), max_length=64, unique=True)
@@ -44,6 +47,7 @@ class AuditEvent(models.Model):
             "object_type": self.object_type,
             "object_id": self.object_id,
             "summary": self.summary,
+            "sealed_tender_id": self.sealed_tender_id,
             "payload_digest": self.payload_digest,
         }
 

@@ -35,10 +35,13 @@ def audit_record(
     object_id: str | int | None = None,
     payload: Any = None,
     summary: str = "",
+    sealed_tender_id: int | None = None,
 ) -> AuditEvent:
     """Append one event to the chain, inside the caller's transaction.
 
-    ``actor`` is a user, a label such as ``"clock"``, or None for the system. The
+    ``actor`` is a user, a label such as ``"clock"``, or None for the system.
+    ``sealed_tender_id`` marks a bidder's action that viewers hide until that
+    tender's bidding has closed; the chain covers it like any other event. The
     payload itself is not stored, only its digest; keep it JSON-serialisable. The
     chain head is locked for the rest of the transaction, so appends are serialised
     and the chain never forks.
@@ -61,6 +64,7 @@ def audit_record(
             object_type=object_type or "",
             object_id=str(object_id if object_id is not None else ""),
             summary=summary[:300],
+            sealed_tender_id=sealed_tender_id,
             payload_digest=chain.payload_digest(_jsonable(payload)),
             prev_hash=head.hash,
         )

@@ -15,8 +15,13 @@ from rest_framework.views import APIView
 from accounts.models import Role
 
 from . import lifecycle, selectors, services
-from .access import access_register, access_tender, access_tender_as_owner, is_owner
-from .access import access_clarification_as_owner
+from .access import (
+    access_clarification_as_owner,
+    access_register,
+    access_tender,
+    access_tender_as_owner,
+    is_owner,
+)
 from .serializers import (
     AmendmentSerializer,
     AmendmentWriteSerializer,

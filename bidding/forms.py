@@ -31,6 +31,13 @@ class TenderForm(forms.ModelForm):
             "Empty: one lot named after the tender."
         ),
     )
+    price_items_text = forms.CharField(
+        label=_("Extra price sheet items"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text=_("Besides total price, duration, quality target and project manager: one "
+                    "item per line that every bidder's sealed price sheet must state."),
+    )
     tenderer_org = forms.ModelChoiceField(
         label=_("Tenderer (for agencies)"),
         queryset=Organisation.objects.filter(kind=Organisation.Kind.TENDERER),
@@ -39,7 +46,8 @@ class TenderForm(forms.ModelForm):
 
     class Meta:
         model = Tender
-        fields = [f for f in TENDER_FIELDS if f != "price_formula_params"]
+        fields = [f for f in TENDER_FIELDS
+                  if f not in ("price_formula_params", "price_sheet_items")]
         widgets = {
             "docs_from": DateTimeLocalInput(),
             "docs_until": DateTimeLocalInput(),
@@ -58,11 +66,17 @@ class TenderForm(forms.ModelForm):
             or (user.organisation.kind != Organisation.Kind.AGENCY)
         ):
             del self.fields["tenderer_org"]
+        if self.instance.pk and not self.initial.get("price_items_text"):
+            self.initial["price_items_text"] = "\n".join(self.instance.price_sheet_items or [])
         if self.instance.pk and not self.initial.get("lots_text"):
             self.initial["lots_text"] = "\n".join(
                 f"{lot.name} | {lot.estimate}" if lot.estimate else lot.name
                 for lot in self.instance.lots.all()
             )
+
+    def clean_price_items_text(self) -> list[str]:
+        return [line.strip()[:60] for line in self.cleaned_data["price_items_text"].splitlines()
+                if line.strip()]
 
     def clean_lots_text(self) -> list[LotInput]:
         lots = []
@@ -87,6 +101,7 @@ class TenderForm(forms.ModelForm):
     def to_input(self) -> TenderInput:
         data = {f: self.cleaned_data.get(f) for f in TENDER_FIELDS if f in self.cleaned_data}
         data.setdefault("price_formula_params", self.instance.price_formula_params or {})
+        data["price_sheet_items"] = self.cleaned_data.get("price_items_text") or []
         data["title_en"] = data.get("title_en") or ""
         data["description"] = data.get("description") or ""
         data["decision_method"] = data.get("decision_method") or ""

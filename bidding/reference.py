@@ -65,3 +65,22 @@ class DecisionMethod(models.TextChoices):
     VOTE_THEN_LOTTERY = "vote_then_lottery", _("Vote, then lottery")
     PRICE_COMPETITION = "price_competition", _("Price competition")
     DELIBERATION = "deliberation", _("Collective deliberation")
+
+
+class DecryptionFallback(models.TextChoices):
+    """What happens to a bid its bidder fails to decrypt in the window (E-Rules 31)."""
+
+    # The custodians open it with the threshold opening key.
+    CUSTODIANS = "custodians", _("Custodians open it with the opening key")
+    # It counts as revoked or withdrawn, by whose fault, and is not opened.
+    NOT_OPENED = "not_opened", _("It is not opened (revoked or withdrawn, by fault)")
+
+
+# Items every sealed price sheet states; a tender may ask for more (price_sheet_items).
+STANDARD_PRICE_SHEET_ITEMS = [
+    ("total_price", _("Total price (yuan)")),
+    ("duration_days", _("Duration (days)")),
+    ("quality", _("Quality target")),
+    ("project_manager", _("Project manager")),
+    ("project_manager_id", _("Project manager ID or certificate number")),
+]

@@ -125,3 +125,17 @@ def clarifications_visible(tender: Tender, user) -> QuerySet[Clarification]:
         return qs
     mine = Q(asked_by_id=user.pk) if user.is_authenticated else Q(pk__in=[])
     return qs.filter(Q(answered_at__isnull=False) | mine)
+
+
+def bids_of(tender: Tender, organisation_id: int):
+    """One organisation's bid versions on a tender. Callers must be that organisation."""
+    from .models import Bid
+
+    return Bid.objects.filter(tender=tender, bidder_id=organisation_id).order_by("version")
+
+
+def bonds_refund_due():
+    from .models import BidBond
+
+    return (BidBond.objects.filter(status=BidBond.Status.REFUND_DUE)
+            .select_related("tender", "bidder").order_by("refund_due_by"))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 from decimal import Decimal
 
 from drf_spectacular.utils import extend_schema_field
@@ -85,8 +86,17 @@ class TransitionSerializer(serializers.Serializer):
     by = serializers.ListField(child=serializers.CharField())
 
 
+class OpeningKeySerializer(serializers.Serializer):
+    public_key = serializers.CharField(help_text="Base64 of the 65-byte P-256 point")
+    fingerprint = serializers.CharField(help_text="SHA-256 hex of the point")
+    threshold = serializers.IntegerField(help_text="Custodian shares needed to open")
+    custodians = serializers.ListField(child=serializers.CharField())
+
+
 class TenderSerializer(serializers.ModelSerializer):
     tenderer = OrganisationBriefSerializer(read_only=True)
+    opening_key = serializers.SerializerMethodField()
+    envelope_ids = serializers.SerializerMethodField()
     agency = OrganisationBriefSerializer(read_only=True)
     lots = LotSerializer(many=True, read_only=True)
     opening_time = serializers.DateTimeField(read_only=True)
@@ -131,6 +141,24 @@ class TenderSerializer(serializers.ModelSerializer):
 
     def get_url(self, tender) -> str:
         return f"/tenders/{tender.pk}/"
+
+    @extend_schema_field(OpeningKeySerializer(allow_null=True))
+    def get_opening_key(self, tender):
+        """The public half of the opening key: every bid is sealed to it."""
+        if not tender.opening_public_key:
+            return None
+        return {
+            "public_key": base64.b64encode(bytes(tender.opening_public_key)).decode(),
+            "fingerprint": tender.opening_key_fingerprint,
+            "threshold": tender.opening_threshold,
+            "custodians": [s.custodian.get_username() for s in tender.key_shares.all()],
+        }
+
+    @extend_schema_field(serializers.DictField(child=serializers.CharField()))
+    def get_envelope_ids(self, tender):
+        """What a sealed envelope's header must name: this tender_id, and the bidder's
+        credit code as bidder_id."""
+        return {"tender_id": tender.reference, "bidder_id": "<your credit code>"}
 
 
 class TenderDetailSerializer(TenderSerializer):
@@ -194,6 +222,13 @@ class TenderWriteSerializer(serializers.Serializer):
         default="",
     )
     lots = LotSerializer(many=True, required=False)
+    price_sheet_items = serializers.ListField(
+        child=serializers.CharField(max_length=60), required=False, default=list,
+        help_text="Extra items each sealed price sheet must state.",
+    )
+    decryption_fallback = serializers.ChoiceField(
+        choices=Tender._meta.get_field("decryption_fallback").choices, default="custodians"
+    )
     tenderer_org = serializers.PrimaryKeyRelatedField(
         queryset=Organisation.objects.all(),
         required=False,

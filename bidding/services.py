@@ -29,7 +29,7 @@ from audit.services import audit_record
 from tradecentre import statutory
 from tradecentre.refusals import refuse
 
-from . import lifecycle
+from . import lifecycle, sealing
 from .access import is_owner
 from .models import (
     Amendment,
@@ -75,6 +75,8 @@ class TenderInput:
     decision_method: str = ""
     decryption_window_minutes: int | None = None
     price_formula_params: dict = field(default_factory=dict)
+    price_sheet_items: list = field(default_factory=list)
+    decryption_fallback: str = "custodians"
     opening_time: datetime | None = None
     # An agency names the tenderer it acts for; a tenderer may name its agency.
     tenderer_org: object | None = None
@@ -102,6 +104,8 @@ TENDER_FIELDS = [
     "price_formula_params",
     "award_method",
     "decision_method",
+    "price_sheet_items",
+    "decryption_fallback",
 ]
 
 
@@ -113,6 +117,13 @@ def _require_tenderer(user) -> None:
 def _check_consistency(data: TenderInput | Tender) -> None:
     """Rules that hold for a draft as well as a published tender."""
     errors = {}
+    items = data.price_sheet_items
+    if not isinstance(items, list) or not all(
+        isinstance(i, str) and 0 < len(i.strip()) <= 60 for i in items
+    ) or len(items) > 30:
+        errors["price_sheet_items"] = _(
+            "Price sheet items are a list of up to 30 names of at most 60 characters."
+        )
     if data.max_price is not None and data.estimate is not None:
         if data.max_price <= 0 or data.estimate <= 0:
             errors["estimate"] = _("Prices must be positive.")
@@ -254,6 +265,7 @@ def tender_publish(*, user, tender: Tender, now: datetime | None = None) -> Tend
             raise refuse(
                 "documents", _("Attach the tender documents before publishing."), "no_documents"
             )
+        sealing.opening_key_create(locked)
         lifecycle.tender_transition(
             tender=locked, to=S.PUBLISHED, by=lifecycle.TENDERER, actor=user, now=now
         )

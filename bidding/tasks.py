@@ -8,7 +8,8 @@ from datetime import datetime
 from celery import shared_task
 from django.conf import settings
 
-from . import lifecycle
+from . import bids, lifecycle
+from .models import Tender
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,16 @@ def lifecycle_tick() -> list[int]:
     moved = lifecycle.advance_by_clock()
     if moved:
         log.info("clock moved tenders %s", moved)
+    after_deadline()
     return moved
+
+
+def after_deadline() -> None:
+    """What follows the close of bidding: a tender with too few bids fails (Reg 44)."""
+    closed = Tender.objects.filter(status=Tender.Status.BIDDING_CLOSED).values_list(
+        "pk", flat=True)
+    for tender_id in list(closed):
+        bids.bidding_closed_outcome(tender_id=tender_id)
 
 
 @shared_task(name="bidding.tasks.tender_deadline_reached", ignore_result=True, acks_late=True)
@@ -27,7 +37,7 @@ def tender_deadline_reached(tender_id: int) -> list[int]:
     """Scheduled at a tender's deadline. Runs the same idempotent tick: if the deadline
     moved later, the tender is not due and nothing happens; the task scheduled for the
     new deadline does it."""
-    return lifecycle.advance_by_clock()
+    return lifecycle_tick()
 
 
 def schedule_deadline(tender_id: int, deadline: datetime) -> None:

@@ -25,4 +25,5 @@ urlpatterns = [
         name="clarification_answer",
     ),
     path("tenders/<str:tender_id>/amend/", views.amendment_create, name="amendment_create"),
+    path("tenders/<str:tender_id>/bid/", views.bid_page, name="bid"),
 ]

@@ -269,3 +269,34 @@ def amendment_create(request, tender_id):
                 )
             return redirect("bidding:tender_detail", tender_id=tender.pk)
     return render(request, "bidding/amendment_form.html", {"form": form, "tender": tender})
+
+
+@login_required
+def bid_page(request, tender_id):
+    """The bidder's sealing and submission page. Sealing happens in the browser
+    (static/js/envelope.js); this view only provides what the page needs."""
+    import base64
+
+    from accounts.models import PublicKey
+
+    from .reference import STANDARD_PRICE_SHEET_ITEMS
+
+    tender = access_tender(request.user, tender_id)
+    if request.user.role != Role.BIDDER:
+        raise PermissionDenied(_("Only bidders submit bids."))
+    versions = list(selectors.bids_of(tender, request.user.organisation_id))
+    current = next((b for b in versions if b.status == "submitted"), None)
+    bid_keys = PublicKey.objects.filter(organisation_id=request.user.organisation_id,
+                                        purpose=PublicKey.Purpose.BID, active=True)
+    return render(request, "bidding/bid.html", {
+        "tender": tender,
+        "obtained": services.has_obtained(request.user, tender),
+        "opening_key_b64": base64.b64encode(bytes(tender.opening_public_key or b"")).decode(),
+        "bidder_id": request.user.organisation.credit_code,
+        "bid_keys": bid_keys,
+        "current": current,
+        "versions": versions,
+        "standard_items": STANDARD_PRICE_SHEET_ITEMS,
+        "extra_items": tender.price_sheet_items,
+        "bidding_open": tender.status == tender.Status.PUBLISHED,
+    })

@@ -12,7 +12,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts import credit_code
-from accounts.models import Organisation, Role, User
+from accounts import services as account_services
+from accounts.models import Organisation, PublicKey, Role, User
+from crypto import keys as crypto_keys
 from bidding import services
 from bidding.models import Tender
 
@@ -41,6 +43,7 @@ KIND_FOR_ROLE = {
     Role.SUPERVISOR: Organisation.Kind.SUPERVISOR,
     Role.OPERATOR: Organisation.Kind.TRADING_CENTRE,
     Role.EXPERT: Organisation.Kind.OTHER,
+    Role.NOTARY: Organisation.Kind.OTHER,
 }
 
 
@@ -119,7 +122,93 @@ def draft_tender(user=None, now=None, with_document=True, **overrides) -> Tender
     return tender
 
 
+# Private keys of test custodians and bidders, as their own machines would hold them.
+PRIVATE_KEYS: dict[str, object] = {}
+
+
+def register_key(user, purpose: str):
+    """Make a P-256 key on the user's side and register its public half."""
+    private = crypto_keys.generate_private_key()
+    account_services.public_key_register(
+        user=user, point=crypto_keys.public_key_bytes(private.public_key()), purpose=purpose
+    )
+    PRIVATE_KEYS[user.username] = private
+    return private
+
+
+def ensure_custodians(n: int = 3) -> list[User]:
+    """The trading centre, a supervisor and a notary, each with a custodian key."""
+    have = list(User.objects.filter(public_keys__purpose=PublicKey.Purpose.CUSTODIAN,
+                                    public_keys__active=True).distinct())
+    roles = [Role.OPERATOR, Role.SUPERVISOR, Role.NOTARY]
+    while len(have) < n:
+        role = roles[len(have) % 3]
+        user = UserFactory(role=role)
+        register_key(user, "custodian")
+        have.append(user)
+    return have
+
+
+def bidder_with_key(**kw) -> User:
+    user = bidder(**kw)
+    register_key(user, "bid")
+    return user
+
+
 def published_tender(user=None, now=None, **overrides) -> Tender:
+    ensure_custodians()
     user = user or tenderer()
     tender = draft_tender(user=user, now=now, **overrides)
     return services.tender_publish(user=user, tender=tender, now=now)
+
+
+def seal_for(tender: Tender, user: User, plaintext: bytes, *, chunk_size: int = 64 * 1024,
+             tender_id: str | None = None, bidder_id: str | None = None,
+             bidder_key=None) -> bytes:
+    """Seal bytes as the bidder's tool does: to the bidder's key and the opening key."""
+    import io
+
+    from crypto import envelope
+
+    own = bidder_key or PRIVATE_KEYS[user.username]
+    out = io.BytesIO()
+    envelope.seal(
+        io.BytesIO(plaintext), out,
+        tender_id=tender_id or tender.reference,
+        bidder_id=bidder_id or user.organisation.credit_code,
+        recipients=[
+            envelope.Recipient("bidder", own.public_key()),
+            envelope.Recipient("opening", crypto_keys.public_key_from_bytes(
+                bytes(tender.opening_public_key))),
+        ],
+        chunk_size=chunk_size,
+    )
+    return out.getvalue()
+
+
+def price_sheet_for(tender: Tender, user: User, **items) -> bytes:
+    import json
+
+    sheet = {"total_price": "9500000.00", "duration_days": 365, "quality": "合格",
+             "project_manager": "张三", "project_manager_id": "闽135000000001"}
+    sheet.update(items)
+    return seal_for(tender, user, json.dumps(sheet, ensure_ascii=False).encode())
+
+
+def submit_bid(tender: Tender, user: User, plaintext: bytes = b"BID PLAINTEXT", **kw):
+    """Obtain documents if needed, upload a sealed bid in one chunk, complete it."""
+    import hashlib
+    import io
+
+    from bidding import bids, services as bidding_services
+
+    bidding_services.document_obtain(user=user, tender=tender)
+    blob = seal_for(tender, user, plaintext, **kw)
+    upload = bids.bid_upload_start(user=user, tender=tender, size=len(blob),
+                                   price_sheet=price_sheet_for(tender, user))
+    for index in range(upload.chunk_count):
+        piece = blob[index * upload.chunk_size:(index + 1) * upload.chunk_size]
+        bids.bid_upload_chunk(user=user, upload_id=upload.public_id, index=index,
+                              stream=io.BytesIO(piece), length=len(piece),
+                              sha256=hashlib.sha256(piece).hexdigest())
+    return bids.bid_upload_complete(user=user, upload_id=upload.public_id)

@@ -17,6 +17,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from bidding.bids import UploadConflict
 from bidding.lifecycle import TransitionNotAllowed
 
 
@@ -53,6 +54,9 @@ def exception_handler(exc, context):
             codes = [e.code for errs in exc.error_dict.values() for e in errs if e.code]
             code = codes[0] if codes else "invalid"
         return error_response(400, code, _first_message(fields), fields)
+    if isinstance(exc, UploadConflict):
+        fields = {"next_index": [exc.next_index]} if exc.next_index is not None else None
+        return error_response(409, exc.code, str(exc), fields)
     if isinstance(exc, TransitionNotAllowed):
         return error_response(409, "transition_not_allowed", str(exc), {"status": [exc.current]})
     if isinstance(exc, Http404):

@@ -18,7 +18,6 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("GGZY_VAR_DIR", BASE_DIR / "var"))
@@ -223,6 +222,16 @@ TENDER_DOCUMENT_EXTENSIONS = [
 ]
 
 TENDER_REFERENCE_PREFIX = os.environ.get("TENDER_REFERENCE_PREFIX", "GGZY")
+
+# Sealed bids.
+PLATFORM_KEY_FILE = os.environ.get("PLATFORM_KEY_FILE", str(VAR_DIR / "platform_signing_key.pem"))
+# k of the opening key's k-of-n split among the registered custodians.
+OPENING_KEY_THRESHOLD = int(os.environ.get("OPENING_KEY_THRESHOLD", "2"))
+BID_UPLOAD_CHUNK_BYTES = int(os.environ.get("BID_UPLOAD_CHUNK_BYTES", 8 * 1024 * 1024))
+BID_MAX_BYTES = int(os.environ.get("BID_MAX_BYTES", 8 * 1024**3))
+PRICE_SHEET_MAX_BYTES = 64 * 1024
+# Trust X-Forwarded-For from a reverse proxy only when told to (evidence of upload IPs).
+TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
 
 # Local statutory values: see tradecentre/statutory.py for the rules and sources.
 STATUTORY_OVERRIDES: dict[str, object] = {}

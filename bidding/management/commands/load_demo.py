@@ -13,5 +13,5 @@ class Command(BaseCommand):
             return
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {result['tenders']} tenders."))
         self.stdout.write(f"Demo accounts (password {DEMO_PASSWORD}):")
-        for username, display, role, _org in USERS:
+        for username, _display, role, _org in USERS:
             self.stdout.write(f"  {username:<11} {role.label}")
