@@ -60,6 +60,7 @@ class TenderForm(forms.ModelForm):
         for name in ("docs_from", "docs_until", "deadline"):
             self.fields[name].input_formats = DATETIME_FORMATS
         self.fields["decryption_window_minutes"].required = False
+        self.fields["decryption_fallback"].required = False
         if (
             user is None
             or user.organisation is None
@@ -105,6 +106,7 @@ class TenderForm(forms.ModelForm):
         data["title_en"] = data.get("title_en") or ""
         data["description"] = data.get("description") or ""
         data["decision_method"] = data.get("decision_method") or ""
+        data["decryption_fallback"] = data.get("decryption_fallback") or "custodians"
         return TenderInput(
             lots=self.cleaned_data.get("lots_text") or [],
             tenderer_org=self.cleaned_data.get("tenderer_org"),

@@ -137,6 +137,10 @@ class TenderSerializer(serializers.ModelSerializer):
             "decision_method",
             "published_at",
             "lots",
+            "price_sheet_items",
+            "decryption_fallback",
+            "opening_key",
+            "envelope_ids",
         ]
 
     def get_url(self, tender) -> str:

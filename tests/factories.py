@@ -115,6 +115,8 @@ def pdf_upload(name="招标文件.pdf", content=b"%PDF-1.4 test document\n%%EOF\
 
 
 def draft_tender(user=None, now=None, with_document=True, **overrides) -> Tender:
+    """A draft ready to publish (the custodians it needs are registered too)."""
+    ensure_custodians()
     user = user or tenderer()
     tender = services.tender_create(user=user, data=tender_input(now=now, **overrides))
     if with_document:
@@ -156,7 +158,6 @@ def bidder_with_key(**kw) -> User:
 
 
 def published_tender(user=None, now=None, **overrides) -> Tender:
-    ensure_custodians()
     user = user or tenderer()
     tender = draft_tender(user=user, now=now, **overrides)
     return services.tender_publish(user=user, tender=tender, now=now)

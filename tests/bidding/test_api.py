@@ -88,6 +88,7 @@ def test_nobody_registers_a_supervision_department_themselves():
 
 
 def test_a_tenderer_creates_publishes_and_anyone_finds_the_tender():
+    factories.ensure_custodians()
     user = factories.tenderer()
     client = api_as(user)
     r = client.post("/api/tenders/", _tender_body(), format="json")

@@ -13,7 +13,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_tenderer_publishes_and_visitor_finds_it_in_both_languages(browser, live_server, tmp_path):
-    user = factories.tenderer(username="wangfang")
+    factories.ensure_custodians()
+    factories.tenderer(username="wangfang")
     base = live_server.url
 
     page = browser.new_page(locale="zh-CN")
