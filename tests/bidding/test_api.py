@@ -324,8 +324,8 @@ def test_audit_endpoints_are_for_supervisors_and_operators():
     factories.published_tender()
     for user in (factories.supervisor(), factories.operator()):
         body = api_as(user).get("/api/audit/verify/").json()
-        assert body["ok"] is True and body["count"] > 0
-        assert api_as(user).get("/api/audit/events/").json()["count"] == body["count"]
+        assert body["ok"] is True and "count" not in body
+        assert api_as(user).get("/api/audit/events/").json()["count"] > 0
     for user in (factories.bidder(), factories.tenderer(), factories.expert()):
         _error(api_as(user).get("/api/audit/verify/"), 403)
         _error(api_as(user).get("/api/audit/events/"), 403)
