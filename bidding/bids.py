@@ -257,6 +257,7 @@ def bid_upload_complete(*, user, upload_id, now: datetime | None = None) -> Bid:
     The previous version, if any, is superseded: only the latest counts.
     """
     upload = access_upload(user, upload_id)
+    _assert_open(upload.tender, now or timezone.now())
     if upload.status != BidUpload.Status.OPEN:
         raise UploadConflict(_("This upload was already %(status)s; its receipt stands.")
                              % {"status": upload.get_status_display()},
