@@ -10,6 +10,9 @@ import io
 from datetime import timedelta
 from decimal import Decimal
 
+from pathlib import Path
+
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -71,6 +74,7 @@ ORGANISATIONS = [
         "91350100MA0000015",
     ),
     ("uni", "福州大学", "Fuzhou University", "other", "12350000MB0000016"),
+    ("notary", "福州市公证处", "Fuzhou Notary Office", "other", "12350100MB0000017"),
 ]
 
 USERS = [
@@ -88,6 +92,7 @@ USERS = [
     ("expert1", "赵教授 (专家)", Role.EXPERT, "uni"),
     ("expert2", "钱工 (专家)", Role.EXPERT, "uni"),
     ("expert3", "孙高工 (专家)", Role.EXPERT, "uni"),
+    ("notary", "吴公证员 (公证)", Role.NOTARY, "notary"),
 ]
 
 
@@ -163,6 +168,17 @@ def load_demo() -> dict:
         organisation=orgs["centre"],
         display_name="Platform administrator",
     )
+    # Keys made "on each person's side": in the demo their private halves are written
+    # to var/demo-keys/, encrypted with the demo password. A real custodian or bidder
+    # keeps them on their own machine; the platform never holds them.
+    private = {}
+    for username in ("operator", "supervisor", "notary"):
+        private[username] = _demo_key(users[username], "custodian")
+    for n, username in enumerate(("bidder1", "bidder2", "bidder3", "bidder4", "bidder5"), 1):
+        org = users[username].organisation
+        org.basic_account = f"6217 0018 0000 1234 {n:03d}"
+        org.save(update_fields=["basic_account"])
+        private[username] = _demo_key(users[username], "bid")
 
     now = timezone.now()
     specs = [
@@ -283,6 +299,16 @@ def load_demo() -> dict:
         orgs,
     )
     lifecycle.advance_by_clock(now=now)
+    # A tender closing soon after start-up, with three sealed bids: its opening follows.
+    soon = _demo_tender(users["tenderer"], dict(
+        title="福州市台江区排涝泵站改造工程", title_en="Taijiang Drainage Pumping Station Upgrade",
+        project="排涝泵站改造工程", region="350103", category="works_water",
+        estimate="12600000", days=21, award="first_ranked", decision="", exact=True), 8,
+        now + timedelta(minutes=30) - timedelta(days=21), orgs)
+    for username, price, manager in (("bidder1", "11980000.00", "陈建国"),
+                                     ("bidder2", "12150000.00", "林志强"),
+                                     ("bidder3", "11860000.00", "黄立新")):
+        _demo_bid(soon, users[username], private[username], price, manager)
     # A draft only its tenderer sees.
     draft = _demo_tender(
         users["tenderer"],
@@ -304,10 +330,65 @@ def load_demo() -> dict:
     )
     return {
         "created": True,
-        "tenders": len(tenders) + 2,
+        "tenders": Tender.objects.count(),
         "closed": closed.reference,
         "draft": draft.reference,
     }
+
+
+def demo_keys_dir() -> Path:
+    return Path(settings.VAR_DIR) / "demo-keys"
+
+
+def _demo_key(user, purpose: str):
+    """Make a key as the person's own tool would, keep its private half in
+    var/demo-keys/<username>.pem (passphrase: the demo password), register the public."""
+    from accounts.services import public_key_register
+    from crypto import keys
+
+    key = keys.generate_private_key()
+    folder = demo_keys_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{user.username}.pem").write_bytes(
+        keys.private_key_to_pem(key, DEMO_PASSWORD.encode()))
+    (folder / f"{user.username}.pub").write_bytes(keys.public_key_to_pem(key.public_key()))
+    public_key_register(user=user, point=keys.public_key_bytes(key.public_key()),
+                        purpose=purpose, label="demo")
+    return key
+
+
+def _demo_bid(tender, user, private_key, price: str, manager: str) -> None:
+    """Seal and submit a bid exactly as the bidder's tool does."""
+    import hashlib
+    import json
+
+    from crypto import envelope, keys
+
+    from . import bids
+
+    # The documents were obtained during their period, weeks ago in this story.
+    services.document_obtain(user=user, tender=tender,
+                             now=tender.docs_from + timedelta(hours=2))
+    recipients = [
+        envelope.Recipient("bidder", private_key.public_key()),
+        envelope.Recipient("opening", keys.public_key_from_bytes(bytes(tender.opening_public_key))),
+    ]
+    ids = {"tender_id": tender.reference, "bidder_id": user.organisation.credit_code}
+    body = envelope.seal_bytes(
+        f"{user.organisation.name} 投标文件（演示）\n投标报价：{price} 元\n".encode() * 200,
+        recipients=recipients, **ids)
+    sheet = envelope.seal_bytes(json.dumps({
+        "total_price": price, "duration_days": 540, "quality": "合格",
+        "project_manager": manager, "project_manager_id": f"闽1352020{len(manager):06d}",
+        "items": {}}, ensure_ascii=False).encode(), recipients=recipients, **ids)
+    upload = bids.bid_upload_start(user=user, tender=tender, size=len(body), price_sheet=sheet,
+                                   claims={"tool": "demo", "machine_fingerprint":
+                                           hashlib.sha256(user.username.encode()).hexdigest()})
+    for index in range(upload.chunk_count):
+        piece = body[index * upload.chunk_size:(index + 1) * upload.chunk_size]
+        bids.bid_upload_chunk(user=user, upload_id=upload.public_id, index=index,
+                              stream=io.BytesIO(piece), length=len(piece), sha256=None)
+    bids.bid_upload_complete(user=user, upload_id=upload.public_id)
 
 
 def _demo_tender(user, spec, i, now, orgs, publish=True) -> Tender:
@@ -331,7 +412,9 @@ def _demo_tender(user, spec, i, now, orgs, publish=True) -> Tender:
         bond_amount=min(Decimal("800000"), (estimate * Decimal("0.02")).quantize(Decimal("1"))),
         docs_from=now,
         docs_until=now + timedelta(days=7),
-        deadline=(now + timedelta(days=spec["days"])).replace(minute=30, second=0, microsecond=0),
+        deadline=(now + timedelta(days=spec["days"])).replace(
+            minute=30, second=0, microsecond=0) if not spec.get("exact") else
+        (now + timedelta(days=spec["days"])).replace(microsecond=0),
         evaluation_method="comprehensive" if spec["category"] != "goods" else "lowest_price",
         price_formula="benchmark_deviation" if spec["category"] != "goods" else "lowest_full_marks",
         price_formula_params={
