@@ -1,0 +1,346 @@
+/* The bidder's P-256 bid key in the browser: make it, keep it, back it up.
+ *
+ * The private key never leaves the browser except as a passphrase-protected key
+ * file, which is the same format `python -m crypto keygen` writes and
+ * cryptography's load_pem_private_key reads: encrypted PKCS#8 PEM,
+ * "-----BEGIN ENCRYPTED PRIVATE KEY-----", PBES2 with PBKDF2-HMAC-SHA256 and
+ * AES-256-CBC. Unencrypted PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----") imports too.
+ *
+ * API (window.GGZY.bidkeys):
+ *   generate()                          -> {privateKey, publicKey} (extractable ECDH P-256)
+ *   publicRaw(pair)                     -> Uint8Array(65) uncompressed point
+ *   fingerprint(raw)                    -> hex SHA-256 of the raw point
+ *   exportEncryptedPem(pair|privateKey, passphrase, {iterations=600000}) -> PEM text
+ *   importPem(text, passphrase?)        -> {privateKey, publicKey}
+ *   store / load / remove (IndexedDB "ggzy-bid", per bidder id): the browser's key
+ *   db                                  -> tiny IndexedDB helper (also used for uploads)
+ */
+(function (root) {
+  "use strict";
+
+  const subtle = root.crypto && root.crypto.subtle;
+  const EC = { name: "ECDH", namedCurve: "P-256" };
+  const DEFAULT_ITERATIONS = 600000;
+
+  class KeyFileError extends Error {
+    constructor(message, code) { super(message); this.name = "KeyFileError"; this.code = code; }
+  }
+
+  function hex(bytes) { return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(""); }
+
+  function b64(bytes) {
+    let s = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, Array.from(bytes.subarray(i, i + 0x8000)));
+    return btoa(s);
+  }
+
+  function unb64(text) {
+    const s = atob(text.replace(/\s+/g, ""));
+    const out = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+    return out;
+  }
+
+  // -- minimal DER ------------------------------------------------------------------
+
+  function derLen(n) {
+    if (n < 0x80) return [n];
+    const bytes = [];
+    while (n > 0) { bytes.unshift(n & 255); n = Math.floor(n / 256); }
+    return [0x80 | bytes.length].concat(bytes);
+  }
+
+  function tlv(tag, content) {
+    const head = [tag].concat(derLen(content.length));
+    const out = new Uint8Array(head.length + content.length);
+    out.set(head, 0);
+    out.set(content, head.length);
+    return out;
+  }
+
+  function cat(parts) {
+    let n = 0;
+    for (const p of parts) n += p.length;
+    const out = new Uint8Array(n);
+    let at = 0;
+    for (const p of parts) { out.set(p, at); at += p.length; }
+    return out;
+  }
+
+  const seq = (...parts) => tlv(0x30, cat(parts));
+  const octets = (bytes) => tlv(0x04, bytes);
+  const nul = () => new Uint8Array([0x05, 0x00]);
+
+  function integer(n) {
+    const bytes = [];
+    do { bytes.unshift(n & 255); n = Math.floor(n / 256); } while (n > 0);
+    if (bytes[0] & 0x80) bytes.unshift(0);
+    return tlv(0x02, new Uint8Array(bytes));
+  }
+
+  function oidBytes(dotted) {
+    const arcs = dotted.split(".").map(Number);
+    const out = [40 * arcs[0] + arcs[1]];
+    for (const arc of arcs.slice(2)) {
+      const b = [arc & 0x7f];
+      let v = Math.floor(arc / 128);
+      while (v > 0) { b.unshift((v & 0x7f) | 0x80); v = Math.floor(v / 128); }
+      out.push(...b);
+    }
+    return new Uint8Array(out);
+  }
+
+  function oidString(bytes) {
+    const arcs = [Math.floor(bytes[0] / 40), bytes[0] % 40];
+    let v = 0;
+    for (const b of bytes.subarray(1)) {
+      v = v * 128 + (b & 0x7f);
+      if (!(b & 0x80)) { arcs.push(v); v = 0; }
+    }
+    return arcs.join(".");
+  }
+
+  const oid = (dotted) => tlv(0x06, oidBytes(dotted));
+
+  /** Parse one DER element at ``at``: {tag, content, end, children()} */
+  function parse(bytes, at) {
+    at = at || 0;
+    if (at + 2 > bytes.length) throw new KeyFileError("truncated DER", "malformed");
+    const tag = bytes[at];
+    let len = bytes[at + 1];
+    let p = at + 2;
+    if (len & 0x80) {
+      const n = len & 0x7f;
+      if (n < 1 || n > 4 || p + n > bytes.length) throw new KeyFileError("bad DER length", "malformed");
+      len = 0;
+      for (let i = 0; i < n; i++) len = len * 256 + bytes[p + i];
+      p += n;
+    }
+    if (p + len > bytes.length) throw new KeyFileError("truncated DER", "malformed");
+    const content = bytes.subarray(p, p + len);
+    return {
+      tag: tag, content: content, end: p + len,
+      children() {
+        const out = [];
+        let q = 0;
+        while (q < content.length) { const c = parse(content, q); out.push(c); q = c.end; }
+        return out;
+      },
+    };
+  }
+
+  function expect(el, tag, what) {
+    if (!el || el.tag !== tag) throw new KeyFileError("unexpected key file structure (" + what + ")", "malformed");
+    return el;
+  }
+
+  function uint(el) {
+    let n = 0;
+    for (const b of el.content) n = n * 256 + b;
+    return n;
+  }
+
+  const OID = {
+    PBES2: "1.2.840.113549.1.5.13",
+    PBKDF2: "1.2.840.113549.1.5.12",
+    HMAC_SHA1: "1.2.840.113549.2.7",
+    HMAC_SHA256: "1.2.840.113549.2.9",
+    HMAC_SHA384: "1.2.840.113549.2.10",
+    HMAC_SHA512: "1.2.840.113549.2.11",
+    AES128_CBC: "2.16.840.1.101.3.4.1.2",
+    AES256_CBC: "2.16.840.1.101.3.4.1.42",
+  };
+  const PRF_HASH = {
+    [OID.HMAC_SHA1]: "SHA-1", [OID.HMAC_SHA256]: "SHA-256",
+    [OID.HMAC_SHA384]: "SHA-384", [OID.HMAC_SHA512]: "SHA-512",
+  };
+  const CIPHER_BITS = { [OID.AES128_CBC]: 128, [OID.AES256_CBC]: 256 };
+
+  // -- PEM ----------------------------------------------------------------------------
+
+  function pem(label, der) {
+    const body = b64(der).replace(/(.{64})/g, "$1\n").replace(/\n$/, "");
+    return "-----BEGIN " + label + "-----\n" + body + "\n-----END " + label + "-----\n";
+  }
+
+  function unpem(text) {
+    const m = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/.exec(text);
+    if (!m) throw new KeyFileError("not a PEM key file", "malformed");
+    let der;
+    try {
+      der = unb64(m[2]);
+    } catch (e) {
+      throw new KeyFileError("the PEM body is not base64", "malformed");
+    }
+    return { label: m[1], der: der };
+  }
+
+  // -- PBES2 --------------------------------------------------------------------------
+
+  async function pbkdf2Key(passphrase, salt, iterations, hash, bits, usage) {
+    const base = await subtle.importKey("raw", new TextEncoder().encode(passphrase), "PBKDF2", false, ["deriveKey"]);
+    return subtle.deriveKey({ name: "PBKDF2", salt: salt, iterations: iterations, hash: hash },
+      base, { name: "AES-CBC", length: bits }, false, [usage]);
+  }
+
+  async function encryptPkcs8(pkcs8, passphrase, iterations) {
+    const salt = root.crypto.getRandomValues(new Uint8Array(16));
+    const iv = root.crypto.getRandomValues(new Uint8Array(16));
+    const key = await pbkdf2Key(passphrase, salt, iterations, "SHA-256", 256, "encrypt");
+    const ct = new Uint8Array(await subtle.encrypt({ name: "AES-CBC", iv: iv }, key, pkcs8));
+    return seq(
+      seq(oid(OID.PBES2), seq(
+        seq(oid(OID.PBKDF2), seq(octets(salt), integer(iterations), seq(oid(OID.HMAC_SHA256), nul()))),
+        seq(oid(OID.AES256_CBC), octets(iv)))),
+      octets(ct));
+  }
+
+  async function decryptPkcs8(der, passphrase) {
+    const top = expect(parse(der), 0x30, "EncryptedPrivateKeyInfo").children();
+    const alg = expect(top[0], 0x30, "algorithm").children();
+    if (oidString(expect(alg[0], 0x06, "algorithm").content) !== OID.PBES2) {
+      throw new KeyFileError("the key file is encrypted with an unsupported scheme (PBES2 is needed)", "unsupported");
+    }
+    const params = expect(alg[1], 0x30, "PBES2 parameters").children();
+    const kdf = expect(params[0], 0x30, "key derivation").children();
+    if (oidString(expect(kdf[0], 0x06, "kdf").content) !== OID.PBKDF2) {
+      throw new KeyFileError("the key file uses an unsupported key derivation (PBKDF2 is needed)", "unsupported");
+    }
+    const kp = expect(kdf[1], 0x30, "PBKDF2 parameters").children();
+    const salt = expect(kp[0], 0x04, "salt").content;
+    const iterations = uint(expect(kp[1], 0x02, "iterations"));
+    let hash = "SHA-1";  // the PKCS#5 default PRF
+    for (const el of kp.slice(2)) {
+      if (el.tag === 0x30) {
+        const prf = oidString(expect(el.children()[0], 0x06, "prf").content);
+        hash = PRF_HASH[prf];
+        if (!hash) throw new KeyFileError("unsupported PBKDF2 hash " + prf, "unsupported");
+      }
+    }
+    const scheme = expect(params[1], 0x30, "encryption scheme").children();
+    const cipher = oidString(expect(scheme[0], 0x06, "cipher").content);
+    const bits = CIPHER_BITS[cipher];
+    if (!bits) throw new KeyFileError("unsupported key file cipher " + cipher + " (AES-CBC is needed)", "unsupported");
+    const iv = expect(scheme[1], 0x04, "iv").content;
+    const ct = expect(top[1], 0x04, "encrypted data").content;
+    const key = await pbkdf2Key(passphrase, salt, iterations, hash, bits, "decrypt");
+    try {
+      return new Uint8Array(await subtle.decrypt({ name: "AES-CBC", iv: iv }, key, ct));
+    } catch (e) {
+      throw new KeyFileError("wrong passphrase for the key file", "passphrase");
+    }
+  }
+
+  // -- keys ---------------------------------------------------------------------------
+
+  async function generate() {
+    return subtle.generateKey(EC, true, ["deriveBits"]);
+  }
+
+  async function publicRaw(pair) {
+    return new Uint8Array(await subtle.exportKey("raw", pair.publicKey || pair));
+  }
+
+  async function fingerprint(raw) {
+    return hex(new Uint8Array(await subtle.digest("SHA-256", raw)));
+  }
+
+  async function pairFromPkcs8(pkcs8) {
+    let privateKey;
+    try {
+      privateKey = await subtle.importKey("pkcs8", pkcs8, EC, true, ["deriveBits"]);
+    } catch (e) {
+      throw new KeyFileError("the key file does not hold a P-256 private key", "malformed");
+    }
+    const jwk = await subtle.exportKey("jwk", privateKey);
+    const publicKey = await subtle.importKey("jwk", { kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y, ext: true },
+      EC, true, []);
+    return { privateKey: privateKey, publicKey: publicKey };
+  }
+
+  /** Encrypted PKCS#8 PEM of the private key (600,000 PBKDF2-SHA256 rounds by default). */
+  async function exportEncryptedPem(key, passphrase, options) {
+    if (!passphrase) throw new KeyFileError("a passphrase is needed", "passphrase");
+    const iterations = (options && options.iterations) || DEFAULT_ITERATIONS;
+    const pkcs8 = new Uint8Array(await subtle.exportKey("pkcs8", key.privateKey || key));
+    return pem("ENCRYPTED PRIVATE KEY", await encryptPkcs8(pkcs8, passphrase, iterations));
+  }
+
+  /** Load a PEM key file (encrypted or not PKCS#8); returns an extractable pair. */
+  async function importPem(text, passphrase) {
+    const { label, der } = unpem(String(text));
+    if (label === "ENCRYPTED PRIVATE KEY") {
+      if (!passphrase) throw new KeyFileError("the key file needs its passphrase", "passphrase");
+      return pairFromPkcs8(await decryptPkcs8(der, passphrase));
+    }
+    if (label === "PRIVATE KEY") return pairFromPkcs8(der);
+    throw new KeyFileError("unsupported key file (" + label + "); use a PKCS#8 private key file", "unsupported");
+  }
+
+  // -- IndexedDB ------------------------------------------------------------------------
+
+  const DB_NAME = "ggzy-bid";
+  const STORES = ["keys", "uploads"];
+
+  function openDb() {
+    return new Promise((resolve, reject) => {
+      const req = root.indexedDB.open(DB_NAME, 1);
+      req.onupgradeneeded = () => {
+        for (const s of STORES) if (!req.result.objectStoreNames.contains(s)) req.result.createObjectStore(s);
+      };
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+  }
+
+  async function dbOp(store, mode, fn) {
+    const db = await openDb();
+    try {
+      return await new Promise((resolve, reject) => {
+        const tx = db.transaction(store, mode);
+        const req = fn(tx.objectStore(store));
+        tx.oncomplete = () => resolve(req ? req.result : undefined);
+        tx.onerror = () => reject(tx.error);
+        tx.onabort = () => reject(tx.error);
+      });
+    } finally {
+      db.close();
+    }
+  }
+
+  const db = {
+    get: (store, id) => dbOp(store, "readonly", (s) => s.get(id)),
+    put: (store, id, value) => dbOp(store, "readwrite", (s) => s.put(value, id)),
+    del: (store, id) => dbOp(store, "readwrite", (s) => s.delete(id)),
+  };
+
+  /** Keep a key for a bidder id: {privateKey, publicKey, fingerprint, publicRaw, createdAt, backedUp}. */
+  async function store(bidderId, pair, extra) {
+    const raw = await publicRaw(pair);
+    const record = Object.assign({
+      privateKey: pair.privateKey, publicKey: pair.publicKey, publicRaw: raw,
+      fingerprint: await fingerprint(raw), createdAt: new Date().toISOString(), backedUp: false,
+    }, extra || {});
+    await db.put("keys", "bidder:" + bidderId, record);
+    return record;
+  }
+
+  const load = (bidderId) => db.get("keys", "bidder:" + bidderId);
+  const remove = (bidderId) => db.del("keys", "bidder:" + bidderId);
+
+  const GGZY = root.GGZY = root.GGZY || {};
+  GGZY.bidkeys = {
+    generate: generate,
+    publicRaw: publicRaw,
+    fingerprint: fingerprint,
+    exportEncryptedPem: exportEncryptedPem,
+    importPem: importPem,
+    store: store,
+    load: load,
+    remove: remove,
+    db: db,
+    KeyFileError: KeyFileError,
+    DEFAULT_ITERATIONS: DEFAULT_ITERATIONS,
+    util: { b64: b64, unb64: unb64, hex: hex, parseDer: parse, oidString: oidString },
+  };
+})(typeof window !== "undefined" ? window : self);
