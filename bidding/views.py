@@ -92,7 +92,19 @@ def dashboard(request):
         tenders = selectors.tenders_of_organisation(user.organisation_id)
     elif user.organisation_id and user.role == Role.BIDDER:
         tenders = selectors.tenders_obtained_by(user.organisation_id)
-    return render(request, "bidding/dashboard.html", {"tenders": tenders})
+    from accounts.models import Notification
+
+    from .models import Bid
+
+    context = {
+        "tenders": tenders,
+        "notifications": Notification.objects.filter(
+            organisation_id=user.organisation_id)[:20] if user.organisation_id else [],
+        "my_bids": Bid.objects.filter(bidder_id=user.organisation_id, status="submitted")
+        .select_related("tender") if user.role == Role.BIDDER else [],
+        "refunds_due": selectors.bonds_refund_due() if user.role == Role.OPERATOR else [],
+    }
+    return render(request, "bidding/dashboard.html", context)
 
 
 def _tender_form_view(request, tender=None):
