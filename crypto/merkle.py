@@ -123,12 +123,18 @@ def inclusion_proof(digests_hex: Sequence[str], digest_hex: str) -> InclusionPro
                           _root(hashes).hex())
 
 
-def verify_inclusion(proof: InclusionProof | dict, *, root_hex: str | None = None) -> bool:
+def verify_inclusion(
+    proof: InclusionProof | dict, *, root_hex: str | None = None, size: int | None = None
+) -> bool:
     """Recompute the root from the proof; True, or ``VerificationFailed`` saying why.
 
-    ``root_hex`` is the published root to check against (defaults to the proof's own)."""
+    ``root_hex`` and ``size`` are the published root and number of bids to check against
+    (they default to the proof's own). Always check both: the root commits to the set of
+    digests, the size to how many there were."""
     if isinstance(proof, dict):
         proof = InclusionProof.from_dict(proof)
+    if size is not None and proof.size != size:
+        raise VerificationFailed(f"the proof is for {proof.size} bids, the record says {size}")
     if not 0 <= proof.index < proof.size:
         raise VerificationFailed("leaf index outside the tree")
     try:

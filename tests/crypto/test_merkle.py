@@ -59,7 +59,7 @@ def test_a_proof_for_another_digest_index_size_or_root_fails():
                               (*proof.path[:-1], "00" * 32), root),
     ):
         with pytest.raises(CryptoError):
-            merkle.verify_inclusion(bad, root_hex=root)
+            merkle.verify_inclusion(bad, root_hex=root, size=6)
     with pytest.raises(VerificationFailed):
         merkle.verify_inclusion(proof, root_hex=merkle.root(ds[:-1]))
 
