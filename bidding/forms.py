@@ -61,6 +61,7 @@ class TenderForm(forms.ModelForm):
             self.fields[name].input_formats = DATETIME_FORMATS
         self.fields["decryption_window_minutes"].required = False
         self.fields["decryption_fallback"].required = False
+        self.fields["announce_mode"].required = False
         if (
             user is None
             or user.organisation is None
@@ -107,6 +108,7 @@ class TenderForm(forms.ModelForm):
         data["description"] = data.get("description") or ""
         data["decision_method"] = data.get("decision_method") or ""
         data["decryption_fallback"] = data.get("decryption_fallback") or "custodians"
+        data["announce_mode"] = data.get("announce_mode") or "as_decrypted"
         return TenderInput(
             lots=self.cleaned_data.get("lots_text") or [],
             tenderer_org=self.cleaned_data.get("tenderer_org"),

@@ -12,6 +12,22 @@ def tender_group(tender_id: int) -> str:
     return f"tender.{int(tender_id)}"
 
 
+def opening_group(tender_id: int) -> str:
+    return f"opening.{int(tender_id)}"
+
+
+def broadcast_on_commit(group: str, event: dict) -> None:
+    """After the surrounding transaction commits, send ``event`` to every member of
+    ``group``; consumers forward it to their clients as is."""
+
+    def send():
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(group, {"type": "hall.event", "event": event})
+
+    transaction.on_commit(send)
+
+
 def tender_state(tender) -> dict:
     from . import lifecycle
 

@@ -84,3 +84,12 @@ STANDARD_PRICE_SHEET_ITEMS = [
     ("project_manager", _("Project manager")),
     ("project_manager_id", _("Project manager ID or certificate number")),
 ]
+
+
+class AnnounceMode(models.TextChoices):
+    """When the opening announces prices (唱标)."""
+
+    # Each bid is announced as soon as it is decrypted.
+    AS_DECRYPTED = "as_decrypted", _("Each bid as it is decrypted")
+    # All bids together when the decryption window closes.
+    AT_CLOSE = "at_close", _("All bids when the decryption window closes")

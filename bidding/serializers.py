@@ -139,6 +139,8 @@ class TenderSerializer(serializers.ModelSerializer):
             "lots",
             "price_sheet_items",
             "decryption_fallback",
+            "announce_mode",
+            "public_opening",
             "opening_key",
             "envelope_ids",
         ]
@@ -233,6 +235,12 @@ class TenderWriteSerializer(serializers.Serializer):
     decryption_fallback = serializers.ChoiceField(
         choices=Tender._meta.get_field("decryption_fallback").choices, default="custodians"
     )
+    announce_mode = serializers.ChoiceField(
+        choices=Tender._meta.get_field("announce_mode").choices, default="as_decrypted",
+        help_text="Announce each bid as it is decrypted, or all when the window closes.",
+    )
+    public_opening = serializers.BooleanField(default=True,
+                                              help_text="The public may watch the opening.")
     tenderer_org = serializers.PrimaryKeyRelatedField(
         queryset=Organisation.objects.all(),
         required=False,

@@ -77,6 +77,8 @@ class TenderInput:
     price_formula_params: dict = field(default_factory=dict)
     price_sheet_items: list = field(default_factory=list)
     decryption_fallback: str = "custodians"
+    announce_mode: str = "as_decrypted"
+    public_opening: bool = True
     opening_time: datetime | None = None
     # An agency names the tenderer it acts for; a tenderer may name its agency.
     tenderer_org: object | None = None
@@ -106,6 +108,8 @@ TENDER_FIELDS = [
     "decision_method",
     "price_sheet_items",
     "decryption_fallback",
+    "announce_mode",
+    "public_opening",
 ]
 
 

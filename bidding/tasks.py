@@ -8,7 +8,7 @@ from datetime import datetime
 from celery import shared_task
 from django.conf import settings
 
-from . import bids, lifecycle
+from . import bids, lifecycle, opening
 from .models import Tender
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ def after_deadline() -> None:
         "pk", flat=True)
     for tender_id in list(closed):
         bids.bidding_closed_outcome(tender_id=tender_id)
+    opening.opening_tick()
 
 
 @shared_task(name="bidding.tasks.tender_deadline_reached", ignore_result=True, acks_late=True)

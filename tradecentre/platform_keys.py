@@ -62,3 +62,64 @@ def verify_key_pem() -> str:
 
 def fingerprint() -> str:
     return keys.key_fingerprint(verify_key())
+
+
+def document_certificate():
+    """The platform's document-signing key and self-issued X.509 certificate (RSA-3072),
+    used to sign PDF records (pyHanko). Created on first use at
+    ``settings.PLATFORM_DOCUMENT_CERT_FILE``; every process must share the file."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    path = Path(settings.PLATFORM_DOCUMENT_CERT_FILE)
+    cached = _cache.get(str(path))
+    if cached is not None:
+        return cached
+    with _lock:
+        if not path.exists():
+            key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+            name = x509.Name([
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, settings.PLATFORM_NAME),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"{settings.PLATFORM_NAME} 文档签名"),
+            ])
+            now = datetime.datetime.now(datetime.UTC)
+            cert = (
+                x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(days=1))
+                .not_valid_after(now + datetime.timedelta(days=3650))
+                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                .add_extension(x509.KeyUsage(
+                    digital_signature=True, content_commitment=True, key_encipherment=False,
+                    data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                    crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+                .sign(key, hashes.SHA256())
+            )
+            pem = key.private_bytes(serialization.Encoding.PEM,
+                                    serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+            pem += cert.public_bytes(serialization.Encoding.PEM)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(pem)
+        data = path.read_bytes()
+        key = serialization.load_pem_private_key(data, None)
+        cert = x509.load_pem_x509_certificate(data[data.index(b"-----BEGIN CERTIFICATE"):])
+        _cache[str(path)] = (key, cert)
+        return key, cert
+
+
+def document_certificate_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    return document_certificate()[1].public_bytes(serialization.Encoding.PEM).decode("ascii")

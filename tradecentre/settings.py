@@ -225,6 +225,9 @@ TENDER_REFERENCE_PREFIX = os.environ.get("TENDER_REFERENCE_PREFIX", "GGZY")
 
 # Sealed bids.
 PLATFORM_KEY_FILE = os.environ.get("PLATFORM_KEY_FILE", str(VAR_DIR / "platform_signing_key.pem"))
+PLATFORM_DOCUMENT_CERT_FILE = os.environ.get(
+    "PLATFORM_DOCUMENT_CERT_FILE", str(VAR_DIR / "platform_document_cert.pem"))
+PLATFORM_NAME = os.environ.get("PLATFORM_NAME", "福州市公共资源交易平台")
 # k of the opening key's k-of-n split among the registered custodians.
 OPENING_KEY_THRESHOLD = int(os.environ.get("OPENING_KEY_THRESHOLD", "2"))
 BID_UPLOAD_CHUNK_BYTES = int(os.environ.get("BID_UPLOAD_CHUNK_BYTES", 8 * 1024 * 1024))

@@ -54,6 +54,9 @@ RULES: dict[str, Rule] = {
     "DECRYPTION_WINDOW_DEFAULT_MINUTES": Rule(30, "E-Rules 29-30 (local)", local=True),
     "DECRYPTION_WINDOW_MIN_MINUTES": Rule(10, "E-Rules 29-30 (local)", local=True),
     "DECRYPTION_WINDOW_MAX_MINUTES": Rule(240, "E-Rules 29-30 (local)", local=True),
+    # E-Rules 32 and practice: bidders confirm the opening record within a set time;
+    # silence counts as confirmation (local).
+    "OPENING_CONFIRM_MINUTES": Rule(30, "E-Rules 32 (local)", local=True),
     # Retention of electronic records and of notices (local).
     "RECORD_RETENTION_YEARS": Rule(3, "E-Rules (local)", local=True),
     "NOTICE_RETENTION_YEARS": Rule(10, "local", local=True),

@@ -307,14 +307,14 @@ def test_fewer_than_three_bids_fail_the_tender_and_notify_everyone(tender, bidde
     assert Notification.objects.filter(organisation=bidder.organisation).count() == 1
 
 
-def test_three_bids_keep_the_tender_for_the_opening(tender, bidder):
+def test_three_bids_go_on_to_the_opening(tender, bidder):
     factories.submit_bid(tender, bidder)
     for _ in range(2):
         factories.submit_bid(tender, factories.bidder_with_key())
     with time_machine.travel(tender.deadline + timedelta(seconds=1), tick=False):
         tasks.lifecycle_tick()
     tender.refresh_from_db()
-    assert tender.status == S.BIDDING_CLOSED
+    assert tender.status == S.OPENING
 
 
 def test_a_withdrawn_bid_does_not_count_towards_three(tender, bidder):
