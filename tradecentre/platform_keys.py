@@ -91,7 +91,9 @@ def document_certificate():
             cert = (
                 x509.CertificateBuilder().subject_name(name).issuer_name(name)
                 .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                .not_valid_before(now - datetime.timedelta(days=1))
+                # Back-dated a year so records signed by a clock that runs a little
+                # behind (or tests that travel in time) still validate.
+                .not_valid_before(now - datetime.timedelta(days=365))
                 .not_valid_after(now + datetime.timedelta(days=3650))
                 .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
                 .add_extension(x509.KeyUsage(

@@ -171,7 +171,11 @@ def render(data: RecordData) -> bytes:
 
 
 def opening_record_pdf(session) -> bytes:
-    """The signed opening record of a session, as PDF bytes."""
-    pdf = render(record_data(session))
+    """The signed opening record of a session, as PDF bytes (in Chinese, the language of
+    record, with English headings)."""
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        pdf = render(record_data(session))
     return sign_pdf(pdf, reason=f"开标记录 {session.tender.reference}",
                     location="公共资源交易平台")
