@@ -14,6 +14,10 @@ own. Runs of the different tools are interleaved, and ``sync`` runs before each
 one so one run's write-back does not slow the next.
 
 Targets (issue 3): seal throughput at least 1.25x age's, peak RSS at most 64 MiB.
+The target row is ``seal`` with ``digest=False``: like ``age``, it only encrypts
+and writes. The ``seal + SHA-256`` row also hashes the whole envelope in the same
+pass (what ``python -m crypto seal`` prints by default); ``age`` computes no such
+digest, so that row is shown for information, not compared against the target.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,7 +46,7 @@ def _child(argv: list[str]) -> None:
 
     op, src, dst, key_dir = argv
     kd = Path(key_dir)
-    if op == "seal":
+    if op in ("seal", "seal+digest"):
         recipients = [
             envelope.Recipient(
                 label, keys.p256_public_key_from_pem((kd / f"{label}.pub").read_bytes())
@@ -50,7 +55,12 @@ def _child(argv: list[str]) -> None:
         ]
         with open(src, "rb", buffering=0) as f, open(dst, "wb", buffering=0) as g:
             envelope.seal(
-                f, g, tender_id="BENCH-1", bidder_id="B-1", recipients=recipients
+                f,
+                g,
+                tender_id="BENCH-1",
+                bidder_id="B-1",
+                recipients=recipients,
+                digest=op == "seal+digest",
             )
     else:
         key = keys.p256_private_key_from_pem((kd / "opening.key").read_bytes(), None)
@@ -85,7 +95,8 @@ def _measure(cmd: list[str]) -> tuple[float, float]:
 def _run_rounds(jobs: list[tuple[str, list[str], Path]], repeat: int) -> dict:
     """Run every job once to warm up, then ``repeat`` interleaved rounds.
 
-    Returns ``{name: (best seconds, highest peak RSS MiB)}``. Interleaving keeps
+    Returns ``{name: (best seconds, highest peak RSS MiB, median seconds)}``.
+    Interleaving keeps
     a slow spell of the machine from landing on one tool only, and the warm-up
     round keeps first-touch page allocation out of the comparison.
     """
@@ -99,7 +110,9 @@ def _run_rounds(jobs: list[tuple[str, list[str], Path]], repeat: int) -> dict:
             if round_no:
                 results[name][0].append(seconds)
                 results[name][1].append(rss)
-    return {name: (min(t), max(r)) for name, (t, r) in results.items()}
+    return {
+        name: (min(t), max(r), statistics.median(t)) for name, (t, r) in results.items()
+    }
 
 
 def _default_dir(size: int) -> str | None:
@@ -153,11 +166,19 @@ def _in_memory_references() -> list[dict]:
     ]
 
 
-def _row(tool: str, op: str, size: int, seconds: float, rss: float | None) -> dict:
+def _row(
+    tool: str,
+    op: str,
+    size: int,
+    seconds: float,
+    rss: float | None,
+    median: float | None = None,
+) -> dict:
     return {
         "tool": tool,
         "op": op,
         "seconds": round(seconds, 3),
+        "median_seconds": None if median is None else round(median, 3),
         "mib_per_s": round(size / MIB / seconds, 1),
         "ratio_vs_age": None,
         "peak_rss_mib": None if rss is None else round(rss, 1),
@@ -167,20 +188,23 @@ def _row(tool: str, op: str, size: int, seconds: float, rss: float | None) -> di
 def _print_table(rows: list[dict], size_mib: int, where: str, repeat: int) -> None:
     print(
         f"\nEnvelope benchmark: {size_mib} MiB file in {where}, {os.cpu_count()} "
-        f"CPU(s), best of {repeat} interleaved runs after a warm-up"
+        f"CPU(s), best of {repeat} interleaved runs after a warm-up (x age compares "
+        "best runs; the median shows the spread)"
     )
     head = (
         f"{'tool':<24} {'op':<30} {'s':>7} {'MiB/s':>8} {'x age':>6} "
-        f"{'peak RSS MiB':>13}"
+        f"{'median s':>9} {'peak RSS MiB':>13}"
     )
     print(head)
     print("-" * len(head))
     for r in rows:
         ratio = "" if r["ratio_vs_age"] is None else f"{r['ratio_vs_age']:.2f}"
         rss = "" if r["peak_rss_mib"] is None else f"{r['peak_rss_mib']:.1f}"
+        med = r.get("median_seconds")
+        med = "" if med is None else f"{med:.3f}"
         print(
             f"{r['tool']:<24} {r['op']:<30} {r['seconds']:>7.3f} "
-            f"{r['mib_per_s']:>8.1f} {ratio:>6} {rss:>13}"
+            f"{r['mib_per_s']:>8.1f} {ratio:>6} {med:>9} {rss:>13}"
         )
 
 
@@ -206,8 +230,14 @@ def main() -> list[dict]:
         _make_input(plain, size)
         env_file, dec_file = tmp / "out.env", tmp / "out.dec"
         me = [sys.executable, str(Path(__file__).resolve()), "--child"]
+        env_digest = tmp / "out-digest.env"
         jobs = [
             ("seal", [*me, "seal", str(plain), str(env_file), str(tmp)], env_file),
+            (
+                "seal+digest",
+                [*me, "seal+digest", str(plain), str(env_digest), str(tmp)],
+                env_digest,
+            ),
             ("open", [*me, "open", str(env_file), str(dec_file), str(tmp)], dec_file),
         ]
         if age and age_keygen:
@@ -222,7 +252,7 @@ def main() -> list[dict]:
                 text=True,
             ).stdout.strip()
             age_out, age_dec = tmp / "out.age", tmp / "out.age.dec"
-            jobs[1:1] = [
+            jobs[2:2] = [
                 ("age", [age, "-r", recipient, "-o", str(age_out), str(plain)], age_out)
             ]
             jobs.append(
@@ -238,6 +268,12 @@ def main() -> list[dict]:
         ours_seal = _row(
             "ggzy-envelope (python)", "seal (2 recipients)", size, *results["seal"]
         )
+        ours_seal_digest = _row(
+            "ggzy-envelope (python)",
+            "seal + SHA-256 of envelope",
+            size,
+            *results["seal+digest"],
+        )
         ours_open = _row(
             "ggzy-envelope (python)", "unwrap + open", size, *results["open"]
         )
@@ -250,24 +286,40 @@ def main() -> list[dict]:
             ours_seal["ratio_vs_age"] = round(
                 age_seal["seconds"] / ours_seal["seconds"], 2
             )
+            ours_seal_digest["ratio_vs_age"] = round(
+                age_seal["seconds"] / ours_seal_digest["seconds"], 2
+            )
             ours_open["ratio_vs_age"] = round(
                 age_open["seconds"] / ours_open["seconds"], 2
             )
             age_seal["ratio_vs_age"] = age_open["ratio_vs_age"] = 1.0
             age_rows = [age_seal, age_open]
 
-        rows = [ours_seal, ours_open, *age_rows, *_in_memory_references()]
+        rows = [
+            ours_seal,
+            ours_seal_digest,
+            ours_open,
+            *age_rows,
+            *_in_memory_references(),
+        ]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
     _print_table(rows, size_mib, base or tempfile.gettempdir(), repeat)
     seal_ratio = rows[0]["ratio_vs_age"]
-    peak = max(rows[0]["peak_rss_mib"], rows[1]["peak_rss_mib"])
+    peak = max(r["peak_rss_mib"] for r in rows[:3])
     if seal_ratio is None:
         print("target seal >= 1.25x age: not measured (age is not installed)")
     else:
         verdict = "met" if seal_ratio >= TARGET_RATIO else "MISSED"
-        print(f"target seal >= {TARGET_RATIO}x age: {seal_ratio:.2f}x, {verdict}")
+        print(
+            f"target seal >= {TARGET_RATIO}x age (both only encrypt): "
+            f"{seal_ratio:.2f}x, {verdict}"
+        )
+        print(
+            f"(seal + SHA-256 of the envelope, which age does not compute: "
+            f"{rows[1]['ratio_vs_age']:.2f}x)"
+        )
     verdict = "met" if peak <= TARGET_RSS_MIB else "MISSED"
     print(f"target peak RSS <= {TARGET_RSS_MIB} MiB: {peak:.1f} MiB, {verdict}")
     if not GNU_TIME:

@@ -8,7 +8,8 @@ bounded: the caller takes buffers from a fixed pool of slots and a slot goes
 back to the pool only after both stages are done with it.
 
 With ``threaded=False`` every stage runs inline in the caller's thread, in the
-same order; the results are identical.
+same order; the results are identical. With ``digest=None`` there is no hashing
+stage (and no hashing thread): views go straight to the sink.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class Pipeline:
 
     def __init__(
         self,
-        digest: Any,
+        digest: Any | None,
         sink: Callable[[memoryview], object] | None,
         *,
         slots: int,
@@ -56,12 +57,15 @@ class Pipeline:
             self._free.put(Slot(size_a, size_b))
         self._error: BaseException | None = None
         if threaded:
-            self._to_hash: queue.Queue = queue.Queue()
             self._to_write: queue.Queue = queue.Queue()
-            self._threads = [
-                threading.Thread(target=self._hash_loop, daemon=True),
-                threading.Thread(target=self._write_loop, daemon=True),
-            ]
+            self._threads = [threading.Thread(target=self._write_loop, daemon=True)]
+            if digest is None:
+                self._to_hash = self._to_write
+            else:
+                self._to_hash = queue.Queue()
+                self._threads.append(
+                    threading.Thread(target=self._hash_loop, daemon=True)
+                )
             for t in self._threads:
                 t.start()
 
@@ -78,7 +82,8 @@ class Pipeline:
         """Queue ``hash_view`` for the digest and ``out_view`` for the sink."""
         self._raise_pending()
         if not self._threaded:
-            self._digest.update(hash_view)
+            if self._digest is not None:
+                self._digest.update(hash_view)
             if self._sink is not None:
                 self._sink(out_view)
             self._free.put(slot)

@@ -236,9 +236,12 @@ class EnvelopeInfo:
 
 @dataclass(frozen=True)
 class SealResult:
-    """The outcome of :func:`seal`: digest and size of the bytes written."""
+    """The outcome of :func:`seal`: digest and size of the bytes written.
 
-    sha256: str
+    ``sha256`` is ``None`` when :func:`seal` ran with ``digest=False``.
+    """
+
+    sha256: str | None
     size: int
     header: EnvelopeHeader
     plaintext_size: int
@@ -510,6 +513,7 @@ def seal(
     progress: Callable[[int], None] | None = None,
     rng: Callable[[int], bytes] | None = None,
     threads: bool = True,
+    digest: bool = True,
 ) -> SealResult:
     """Encrypt the stream ``src`` into an envelope written to ``dst``.
 
@@ -522,7 +526,12 @@ def seal(
     default) hashing and writing run in two helper threads; the output is the
     same either way.
 
-    Returns the SHA-256 and size of everything written (header included).
+    Returns the SHA-256 and size of everything written (header included). With
+    ``digest=False`` the SHA-256 is not computed (``SealResult.sha256`` is
+    ``None``): sealing then only encrypts and writes, which is faster when the
+    caller hashes the envelope later anyway (``python -m crypto submit`` hashes
+    it while uploading; the server hashes what it receives). The envelope bytes
+    are the same either way.
     """
     tender = _check_id(tender_id, "tender id")
     bidder = _check_id(bidder_id, "bidder id")
@@ -558,7 +567,7 @@ def seal(
         mac_key=mac_key,
     )
     header = read_header(io.BytesIO(raw))
-    digest = hashlib.sha256(raw)
+    hasher = hashlib.sha256(raw) if digest else None
     _writer(dst)(memoryview(raw))
 
     aead = AESGCM(payload_key)
@@ -567,7 +576,7 @@ def seal(
     written = len(raw)
     counter = 0
     with Pipeline(
-        digest,
+        hasher,
         _writer(dst),
         slots=_slot_count(chunk_size),
         size_a=chunk_size,
@@ -599,7 +608,7 @@ def seal(
             cur, got = nxt, next_got
             counter += 1
     return SealResult(
-        sha256=digest.hexdigest(),
+        sha256=None if hasher is None else hasher.hexdigest(),
         size=written,
         header=header,
         plaintext_size=total_in,
@@ -626,6 +635,7 @@ def seal_bytes(
         chunk_size=chunk_size,
         rng=rng,
         threads=False,
+        digest=False,
     )
     return out.getvalue()
 
