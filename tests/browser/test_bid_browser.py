@@ -212,7 +212,8 @@ def test_interrupted_upload_resumes_after_reload(setup, browser, tmp_path):
     # A new tab: the page finds the interrupted upload and asks for the same file.
     page = context.new_page()
     puts = []
-    page.on("request", lambda r: r.method == "PUT" and puts.append(r.url.rstrip("/").rsplit("/", 1)[1]))
+    page.on("request", lambda r: r.method == "PUT"
+            and puts.append(r.url.rstrip("/").rsplit("/", 1)[1]))
     open_bid_page(page, base, tender)
     page.wait_for_selector("#resume-panel", state="visible")
     assert page.is_hidden("#new-upload")
