@@ -465,6 +465,7 @@
       if (e.status === 0) say($("upload-error"), t("interrupted"), "error");
       else say($("upload-error"), e.message || String(e), "error");
       if (e.code === "upload_closed" || e.status === 404) await K.db.del("uploads", uploadKey);
+      else await checkPending().catch(() => {});  // offer to continue without a reload
     } finally {
       running = false;
     }
@@ -510,13 +511,13 @@
 
   async function checkPending() {
     const record = await K.db.get("uploads", uploadKey);
-    if (!record) return;
+    if (!record) { pendingRecord = null; return; }
     let state;
     try {
       state = await api("GET", "/api/bids/uploads/" + record.uploadId + "/");
     } catch (e) {
       if (e.status === 404) await K.db.del("uploads", uploadKey);
-      else say($("upload-error"), e.message, "error");
+      else if (!$("upload-error").textContent) say($("upload-error"), e.message, "error");
       return;
     }
     if (state.status !== "open") { await K.db.del("uploads", uploadKey); return; }
