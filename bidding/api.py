@@ -96,7 +96,7 @@ class MyTendersApi(generics.ListAPIView):
 
     def get_queryset(self):
         user = self.request.user
-        if not user.organisation_id:
+        if getattr(self, "swagger_fake_view", False) or not user.organisation_id:
             return selectors.Tender.objects.none()
         if user.role == Role.TENDERER:
             return selectors.tenders_of_organisation(user.organisation_id)

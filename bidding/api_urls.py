@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, bids_api
+from . import api, bids_api, opening_api
 
 urlpatterns = [
     path("tenders/", api.TenderListCreateApi.as_view(), name="api-tenders"),
@@ -36,4 +36,14 @@ urlpatterns = [
     path("bonds/refunds-due/", bids_api.RefundsDueApi.as_view()),
     path("bonds/<int:bond_id>/refunded/", bids_api.RefundDoneApi.as_view()),
     path("notifications/", bids_api.NotificationsApi.as_view()),
+    path("tenders/<str:tender_id>/bids/mine/headers/", opening_api.MyEnvelopeHeadersApi.as_view()),
+    path("tenders/<str:tender_id>/opening/", opening_api.OpeningStateApi.as_view()),
+    path("tenders/<str:tender_id>/opening/signin/", opening_api.signin),
+    path("tenders/<str:tender_id>/opening/decrypt/", opening_api.decrypt),
+    path("tenders/<str:tender_id>/opening/shares/", opening_api.share),
+    path("tenders/<str:tender_id>/opening/objections/", opening_api.objection),
+    path("tenders/<str:tender_id>/opening/answers/", opening_api.answer),
+    path("tenders/<str:tender_id>/opening/confirm/", opening_api.confirm),
+    path("tenders/<str:tender_id>/opening/record.pdf", opening_api.OpeningRecordApi.as_view()),
+    path("tenders/<str:tender_id>/opening/proof/", opening_api.InclusionProofApi.as_view()),
 ]

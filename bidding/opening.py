@@ -249,10 +249,10 @@ def opening_decrypt(*, user, tender: Tender, bid_key, price_sheet_key,
     sheet_key = _key(price_sheet_key, "price_sheet_key")
     with transaction.atomic():
         session = _locked_session(tender)
+        item = _bidder_opening(session, user)
         now = now or timezone.now()
         if session.phase != P.DECRYPTING or now >= session.window_ends_at:
             raise refuse("__all__", _("The decryption window has closed."), "window_closed")
-        item = _bidder_opening(session, user)
         if item.status != B.PENDING:
             raise refuse("__all__", _("Your bid is already decrypted."), "already_decrypted")
         try:
@@ -442,11 +442,11 @@ def opening_confirm(*, user, tender: Tender, remark: str = "",
     """A bidder confirms the opening record within the confirmation time."""
     with transaction.atomic():
         session = _locked_session(tender)
+        item = _bidder_opening(session, user)
         now = now or timezone.now()
         if session.phase != P.CONFIRMING or now >= session.confirm_until:
             raise refuse("__all__", _("The record is not open for confirmation."),
                          "not_confirming")
-        item = _bidder_opening(session, user)
         confirmation, created = Confirmation.objects.get_or_create(
             session=session, bidder_id=item.bid.bidder_id,
             defaults={"confirmed_at": now, "remark": (remark or "")[:500]})

@@ -35,6 +35,8 @@ class AuditEventsApi(generics.ListAPIView):
     permission_classes = [IsAuthenticated]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return AuditEvent.objects.none()
         require_oversight(self.request.user)
         qs = audit_events_visible().order_by("seq")
         if object_id := self.request.query_params.get("object_id"):

@@ -204,6 +204,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"OrganisationKindEnum": "accounts.models.Organisation.Kind",
+                            "BondKindEnum": "bidding.models.BidBond.Kind"},
 }
 
 # Tender documents: allowed types and size (the size limit is a local policy).
