@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -408,3 +409,27 @@ def test_commands_are_registered_for_extension():
         cli.COMMANDS
     )
     assert all(callable(c.run) and callable(c.configure) for c in cli.COMMANDS.values())
+
+
+def test_seal_without_digest_writes_the_same_kind_of_envelope(work, capsys):
+    code, out, err = _seal(capsys, "--no-digest")
+    assert code == 0, err
+    assert "not computed" in out
+    code, out, _ = run(capsys, "show", "bid.env", "--json")
+    assert code == 0
+    shown = json.loads(out)
+    assert shown["sha256"] == hashlib.sha256(
+        Path("bid.env").read_bytes()
+    ).hexdigest()
+    code, _, err = run(capsys, "open", "bid.env", "--key", "opening.key", "-o", "x.pdf")
+    assert code == 0, err
+    assert Path("x.pdf").read_bytes() == PLAINTEXT
+
+
+def test_seal_no_digest_cannot_sign(work, capsys):
+    assert cli.main(["keygen", "--signing", "me"]) == 0
+    capsys.readouterr()
+    code, _, err = _seal(capsys, "--no-digest", "--sign-key", "me.key")
+    assert code == 2
+    assert_one_error_line(err, "--no-digest")
+    assert not Path("bid.env").exists()
