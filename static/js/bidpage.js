@@ -526,6 +526,7 @@
       done: bytesText(state.received_bytes), total: bytesText(state.size) });
     show($("resume-panel"), true);
     show($("new-upload"), false);
+    $("resume-panel").scrollIntoView({ block: "center" });
   }
 
   function setupResume() {
