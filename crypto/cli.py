@@ -1079,6 +1079,15 @@ def cmd_submit(args: argparse.Namespace) -> int:
             if exc.status != 404:
                 raise
             answer = {"status": "gone"}
+        if answer.get("status") == "completed":
+            # Completed, but the receipt never reached us: fetch it now.
+            print(f"upload {state['upload_id']} was completed; fetching the receipt")
+            outcome = client.UploadOutcome(
+                bid={"receipt": api.receipt(state["tender"])},
+                sha256=_file_sha256(sealed),
+                size=sealed.stat().st_size,
+            )
+            return _finish_submit(args, api, state, state_path, sealed, outcome)
         if answer.get("status") != "open":
             os.unlink(state_path)
             raise CliError(
@@ -1122,6 +1131,26 @@ def cmd_submit(args: argparse.Namespace) -> int:
         progress.done()
         raise CliError(f"{exc}; run submit again to resume") from None
     progress.done()
+    return _finish_submit(args, api, state, state_path, sealed, outcome)
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1024 * 1024):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _finish_submit(
+    args: argparse.Namespace,
+    api: client.Client,
+    state: dict,
+    state_path: Path,
+    sealed: Path,
+    outcome: client.UploadOutcome,
+) -> int:
+    """Save the receipt, forget the upload, and verify the receipt offline."""
     receipt = outcome.bid.get("receipt") or {}
     receipt_path = Path(args.bid_file + RECEIPT_SUFFIX)
     receipt_path.write_text(json.dumps(receipt, indent=2, ensure_ascii=False) + "\n", "utf-8")
@@ -1224,8 +1253,9 @@ def cmd_receipt(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered command."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
     parser = _Parser(
-        prog="python -m crypto",
+        prog=name if name.startswith("ggzy-bid") else "python -m crypto",
         description="Seal, inspect and open bid envelopes; verify receipts.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -259,6 +259,34 @@ def test_an_interrupted_upload_resumes_from_next_index(work, tender, user, how):
     assert receipts.receipt_verify(receipt, platform_keys.verify_key())["sha256"] == bid.sha256
 
 
+def test_a_completed_upload_whose_answer_was_lost_fetches_the_receipt(work, tender, user):
+    from rest_framework.test import APIClient
+
+    size = len(_sealed_size_probe(work, tender, user))
+    state = _start_by_hand(work, tender, user, chunks=-(-size // CHUNK))
+    api = APIClient()
+    api.force_authenticate(user)
+    resp = api.post(f"/api/bids/uploads/{state['upload_id']}/complete/")
+    assert resp.status_code == 201, resp.content
+    proc = work("submit", "--resume", str(work.tmp / "bid.pdf"))
+    assert proc.returncode == 0, proc.stderr
+    assert "was completed; fetching the receipt" in proc.stdout
+    assert "signature OK" in proc.stdout
+    assert not (work.tmp / "bid.pdf.ggzy.upload.json").exists()
+    receipt = json.loads((work.tmp / "bid.pdf.receipt.json").read_text())
+    assert receipt["sha256"] == hashlib.sha256((work.tmp / "bid.pdf.ggzy").read_bytes()).hexdigest()
+
+
+def _sealed_size_probe(work: Tool, tender: Tender, user) -> bytes:
+    """An envelope of bid.pdf as the offline tool makes it (same size as any other)."""
+    tmp = work.tmp
+    (tmp / "opening.pub").write_text(base64.b64encode(bytes(tender.opening_public_key)).decode())
+    work.ok("seal", "--tender", tender.reference, "--bidder", user.organisation.credit_code,
+            "--opening-key", str(tmp / "opening.pub"), "--my-key", str(tmp / "mykey.pub"),
+            str(tmp / "bid.pdf"), str(tmp / "probe.ggzy"))
+    return (tmp / "probe.ggzy").read_bytes()
+
+
 def test_resuming_with_another_sealed_file_is_refused(work, tender, user):
     _start_by_hand(work, tender, user, chunks=1)
     sealed = work.tmp / "bid.pdf.ggzy"
