@@ -14,11 +14,15 @@ skip them until bidding has closed.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import io
 import os
+import tempfile
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal
 from typing import BinaryIO
@@ -45,6 +49,9 @@ from .models import Bid, BidBond, BidUpload, DocumentRegistration, Tender
 
 S = Tender.Status
 READ_BLOCK = 1024 * 1024
+#: Chunks at least this large are written and synced in a helper thread while the
+#: request's thread hashes them; below it the thread hand-off costs more than it saves.
+OVERLAP_MIN_BYTES = 1024 * 1024
 
 
 class UploadConflict(Exception):
@@ -195,7 +202,9 @@ def bid_upload_chunk(
             fh.truncate(upload.received_bytes)
             fh.seek(upload.received_bytes)
             try:
-                written, digest = _copy_at_most(stream, fh, expected)
+                # The bytes are on disk when this returns (synced while being hashed):
+                # a chunk is acknowledged only once it would survive a crash.
+                written, digest = _copy_at_most(stream, fh, expected, sync=True)
                 ok_digest = sha256 is None or hmac.compare_digest(digest, str(sha256).lower())
                 if written != expected or not ok_digest:
                     raise refuse(
@@ -206,8 +215,6 @@ def bid_upload_chunk(
                            "digest": "" if ok_digest else _(", digest mismatch")},
                         "chunk_incomplete",
                     )
-                fh.flush()
-                os.fsync(fh.fileno())
                 accepted = True
             finally:
                 if not accepted:
@@ -220,9 +227,61 @@ def bid_upload_chunk(
     return upload
 
 
-def _copy_at_most(stream: BinaryIO, fh: BinaryIO, expected: int) -> tuple[int, str]:
-    """Copy up to ``expected`` bytes in blocks (constant memory); report how many came,
-    counting one byte past ``expected`` if the client sent too much, and their SHA-256."""
+def _copy_at_most(
+    stream: BinaryIO, fh: BinaryIO, expected: int, *, sync: bool = False,
+) -> tuple[int, str]:
+    """Append up to ``expected`` bytes of ``stream`` to ``fh``; report how many came,
+    counting one byte past ``expected`` if the client sent too much, and their SHA-256.
+    With ``sync`` the bytes written are on disk (``fdatasync``) when it returns.
+
+    Memory stays constant whatever the chunk's size (one ``READ_BLOCK`` buffer). Two
+    fast paths avoid pushing the body through Python a second time:
+
+    * a body Django's ASGI handler spooled to a temporary file (chunks over
+      ``FILE_UPLOAD_MAX_MEMORY_SIZE``) is copied file to file in the kernel
+      (``copy_file_range``) and synced by a helper thread while this thread hashes it,
+      so the copy and the disk flush overlap the hashing (all release the GIL);
+    * a body held in memory (small chunks, tests) is hashed and written from its
+      buffer.
+
+    Anything else (a WSGI stream, the test client) is copied in ``READ_BLOCK`` blocks.
+    A body longer than ``expected`` is refused by the fast paths before anything is
+    written; a short or altered one is written, and the caller truncates it away.
+    """
+    region = _file_region(stream)
+    if region is not None:
+        src, offset, n = region
+        if n > expected:
+            return expected + 1, ""
+        fh.flush()
+        dst, at = fh.fileno(), fh.tell()
+        if n >= OVERLAP_MIN_BYTES:
+            copying = _helper_pool().submit(_copy_region, src, offset, dst, at, n, sync)
+            try:
+                digest = _hash_region(src, offset, n)
+            finally:
+                copying.result()
+        else:
+            _copy_region(src, offset, dst, at, n, sync)
+            digest = _hash_region(src, offset, n)
+        fh.seek(at + n)
+        return n, digest
+    view = _memory_view(stream)
+    if view is not None:
+        with view:
+            n = len(view)
+            if n > expected:
+                return expected + 1, ""
+            fh.write(view)
+            digest = hashlib.sha256(view).hexdigest()
+        if sync:
+            fh.flush()
+            os.fdatasync(fh.fileno())
+        return n, digest
+    return _copy_blocks(stream, fh, expected, sync=sync)
+
+
+def _copy_blocks(stream: BinaryIO, fh: BinaryIO, expected: int, *, sync: bool) -> tuple[int, str]:
     digest = hashlib.sha256()
     written = 0
     while written <= expected:
@@ -234,7 +293,96 @@ def _copy_at_most(stream: BinaryIO, fh: BinaryIO, expected: int) -> tuple[int, s
             break
         digest.update(block)
         fh.write(block)
+    if sync:
+        fh.flush()
+        os.fdatasync(fh.fileno())
     return written, digest.hexdigest()
+
+
+def _file_region(stream) -> tuple[int, int, int] | None:
+    """(fd, offset, length) of the rest of ``stream`` when it is a spooled body that
+    Django rolled over to a temporary file; None otherwise."""
+    if not isinstance(stream, tempfile.SpooledTemporaryFile):
+        return None
+    if isinstance(getattr(stream, "_file", None), io.BytesIO):
+        return None  # still in memory (see _memory_view)
+    try:
+        stream.flush()
+        fd = stream.fileno()
+        offset = stream.tell()
+        size = os.fstat(fd).st_size
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
+    return (fd, offset, size - offset) if offset <= size else None
+
+
+def _memory_view(stream) -> memoryview | None:
+    """The rest of an in-memory body (a BytesIO, or a spooled body still in memory)."""
+    if isinstance(stream, tempfile.SpooledTemporaryFile):
+        stream = getattr(stream, "_file", None)
+    if not isinstance(stream, io.BytesIO):
+        return None
+    # A copy-free view; BytesIO refuses to resize while it exists, so it is released
+    # (``with view``) before anyone could write to the stream again.
+    with stream.getbuffer() as whole:
+        return whole[stream.tell():]
+
+
+def _hash_region(fd: int, offset: int, n: int) -> str:
+    digest = hashlib.sha256()
+    buf = bytearray(min(READ_BLOCK, max(n, 1)))
+    view = memoryview(buf)
+    done = 0
+    while done < n:
+        got = os.preadv(fd, [view[:min(len(buf), n - done)]], offset + done)
+        if not got:
+            raise OSError("the spooled chunk ended early")
+        digest.update(view[:got])
+        done += got
+    return digest.hexdigest()
+
+
+def _copy_region(src: int, offset: int, dst: int, at: int, n: int, sync: bool) -> None:
+    """Copy ``n`` bytes between files in the kernel where it can, else through a buffer;
+    then, with ``sync``, ``fdatasync``: the data and the new file size reach the disk
+    (only timestamps, which nothing reads back, may follow later)."""
+    done = 0
+    copy_file_range = getattr(os, "copy_file_range", None)
+    try:
+        while copy_file_range and done < n:
+            got = copy_file_range(src, dst, n - done, offset + done, at + done)
+            if not got:
+                raise OSError("the spooled chunk ended early")
+            done += got
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP,
+                             errno.EPERM):
+            raise
+    if done < n:
+        buf = bytearray(min(READ_BLOCK, n - done))
+        view = memoryview(buf)
+        while done < n:
+            got = os.preadv(src, [view[:min(len(buf), n - done)]], offset + done)
+            if not got:
+                raise OSError("the spooled chunk ended early")
+            written = 0
+            while written < got:
+                written += os.pwrite(dst, view[written:got], at + done + written)
+            done += got
+    if sync:
+        os.fdatasync(dst)
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _helper_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="bid-upload-io")
+        return _pool
 
 
 def bid_upload_abort(*, user, upload_id) -> None:

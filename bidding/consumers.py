@@ -68,9 +68,11 @@ class OpeningHallConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self):
         self.tender_id = self.scope["url_route"]["kwargs"]["tender_id"]
+        from .hall import HallRefused
+
         try:
             self.tender_pk, self.role = await self._enter()
-        except Exception:  # refused: no such tender, or not a participant
+        except HallRefused:  # no such tender, or not a participant: the same answer
             await self.close(code=4403)
             return
         self.group = opening_group(self.tender_pk)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 from decimal import Decimal
-
 from pathlib import Path
 
 from django.conf import settings

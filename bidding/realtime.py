@@ -3,9 +3,31 @@ announces through here, after the data it announces has been committed."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+
+
+def group_send(group: str, message: dict) -> None:
+    """Send to a channel-layer group from synchronous code.
+
+    From a thread that already runs an event loop (a sync caller inside an async
+    framework, such as a test driving a browser) the send runs in a helper thread, since
+    async_to_sync cannot run there."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        async_to_sync(layer.group_send)(group, message)
+        return
+    worker = threading.Thread(target=async_to_sync(layer.group_send), args=(group, message))
+    worker.start()
+    worker.join()
 
 
 def tender_group(tender_id: int) -> str:
@@ -21,9 +43,7 @@ def broadcast_on_commit(group: str, event: dict) -> None:
     ``group``; consumers forward it to their clients as is."""
 
     def send():
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(group, {"type": "hall.event", "event": event})
+        group_send(group, {"type": "hall.event", "event": event})
 
     transaction.on_commit(send)
 
@@ -49,12 +69,8 @@ def broadcast_tender_state_on_commit(tender) -> None:
     def send():
         from .models import Tender
 
-        layer = get_channel_layer()
-        if layer is None:
-            return
         current = Tender.objects.get(pk=tender_id)
-        async_to_sync(layer.group_send)(
-            tender_group(tender_id), {"type": "tender.state", "state": tender_state(current)}
-        )
+        group_send(tender_group(tender_id), {"type": "tender.state",
+                                             "state": tender_state(current)})
 
     transaction.on_commit(send)

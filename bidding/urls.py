@@ -26,4 +26,5 @@ urlpatterns = [
     ),
     path("tenders/<str:tender_id>/amend/", views.amendment_create, name="amendment_create"),
     path("tenders/<str:tender_id>/bid/", views.bid_page, name="bid"),
+    path("tenders/<str:tender_id>/opening/", views.opening_hall, name="opening_hall"),
 ]

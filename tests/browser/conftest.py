@@ -23,3 +23,58 @@ def browser(chromium_path):
         browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def asgi_live_server(transactional_db, settings):
+    """The real ASGI application (HTTP and websockets) served by uvicorn in a thread of
+    this process, so it shares the test database and the in-memory channel layer."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    settings.EMBEDDED_CLOCK = False
+    from tradecentre.asgi import application
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="off",
+                            log_level="warning", ws="websockets")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+
+    class Live:
+        url = f"http://localhost:{port}"
+
+    yield Live
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def in_thread(fn, *args, **kwargs):
+    """Run ``fn`` in a fresh thread: Playwright's sync API keeps an event loop in the
+    test's thread, where Django's async-to-sync bridges (broadcasts) cannot run."""
+    import threading
+
+    result = {}
+
+    def run():
+        try:
+            result["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # re-raised in the caller
+            result["error"] = exc
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")

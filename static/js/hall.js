@@ -1,0 +1,174 @@
+/* The opening hall: renders the state pushed over /ws/openings/<id>/ and sends the
+ * user's actions. Nothing lives here: on every (re)connect the server sends the full
+ * state again. */
+(function () {
+  "use strict";
+  const root = document.getElementById("hall");
+  if (!root) return;
+  const tenderId = root.dataset.tender;
+  const role = root.dataset.role;
+  const t = JSON.parse(document.getElementById("hall-i18n").textContent);
+  const $ = (id) => document.getElementById(id);
+  let state = null;
+  let ws = null;
+  let retry = 500;
+  let clockSkew = 0;
+
+  function esc(s) { const d = document.createElement("div"); d.textContent = s == null ? "" : String(s); return d.innerHTML; }
+  function money(v) {
+    const n = Number(v);
+    return Number.isFinite(n) && v !== "" && v != null ? n.toLocaleString(undefined, {minimumFractionDigits: 2, maximumFractionDigits: 2}) : v;
+  }
+  function fmtTime(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
+  function say(text, kind) {
+    const el = $("you-msg");
+    if (!el) return;
+    el.hidden = false;
+    el.className = "msg msg-" + (kind || "info");
+    el.textContent = text;
+  }
+
+  function render() {
+    if (!state) return;
+    const phase = state.phase;
+    const badge = $("hall-phase");
+    badge.textContent = t[phase] || phase;
+    badge.className = "badge badge-" + ({waiting: "published", decrypting: "opening", custodians: "opening", confirming: "opened", closed: "awarded"}[phase] || "draft");
+    $("hall-max").textContent = Number(state.tender.max_price).toLocaleString(undefined, {minimumFractionDigits: 2});
+    const c = state.counters || {};
+    for (const k of ["bids", "decrypted", "pending", "announced"]) $("c-" + k).textContent = c[k] == null ? "–" : c[k];
+    if (state.merkle) $("merkle").textContent = state.merkle.root + " (" + state.merkle.size + ")";
+    // Announced prices.
+    const tbody = document.querySelector("#announced tbody");
+    if (state.announced && state.announced.length) {
+      tbody.innerHTML = state.announced.map((a) => {
+        const p = a.price_sheet || {};
+        return `<tr><td>${esc(a.order)}</td><td>${esc(a.bidder)}<span class="sub">${esc(a.credit_code)}</span></td>` +
+          `<td class="num">${esc(money(p.total_price))}</td><td>${esc(p.duration_days)}</td><td>${esc(p.quality)}</td>` +
+          `<td>${esc(p.project_manager)}<span class="sub">${esc(p.project_manager_id)}</span></td>` +
+          `<td>${esc(a.decrypted_by === "custodians" ? t.by_custodians : t.by_bidder)}<span class="sub">${esc(fmtTime(a.announced_at))}</span></td></tr>`;
+      }).join("");
+    }
+    if (state.bidders) {
+      $("bidders").innerHTML = state.bidders.map((b) =>
+        `<li>${esc(b.bidder)} <span class="badge badge-${b.status === "decrypted" ? "published" : b.status === "pending" ? "draft" : "failed"}">${esc(t[b.status] || b.status)}</span></li>`).join("");
+    }
+    const objections = state.objections || [];
+    $("objections").innerHTML = objections.length ? objections.map((o) =>
+      `<li data-objection="${o.id}"><strong>${esc(o.bidder)}</strong> <span class="sub">${esc(fmtTime(o.raised_at))}</span><br>${esc(o.text)}` +
+      (o.answer ? `<div class="qa"><p class="a">${esc(o.answer)} <span class="sub">${esc(fmtTime(o.answered_at))}</span></p></div>`
+        : (role === "host" ? `<form class="answer-form actions" data-id="${o.id}"><input type="text" required maxlength="2000" aria-label="answer"><button class="btn btn-secondary" type="submit">${esc(t.answer)}</button></form>` : `<p class="muted">${esc(t.unanswered)}</p>`)) +
+      `</li>`).join("") : `<li class="muted">—</li>`;
+    document.querySelectorAll(".answer-form").forEach((f) => f.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      send({type: "answer", objection: Number(f.dataset.id), answer: f.querySelector("input").value});
+    }));
+    const you = state.you || {};
+    if (role !== "bidder") $("you-role").textContent = t["role_" + role] || role;
+    if (role === "bidder") {
+      $("btn-signin").hidden = !!you.signed_in || (phase !== "waiting" && phase !== "decrypting");
+      $("decrypt-box").hidden = !(phase === "decrypting" && you.bid_status === "pending");
+      $("confirm-box").hidden = !(phase === "confirming" && !you.confirmed);
+      $("proof-link").hidden = phase === "waiting";
+      $("you-role").textContent = you.bid_status ? (t[you.bid_status] || you.bid_status) : "";
+    }
+    if (state.record) {
+      $("record").hidden = false;
+      $("record-link").href = state.record.url;
+    }
+  }
+
+  function countdown() {
+    if (!state) return;
+    const now = Date.now() + clockSkew;
+    let target = null;
+    if (state.phase === "waiting") target = state.tender.opening_time;
+    else if (state.phase === "decrypting") target = state.window_ends_at;
+    else if (state.phase === "confirming") target = state.confirm_until;
+    const el = $("hall-countdown");
+    if (!target) { el.textContent = "—"; return; }
+    const ms = Math.max(0, new Date(target) - now);
+    const s = Math.floor(ms / 1000);
+    el.textContent = `${String(Math.floor(s / 3600)).padStart(2, "0")}:${String(Math.floor(s / 60) % 60).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
+  }
+  setInterval(countdown, 500);
+
+  function apply(msg) {
+    if (msg.type === "hall.state") {
+      state = msg;
+      clockSkew = new Date(msg.server_time) - Date.now();
+    } else if (!state) {
+      return;
+    } else if (msg.type === "hall.announce") {
+      state.announced = (state.announced || []).filter((a) => a.order !== msg.bid.order).concat([msg.bid]);
+      state.counters = msg.counters;
+      (state.bidders || []).forEach((b) => { if (b.bidder === msg.bid.bidder) b.status = "decrypted"; });
+    } else if (msg.type === "hall.counters") {
+      state.counters = msg.counters;
+    } else if (msg.type === "hall.objection" || msg.type === "hall.answer") {
+      state.objections = (state.objections || []).filter((o) => o.id !== msg.id).concat([msg]);
+    } else if (["hall.phase", "hall.closed", "hall.share", "hall.signin", "hall.confirmed"].includes(msg.type)) {
+      send({type: "state"});  // a structural change: fetch the whole state again
+      return;
+    } else if (msg.type === "error") {
+      say(msg.message, "error");
+      return;
+    } else if (msg.type === "ok") {
+      say(t.done, "success");
+      send({type: "state"});
+      return;
+    }
+    render();
+    countdown();
+  }
+
+  function send(obj) {
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(obj));
+  }
+
+  function connect() {
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    ws = new WebSocket(`${proto}://${location.host}/ws/openings/${tenderId}/`);
+    ws.onopen = () => { retry = 500; $("hall-conn").className = "live-dot on"; $("hall-conn").title = t.connected; };
+    ws.onmessage = (ev) => apply(JSON.parse(ev.data));
+    ws.onclose = () => {
+      $("hall-conn").className = "live-dot"; $("hall-conn").title = t.reconnecting;
+      setTimeout(connect, retry); retry = Math.min(retry * 2, 15000);
+    };
+  }
+  connect();
+
+  // --- the user's actions -------------------------------------------------------------
+  const on = (id, fn) => { const el = $(id); if (el) el.addEventListener("click", fn); };
+  on("btn-signin", () => send({type: "signin"}));
+  on("btn-confirm", () => send({type: "confirm", remark: $("remark").value}));
+  on("btn-share", () => {
+    try { send({type: "share", share: JSON.parse($("share").value)}); }
+    catch (e) { say(String(e.message || e), "error"); }
+  });
+  const objectionForm = $("objection-form");
+  if (objectionForm) objectionForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    send({type: "objection", text: $("objection-text").value});
+    $("objection-text").value = "";
+  });
+  on("btn-decrypt", async () => {
+    try {
+      const G = window.GGZY;
+      const bidderId = root.dataset.bidderId;
+      let pair = await G.bidkeys.load(bidderId);
+      const file = $("keyfile").files[0];
+      if (file) pair = await G.bidkeys.importPem(await file.text(), $("passphrase").value);
+      if (!pair) { say(t.no_key, "error"); return; }
+      const r = await fetch(`/api/tenders/${tenderId}/bids/mine/headers/`, {credentials: "same-origin"});
+      const body = await r.json();
+      if (!r.ok) { say(body.error ? body.error.message : r.statusText, "error"); return; }
+      const unb64 = G.bidkeys.util.unb64, hex = G.bidkeys.util.hex;
+      const bidKey = await G.envelope.unwrapDataKey(unb64(body.bid_header), pair, "bidder");
+      const sheetKey = await G.envelope.unwrapDataKey(unb64(body.price_sheet), pair, "bidder");
+      send({type: "decrypt", bid_key: hex(bidKey), price_sheet_key: hex(sheetKey)});
+    } catch (e) {
+      say(String(e.message || e), "error");
+    }
+  });
+})();

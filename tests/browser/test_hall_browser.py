@@ -1,0 +1,74 @@
+"""The opening hall page in a real browser: a bidder decrypts with its key file and
+every watcher sees the price announced live."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from bidding import tasks
+from crypto import keys
+from tests import factories
+from tests.browser.conftest import in_thread
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _login(page, base, username):
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", factories.PASSWORD)
+    page.click("button[type=submit].btn")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def test_a_bidder_decrypts_in_the_hall_and_the_public_sees_it_live(browser, asgi_live_server,
+                                                                 tmp_path):
+    live_server = asgi_live_server
+    tender = factories.published_tender(title="排涝泵站改造工程")
+    users = [factories.bidder_with_key() for _ in range(3)]
+    for user in users:
+        factories.submit_bid(tender, user)
+    traveller = time_machine.travel(tender.deadline + timedelta(seconds=1), tick=True)
+    traveller.start()
+    try:
+        in_thread(tasks.lifecycle_tick)
+        base = live_server.url
+        watcher = browser.new_context(locale="zh-CN").new_page()
+        logs = []
+        watcher.on("console", lambda m: logs.append(m.text))
+        watcher.on("pageerror", lambda e: logs.append(str(e)))
+        watcher.on("websocket", lambda w: logs.append("ws " + w.url))
+        watcher.goto(f"{base}/tenders/{tender.pk}/opening/")
+        try:
+            watcher.wait_for_selector("#hall-phase.badge-opening", timeout=8000)
+        except Exception:
+            watcher.screenshot(path="/tmp/shots/debug.png", full_page=True)
+            raise AssertionError(logs)
+        assert watcher.locator("#c-bids").inner_text() == "3"
+
+        bidder = users[0]
+        key_file = tmp_path / "bid.key"
+        key_file.write_bytes(keys.private_key_to_pem(factories.PRIVATE_KEYS[bidder.username],
+                                                     b"my passphrase"))
+        page = browser.new_context(locale="en-US").new_page()
+        _login(page, base, bidder.username)
+        page.goto(f"{base}/tenders/{tender.pk}/opening/")
+        page.wait_for_selector("#decrypt-box:not([hidden])", timeout=8000)
+        page.set_input_files("#keyfile", str(key_file))
+        page.fill("#passphrase", "my passphrase")
+        page.click("#btn-decrypt")
+        page.wait_for_selector(f"#announced td:has-text('{bidder.organisation.name}')")
+        watcher.wait_for_selector(f"#announced td:has-text('{bidder.organisation.name}')")
+        assert "9500000.00" in watcher.locator("#announced").inner_text()
+        assert watcher.locator("#c-decrypted").inner_text() == "1"
+        page.screenshot(path=str(tmp_path / "hall-bidder-en.png"), full_page=True)
+        watcher.screenshot(path=str(tmp_path / "hall-public-zh.png"), full_page=True)
+        import os
+        import shutil
+
+        if os.environ.get("GGZY_SCREENSHOTS"):
+            for name in ("hall-bidder-en.png", "hall-public-zh.png"):
+                shutil.copy(tmp_path / name, os.path.join(os.environ["GGZY_SCREENSHOTS"], name))
+    finally:
+        traveller.stop()
