@@ -336,6 +336,10 @@ def opening_hall(request, tender_id):
         "by_custodians": _("by the custodians"), "deemed": _("no answer: deemed confirmed"),
         "confirmed": _("confirmed"), "no_key": _("No key in this browser: choose your key file."),
         "done": _("Done."), "unanswered": _("Awaiting the host's answer"), "answer": _("Answer"),
+        "proof_ok": _("Verified: your envelope is in the tree whose root the record "
+                      "publishes."),
+        "proof_bad": _("The proof does not match the published root: report this to the "
+                       "supervisor."),
         "role_public": _("You are watching as a member of the public."),
         "role_host": _("You host this opening: answer objections as they come."),
         "role_observer": _("You are observing this opening."),

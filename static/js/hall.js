@@ -138,6 +138,44 @@
   }
   connect();
 
+  // --- Merkle inclusion proof (crypto/merkle.py, format v1) ----------------------------
+  const LABEL = new TextEncoder().encode("ggzy-merkle-v1");
+  function unhex(h) { const out = new Uint8Array(h.length / 2); for (let i = 0; i < out.length; i++) out[i] = parseInt(h.substr(2 * i, 2), 16); return out; }
+  function tohex(b) { return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(""); }
+  async function sha(...parts) {
+    const len = parts.reduce((n, p) => n + p.length, 0);
+    const buf = new Uint8Array(len);
+    let o = 0;
+    for (const p of parts) { buf.set(p, o); o += p.length; }
+    return new Uint8Array(await crypto.subtle.digest("SHA-256", buf));
+  }
+  function split(n) { let k = 1; while (k * 2 < n) k *= 2; return k; }
+  async function verifyInclusion(proof, rootHex, size) {
+    if (proof.size !== size || proof.index < 0 || proof.index >= size) return false;
+    const path = proof.path.map(unhex);
+    const leaf = await sha(new Uint8Array([0]), LABEL, unhex(proof.digest));
+    async function climb(i, n, steps) {
+      if (n === 1) { if (steps.length) throw new Error("extra hashes"); return leaf; }
+      const k = split(n);
+      if (!steps.length) throw new Error("short proof");
+      const sib = steps[steps.length - 1], rest = steps.slice(0, -1);
+      return i < k ? sha(new Uint8Array([1]), LABEL, await climb(i, k, rest), sib)
+                   : sha(new Uint8Array([1]), LABEL, sib, await climb(i - k, n - k, rest));
+    }
+    try { return tohex(await climb(proof.index, size, path)) === rootHex; } catch (e) { return false; }
+  }
+  const proofLink = $("proof-link");
+  if (proofLink) proofLink.addEventListener("click", async (ev) => {
+    ev.preventDefault();
+    const r = await fetch(proofLink.href, {credentials: "same-origin"});
+    const proof = await r.json();
+    if (!r.ok || !state || !state.merkle) { say(proof.error ? proof.error.message : "—", "error"); return; }
+    const ok = await verifyInclusion(proof, state.merkle.root, state.merkle.size);
+    say(ok ? t.proof_ok : t.proof_bad, ok ? "success" : "error");
+  });
+  window.GGZY = window.GGZY || {};
+  window.GGZY.merkle = {verifyInclusion: verifyInclusion};
+
   // --- the user's actions -------------------------------------------------------------
   const on = (id, fn) => { const el = $(id); if (el) el.addEventListener("click", fn); };
   on("btn-signin", () => send({type: "signin"}));

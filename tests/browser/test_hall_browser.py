@@ -71,3 +71,34 @@ def test_a_bidder_decrypts_in_the_hall_and_the_public_sees_it_live(browser, asgi
                 shutil.copy(tmp_path / name, os.path.join(os.environ["GGZY_SCREENSHOTS"], name))
     finally:
         traveller.stop()
+
+
+def test_the_hall_verifies_a_bidders_inclusion_proof(browser, asgi_live_server):
+    tender = factories.published_tender()
+    users = [factories.bidder_with_key() for _ in range(4)]
+    for user in users:
+        factories.submit_bid(tender, user)
+    traveller = time_machine.travel(tender.deadline + timedelta(seconds=1), tick=True)
+    traveller.start()
+    try:
+        in_thread(tasks.lifecycle_tick)
+        page = browser.new_context(locale="en-US").new_page()
+        _login(page, asgi_live_server.url, users[2].username)
+        page.goto(f"{asgi_live_server.url}/tenders/{tender.pk}/opening/")
+        page.wait_for_selector("#proof-link:not([hidden])", timeout=8000)
+        page.click("#proof-link")
+        page.wait_for_selector("#you-msg.msg-success", timeout=8000)
+        # A forged proof (another digest) is refused by the same code.
+        from crypto import merkle
+
+        proof = in_thread(lambda: __import__("bidding.opening", fromlist=["x"])
+                          .inclusion_proof_for(users[2].organisation.bids.get()))
+        state = tender.opening.__class__.objects.get(tender=tender)
+        forged = dict(proof, digest="00" * 32)
+        assert page.evaluate("([p, r, n]) => GGZY.merkle.verifyInclusion(p, r, n)",
+                             [proof, state.merkle_root, state.merkle_size]) is True
+        assert page.evaluate("([p, r, n]) => GGZY.merkle.verifyInclusion(p, r, n)",
+                             [forged, state.merkle_root, state.merkle_size]) is False
+        assert merkle.verify_inclusion(proof, root_hex=state.merkle_root, size=state.merkle_size)
+    finally:
+        traveller.stop()
