@@ -42,7 +42,7 @@ def asgi_live_server(transactional_db, settings):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     config = uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="off",
-                            log_level="warning", ws="websockets")
+                            log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
