@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -215,8 +216,19 @@ class MyBidApi(APIView):
                          "versions": [bid_out(b) for b in versions]})
 
 
+class PdfRenderer(BaseRenderer):
+    """Lets a client ask for ``Accept: application/pdf``; the view returns the bytes."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data
+
+
 class MyReceiptApi(APIView):
     permission_classes = [IsAuthenticated]
+    renderer_classes = [JSONRenderer, PdfRenderer]
 
     @extend_schema(parameters=[TENDER_ID, OpenApiParameter("version", int)],
                    responses={200: dict, (200, "application/pdf"): bytes})

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,6 +20,7 @@ from tradecentre.api_errors import error_response
 
 from . import opening
 from .access import access_tender
+from .bids_api import PdfRenderer
 from .hall import HallRefused, access_hall, hall_state
 from .hall_actions import perform
 from .models import Bid
@@ -95,6 +97,7 @@ confirm = _action_view("confirm", "A bidder confirms the record within the confi
 
 class OpeningRecordApi(APIView):
     permission_classes = [AllowAny]
+    renderer_classes = [JSONRenderer, PdfRenderer]
 
     @extend_schema(parameters=[TENDER_ID], responses={(200, "application/pdf"): bytes})
     def get(self, request, tender_id):

@@ -1211,6 +1211,73 @@ def cmd_withdraw(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hall_decrypt_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tender", required=True, metavar="ID")
+    p.add_argument("--key", required=True, metavar="PRIV", help="your bid key (PEM)")
+    _passphrase_arg(p)
+    _server_args(p)
+
+
+@command("hall-decrypt", "at the opening: decrypt your bid with your own key",
+         _hall_decrypt_args)
+def cmd_hall_decrypt(args: argparse.Namespace) -> int:
+    """Unwrap the data keys of your bid and price sheet on this machine and hand only
+    those two 32-byte keys to the opening hall; the platform checks every tag."""
+
+    api = _client(args)
+    private = _load_p256_private(args, args.key)
+    headers = api.envelope_headers(args.tender)
+    try:
+        bid_key = envelope.unwrap_data_key(base64.b64decode(headers["bid_header"]), private,
+                                           label="bidder")
+        sheet_key = envelope.unwrap_data_key(base64.b64decode(headers["price_sheet"]),
+                                             private, label="bidder")
+    except (KeyError, ValueError) as exc:
+        raise CliError(f"the platform's answer is not an envelope header: {exc}") from exc
+    state = api.opening_decrypt(args.tender, bid_key, sheet_key)
+    you = state.get("you", {})
+    print(f"decrypted: tender {args.tender}, your bid is {you.get('bid_status')}, "
+          f"envelope {headers.get('sha256')}")
+    return 0
+
+
+def _inclusion_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("proof", nargs="?", help="a saved proof (JSON); else fetch it")
+    p.add_argument("--tender", metavar="ID", help="fetch your proof and the published root")
+    p.add_argument("--sha256", help="the envelope digest from a receipt")
+    p.add_argument("--root", help="the Merkle root printed in the opening record")
+    p.add_argument("--size", type=int, help="the number of envelopes in the record")
+    p.add_argument("-o", "--output", help="save the fetched proof here")
+    _server_args(p)
+
+
+@command("inclusion", "prove a bid is in the opening record (Merkle proof)",
+         _inclusion_args)
+def cmd_inclusion(args: argparse.Namespace) -> int:
+    """Check that an envelope digest is in the tree whose root the opening record
+    publishes, so no bid was dropped, added or swapped after the deadline."""
+    from . import merkle
+
+    if args.proof:
+        proof = _load_json(args.proof)
+        root, size = args.root, args.size
+    elif args.tender:
+        api = _client(args)
+        proof = api.inclusion_proof(args.tender, args.sha256)
+        published = api.opening_state(args.tender).get("merkle") or {}
+        root = args.root or published.get("root")
+        size = args.size if args.size is not None else published.get("size")
+        if args.output:
+            _write_new(args.output, json.dumps(proof, indent=2).encode() + b"\n")
+    else:
+        raise UsageError("give a saved proof file or --tender")
+    if not root or size is None:
+        raise UsageError("the published --root and --size are needed")
+    merkle.verify_inclusion(proof, root_hex=root, size=size)
+    print(f"OK: envelope {proof['digest']} is leaf {proof['index']} of {size} under root {root}")
+    return 0
+
+
 def _receipt_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tender", required=True, metavar="ID")
     p.add_argument("--version", type=int, help="an earlier version's receipt")

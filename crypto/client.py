@@ -327,6 +327,23 @@ class Client:
         return self.post(f"/api/tenders/{_q(tender_id)}/bids/withdraw/")
 
 
+    # -- the opening ------------------------------------------------------------------------
+
+    def opening_state(self, tender_id: str) -> dict:
+        return self.get(f"/api/tenders/{_q(tender_id)}/opening/")
+
+    def envelope_headers(self, tender_id: str) -> dict:
+        return self.get(f"/api/tenders/{_q(tender_id)}/bids/mine/headers/")
+
+    def opening_decrypt(self, tender_id: str, bid_key: bytes, price_sheet_key: bytes) -> dict:
+        return self.post(f"/api/tenders/{_q(tender_id)}/opening/decrypt/",
+                         {"bid_key": bid_key.hex(), "price_sheet_key": price_sheet_key.hex()})
+
+    def inclusion_proof(self, tender_id: str, sha256: str | None = None) -> dict:
+        query = f"?sha256={_q(sha256)}" if sha256 else ""
+        return self.get(f"/api/tenders/{_q(tender_id)}/opening/proof/{query}")
+
+
 def _q(value: Any) -> str:
     return urllib.parse.quote(str(value), safe="")
 

@@ -324,3 +324,10 @@ def test_the_dump_holds_no_plaintext_and_no_key_that_opens_a_bid(tmp_path, setti
         for key in server_keys:
             with pytest.raises((CryptoError, MalformedData, TypeError, ValueError)):
                 envelope.unwrap_data_key(header, key)
+
+
+def test_the_pdf_receipt_honours_accept_application_pdf(tender, bidder):
+    client = api_as(bidder)
+    _api_submit(client, tender, bidder)
+    r = client.get(f"/api/tenders/{tender.pk}/bids/mine/receipt.pdf", HTTP_ACCEPT="application/pdf")
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
