@@ -36,6 +36,14 @@ class AuditEvent(models.Model):
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
 
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AuditImmutable("audit events cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditImmutable("audit events cannot be deleted")
+
     def chain_fields(self) -> dict:
         """The fields covered by the event digest (everything but the two hashes)."""
         return {
@@ -50,14 +58,6 @@ class AuditEvent(models.Model):
             "sealed_tender_id": self.sealed_tender_id,
             "payload_digest": self.payload_digest,
         }
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise AuditImmutable("audit events cannot be changed")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AuditImmutable("audit events cannot be deleted")
 
 
 class AuditHead(models.Model):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
-
-import json
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction

@@ -14,9 +14,9 @@ from django.utils import timezone
 from accounts import credit_code
 from accounts import services as account_services
 from accounts.models import Organisation, PublicKey, Role, User
-from crypto import keys as crypto_keys
 from bidding import services
 from bidding.models import Tender
+from crypto import keys as crypto_keys
 
 _codes = itertools.count(1)
 
@@ -54,9 +54,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     role = Role.BIDDER
-    organisation = factory.LazyAttribute(
-        lambda o: OrganisationFactory(kind=KIND_FOR_ROLE[o.role])
-    )
+    organisation = factory.LazyAttribute(lambda o: OrganisationFactory(kind=KIND_FOR_ROLE[o.role]))
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
@@ -110,7 +108,9 @@ def tender_input(now=None, **overrides) -> services.TenderInput:
     return services.TenderInput(**values)
 
 
-def pdf_upload(name="招标文件.pdf", content=b"%PDF-1.4 test document\n%%EOF\n") -> SimpleUploadedFile:
+def pdf_upload(
+    name="招标文件.pdf", content=b"%PDF-1.4 test document\n%%EOF\n"
+) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type="application/pdf")
 
 
@@ -140,8 +140,11 @@ def register_key(user, purpose: str):
 
 def ensure_custodians(n: int = 3) -> list[User]:
     """The trading centre, a supervisor and a notary, each with a custodian key."""
-    have = list(User.objects.filter(public_keys__purpose=PublicKey.Purpose.CUSTODIAN,
-                                    public_keys__active=True).distinct())
+    have = list(
+        User.objects.filter(
+            public_keys__purpose=PublicKey.Purpose.CUSTODIAN, public_keys__active=True
+        ).distinct()
+    )
     roles = [Role.OPERATOR, Role.SUPERVISOR, Role.NOTARY]
     while len(have) < n:
         role = roles[len(have) % 3]
@@ -163,9 +166,16 @@ def published_tender(user=None, now=None, **overrides) -> Tender:
     return services.tender_publish(user=user, tender=tender, now=now)
 
 
-def seal_for(tender: Tender, user: User, plaintext: bytes, *, chunk_size: int = 64 * 1024,
-             tender_id: str | None = None, bidder_id: str | None = None,
-             bidder_key=None) -> bytes:
+def seal_for(
+    tender: Tender,
+    user: User,
+    plaintext: bytes,
+    *,
+    chunk_size: int = 64 * 1024,
+    tender_id: str | None = None,
+    bidder_id: str | None = None,
+    bidder_key=None,
+) -> bytes:
     """Seal bytes as the bidder's tool does: to the bidder's key and the opening key."""
     import io
 
@@ -174,13 +184,15 @@ def seal_for(tender: Tender, user: User, plaintext: bytes, *, chunk_size: int = 
     own = bidder_key or PRIVATE_KEYS[user.username]
     out = io.BytesIO()
     envelope.seal(
-        io.BytesIO(plaintext), out,
+        io.BytesIO(plaintext),
+        out,
         tender_id=tender_id or tender.reference,
         bidder_id=bidder_id or user.organisation.credit_code,
         recipients=[
             envelope.Recipient("bidder", own.public_key()),
-            envelope.Recipient("opening", crypto_keys.public_key_from_bytes(
-                bytes(tender.opening_public_key))),
+            envelope.Recipient(
+                "opening", crypto_keys.public_key_from_bytes(bytes(tender.opening_public_key))
+            ),
         ],
         chunk_size=chunk_size,
     )
@@ -190,8 +202,13 @@ def seal_for(tender: Tender, user: User, plaintext: bytes, *, chunk_size: int = 
 def price_sheet_for(tender: Tender, user: User, **items) -> bytes:
     import json
 
-    sheet = {"total_price": "9500000.00", "duration_days": 365, "quality": "合格",
-             "project_manager": "张三", "project_manager_id": "闽135000000001"}
+    sheet = {
+        "total_price": "9500000.00",
+        "duration_days": 365,
+        "quality": "合格",
+        "project_manager": "张三",
+        "project_manager_id": "闽135000000001",
+    }
     sheet.update(items)
     return seal_for(tender, user, json.dumps(sheet, ensure_ascii=False).encode())
 
@@ -201,15 +218,22 @@ def submit_bid(tender: Tender, user: User, plaintext: bytes = b"BID PLAINTEXT", 
     import hashlib
     import io
 
-    from bidding import bids, services as bidding_services
+    from bidding import bids
+    from bidding import services as bidding_services
 
     bidding_services.document_obtain(user=user, tender=tender)
     blob = seal_for(tender, user, plaintext, **kw)
-    upload = bids.bid_upload_start(user=user, tender=tender, size=len(blob),
-                                   price_sheet=price_sheet_for(tender, user))
+    upload = bids.bid_upload_start(
+        user=user, tender=tender, size=len(blob), price_sheet=price_sheet_for(tender, user)
+    )
     for index in range(upload.chunk_count):
-        piece = blob[index * upload.chunk_size:(index + 1) * upload.chunk_size]
-        bids.bid_upload_chunk(user=user, upload_id=upload.public_id, index=index,
-                              stream=io.BytesIO(piece), length=len(piece),
-                              sha256=hashlib.sha256(piece).hexdigest())
+        piece = blob[index * upload.chunk_size : (index + 1) * upload.chunk_size]
+        bids.bid_upload_chunk(
+            user=user,
+            upload_id=upload.public_id,
+            index=index,
+            stream=io.BytesIO(piece),
+            length=len(piece),
+            sha256=hashlib.sha256(piece).hexdigest(),
+        )
     return bids.bid_upload_complete(user=user, upload_id=upload.public_id)

@@ -1,7 +1,6 @@
 """Each statutory rule, at and around its boundary."""
 
-from datetime import datetime, timedelta
-from datetime import timezone as tz
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -9,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from tradecentre import statutory
 
-NOW = datetime(2026, 11, 22, 9, 0, tzinfo=tz.utc)
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 
 def test_every_rule_names_its_source():

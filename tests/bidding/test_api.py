@@ -26,13 +26,22 @@ def _error(response, status):
 def _tender_body(**overrides):
     now = timezone.now()
     body = {
-        "project_code": "FZ-API-1", "project_name": "接口测试项目", "title": "接口测试道路工程",
-        "title_en": "API test road works", "region": "350100", "category": "works_municipal",
-        "estimate": "5000000.00", "max_price": "4900000.00", "bond_amount": "50000.00",
-        "docs_from": now.isoformat(), "docs_until": (now + timedelta(days=7)).isoformat(),
+        "project_code": "FZ-API-1",
+        "project_name": "接口测试项目",
+        "title": "接口测试道路工程",
+        "title_en": "API test road works",
+        "region": "350100",
+        "category": "works_municipal",
+        "estimate": "5000000.00",
+        "max_price": "4900000.00",
+        "bond_amount": "50000.00",
+        "docs_from": now.isoformat(),
+        "docs_until": (now + timedelta(days=7)).isoformat(),
         "deadline": (now + timedelta(days=25)).isoformat(),
-        "evaluation_method": "comprehensive", "price_formula": "benchmark_deviation",
-        "award_method": "separate", "decision_method": "vote",
+        "evaluation_method": "comprehensive",
+        "price_formula": "benchmark_deviation",
+        "award_method": "separate",
+        "decision_method": "vote",
         "lots": [{"name": "第1标段", "estimate": "3000000.00"}, {"name": "第2标段"}],
     }
     body.update(overrides)
@@ -45,8 +54,11 @@ def _tender_body(**overrides):
 def test_a_token_is_issued_for_the_right_password_and_works():
     user = factories.bidder()
     client = APIClient()
-    r = client.post("/api/auth/token/", {"username": user.username,
-                                         "password": factories.PASSWORD}, format="json")
+    r = client.post(
+        "/api/auth/token/",
+        {"username": user.username, "password": factories.PASSWORD},
+        format="json",
+    )
     assert r.status_code == 200
     token = r.json()["token"]
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
@@ -57,30 +69,58 @@ def test_a_token_is_issued_for_the_right_password_and_works():
 
 def test_a_wrong_password_gets_401():
     user = factories.bidder()
-    err = _error(APIClient().post("/api/auth/token/", {"username": user.username,
-                                                       "password": "nope"}, format="json"), 401)
+    err = _error(
+        APIClient().post(
+            "/api/auth/token/", {"username": user.username, "password": "nope"}, format="json"
+        ),
+        401,
+    )
     assert err["code"] == "authentication_failed"
 
 
 def test_registration_with_an_invalid_credit_code_gets_a_field_error():
-    r = APIClient().post("/api/auth/register/", {
-        "name": "某公司", "credit_code": "91350100M000100Y44", "kind": "bidder",
-        "username": "newco", "password": "a-long-enough-password"}, format="json")
+    r = APIClient().post(
+        "/api/auth/register/",
+        {
+            "name": "某公司",
+            "credit_code": "91350100M000100Y44",
+            "kind": "bidder",
+            "username": "newco",
+            "password": "a-long-enough-password",
+        },
+        format="json",
+    )
     err = _error(r, 400)
     assert "expected 3" in err["fields"]["credit_code"][0]
 
 
 def test_registration_with_a_valid_code_creates_organisation_and_user():
-    r = APIClient().post("/api/auth/register/", {
-        "name": "某公司", "credit_code": "91350100M000100Y43", "kind": "bidder",
-        "username": "newco", "password": "a-long-enough-password"}, format="json")
+    r = APIClient().post(
+        "/api/auth/register/",
+        {
+            "name": "某公司",
+            "credit_code": "91350100M000100Y43",
+            "kind": "bidder",
+            "username": "newco",
+            "password": "a-long-enough-password",
+        },
+        format="json",
+    )
     assert r.status_code == 201 and r.json()["credit_code"] == "91350100M000100Y43"
 
 
 def test_nobody_registers_a_supervision_department_themselves():
-    r = APIClient().post("/api/auth/register/", {
-        "name": "某局", "credit_code": "91350100M000100Y43", "kind": "supervisor",
-        "username": "boss", "password": "a-long-enough-password"}, format="json")
+    r = APIClient().post(
+        "/api/auth/register/",
+        {
+            "name": "某局",
+            "credit_code": "91350100M000100Y43",
+            "kind": "supervisor",
+            "username": "boss",
+            "password": "a-long-enough-password",
+        },
+        format="json",
+    )
     _error(r, 403)
 
 
@@ -95,8 +135,9 @@ def test_a_tenderer_creates_publishes_and_anyone_finds_the_tender():
     assert r.status_code == 201, r.content
     tender_id = r.json()["id"]
     assert r.json()["status"] == "draft" and len(r.json()["lots"]) == 2
-    r = client.post(f"/api/tenders/{tender_id}/documents/",
-                    {"file": factories.pdf_upload()}, format="multipart")
+    r = client.post(
+        f"/api/tenders/{tender_id}/documents/", {"file": factories.pdf_upload()}, format="multipart"
+    )
     assert r.status_code == 201 and len(r.json()["sha256"]) == 64
     r = client.post(f"/api/tenders/{tender_id}/publish/")
     assert r.status_code == 200 and r.json()["status"] == "published"
@@ -121,23 +162,31 @@ def test_a_malformed_body_gets_400_not_500():
 
 def test_a_bond_over_the_cap_gets_a_field_error():
     client = api_as(factories.tenderer())
-    err = _error(client.post("/api/tenders/", _tender_body(bond_amount="100000.01"),
-                             format="json"), 400)
+    err = _error(
+        client.post("/api/tenders/", _tender_body(bond_amount="100000.01"), format="json"), 400
+    )
     assert err["code"] == "bond_over_cap" and "bond_amount" in err["fields"]
     assert not Tender.objects.exists()
 
 
 def test_a_deadline_too_soon_gets_a_field_error_at_publication():
     user = factories.tenderer()
-    tender = factories.draft_tender(user=user, deadline=timezone.now() + timedelta(days=10),
-                                    docs_until=timezone.now() + timedelta(days=6))
+    tender = factories.draft_tender(
+        user=user,
+        deadline=timezone.now() + timedelta(days=10),
+        docs_until=timezone.now() + timedelta(days=6),
+    )
     err = _error(api_as(user).post(f"/api/tenders/{tender.pk}/publish/"), 400)
     assert err["code"] == "deadline_too_soon" and "deadline" in err["fields"]
 
 
 def test_an_unknown_tender_id_gets_404():
-    for path in ("/api/tenders/999999/", "/api/tenders/GGZY-0000-000000/",
-                 "/api/tenders/999999/documents/", "/api/tenders/999999/clarifications/"):
+    for path in (
+        "/api/tenders/999999/",
+        "/api/tenders/GGZY-0000-000000/",
+        "/api/tenders/999999/documents/",
+        "/api/tenders/999999/clarifications/",
+    ):
         assert _error(APIClient().get(path), 404)["code"] == "not_found"
 
 
@@ -154,14 +203,22 @@ def test_drafts_never_appear_in_the_public_list():
 
 
 def test_search_filters_and_sorting():
-    a = factories.published_tender(region="350102", category="goods", title="甲货物采购",
-                                   estimate=factories.Decimal("1000000"),
-                                   max_price=factories.Decimal("990000"),
-                                   bond_amount=factories.Decimal("1000"))
+    a = factories.published_tender(
+        region="350102",
+        category="goods",
+        title="甲货物采购",
+        estimate=factories.Decimal("1000000"),
+        max_price=factories.Decimal("990000"),
+        bond_amount=factories.Decimal("1000"),
+    )
     b = factories.published_tender(region="350200", category="services", title="乙服务采购")
     client = APIClient()
-    assert [t["id"] for t in client.get("/api/tenders/", {"region": "350102"}).json()["results"]] == [a.pk]
-    assert [t["id"] for t in client.get("/api/tenders/", {"category": "services"}).json()["results"]] == [b.pk]
+    assert [
+        t["id"] for t in client.get("/api/tenders/", {"region": "350102"}).json()["results"]
+    ] == [a.pk]
+    assert [
+        t["id"] for t in client.get("/api/tenders/", {"category": "services"}).json()["results"]
+    ] == [b.pk]
     ids = [t["id"] for t in client.get("/api/tenders/", {"sort": "estimate"}).json()["results"]]
     assert ids == [a.pk, b.pk]
     err = _error(client.get("/api/tenders/", {"region": "nowhere"}), 400)
@@ -171,12 +228,19 @@ def test_search_filters_and_sorting():
 def test_only_the_owner_can_put_publish_or_upload():
     tender = factories.draft_tender()
     for client in (api_as(factories.tenderer()), api_as(factories.bidder())):
-        assert client.put(f"/api/tenders/{tender.pk}/", _tender_body(), format="json").status_code == 404
+        assert (
+            client.put(f"/api/tenders/{tender.pk}/", _tender_body(), format="json").status_code
+            == 404
+        )
         assert client.post(f"/api/tenders/{tender.pk}/publish/").status_code == 404
     _error(APIClient().post(f"/api/tenders/{tender.pk}/publish/"), 401)
     published = factories.published_tender()
-    _error(api_as(factories.tenderer()).post(f"/api/tenders/{published.pk}/documents/",
-                                             {"file": factories.pdf_upload()}), 403)
+    _error(
+        api_as(factories.tenderer()).post(
+            f"/api/tenders/{published.pk}/documents/", {"file": factories.pdf_upload()}
+        ),
+        403,
+    )
 
 
 def test_changing_a_published_document_is_refused():
@@ -184,8 +248,9 @@ def test_changing_a_published_document_is_refused():
     tender = factories.published_tender(user=user)
     doc = tender.documents.get()
     client = api_as(user)
-    err = _error(client.post(f"/api/tenders/{tender.pk}/documents/",
-                             {"file": factories.pdf_upload()}), 400)
+    err = _error(
+        client.post(f"/api/tenders/{tender.pk}/documents/", {"file": factories.pdf_upload()}), 400
+    )
     assert err["code"] == "document_immutable"
     _error(client.delete(f"/api/tenders/{tender.pk}/documents/{doc.pk}/"), 400)
 
@@ -195,8 +260,12 @@ def test_a_file_type_not_allowed_is_refused_by_the_api():
     tender = factories.draft_tender(user=user, with_document=False)
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    err = _error(api_as(user).post(f"/api/tenders/{tender.pk}/documents/",
-                                   {"file": SimpleUploadedFile("x.exe", b"MZ")}), 400)
+    err = _error(
+        api_as(user).post(
+            f"/api/tenders/{tender.pk}/documents/", {"file": SimpleUploadedFile("x.exe", b"MZ")}
+        ),
+        400,
+    )
     assert err["code"] == "file_type"
 
 
@@ -259,15 +328,23 @@ def test_clarification_flow_never_names_the_asker():
     bidder = factories.bidder()
     services.document_obtain(user=bidder, tender=tender)
     asker = api_as(bidder)
-    r = asker.post(f"/api/tenders/{tender.pk}/clarifications/", {"question": "厚度以哪个为准？"},
-                   format="json")
+    r = asker.post(
+        f"/api/tenders/{tender.pk}/clarifications/", {"question": "厚度以哪个为准？"}, format="json"
+    )
     assert r.status_code == 201 and r.json()["mine"] is True
     qid = r.json()["id"]
     assert APIClient().get(f"/api/tenders/{tender.pk}/clarifications/").json() == []
-    _error(asker.post(f"/api/tenders/{tender.pk}/clarifications/{qid}/answer/",
-                      {"answer": "x"}, format="json"), 403)
-    r = api_as(owner).post(f"/api/tenders/{tender.pk}/clarifications/{qid}/answer/",
-                           {"answer": "以图纸为准"}, format="json")
+    _error(
+        asker.post(
+            f"/api/tenders/{tender.pk}/clarifications/{qid}/answer/", {"answer": "x"}, format="json"
+        ),
+        403,
+    )
+    r = api_as(owner).post(
+        f"/api/tenders/{tender.pk}/clarifications/{qid}/answer/",
+        {"answer": "以图纸为准"},
+        format="json",
+    )
     assert r.status_code == 200
     public = APIClient().get(f"/api/tenders/{tender.pk}/clarifications/").json()
     assert public[0]["answer"] == "以图纸为准" and public[0]["mine"] is False
@@ -277,10 +354,18 @@ def test_clarification_flow_never_names_the_asker():
 
 def test_asking_without_obtaining_is_refused():
     tender = factories.published_tender()
-    _error(api_as(factories.bidder()).post(f"/api/tenders/{tender.pk}/clarifications/",
-                                           {"question": "q"}, format="json"), 403)
-    _error(APIClient().post(f"/api/tenders/{tender.pk}/clarifications/", {"question": "q"},
-                            format="json"), 403)
+    _error(
+        api_as(factories.bidder()).post(
+            f"/api/tenders/{tender.pk}/clarifications/", {"question": "q"}, format="json"
+        ),
+        403,
+    )
+    _error(
+        APIClient().post(
+            f"/api/tenders/{tender.pk}/clarifications/", {"question": "q"}, format="json"
+        ),
+        403,
+    )
 
 
 # --- amendments --------------------------------------------------------------------
@@ -289,9 +374,11 @@ def test_asking_without_obtaining_is_refused():
 def test_amendment_via_api_with_files():
     owner = factories.tenderer()
     tender = factories.published_tender(user=owner)
-    r = api_as(owner).post(f"/api/tenders/{tender.pk}/amendments/",
-                           {"text": "清单更正", "files": [factories.pdf_upload("更正.pdf")]},
-                           format="multipart")
+    r = api_as(owner).post(
+        f"/api/tenders/{tender.pk}/amendments/",
+        {"text": "清单更正", "files": [factories.pdf_upload("更正.pdf")]},
+        format="multipart",
+    )
     assert r.status_code == 201, r.content
     assert r.json()["documents"][0]["name"] == "更正.pdf"
     history = APIClient().get(f"/api/tenders/{tender.pk}/amendments/").json()
@@ -301,8 +388,12 @@ def test_amendment_via_api_with_files():
 def test_amendment_by_someone_else_is_refused():
     tender = factories.published_tender()
     for user in (factories.tenderer(), factories.bidder(), factories.supervisor()):
-        assert api_as(user).post(f"/api/tenders/{tender.pk}/amendments/", {"text": "x"},
-                                 format="json").status_code == 403
+        assert (
+            api_as(user)
+            .post(f"/api/tenders/{tender.pk}/amendments/", {"text": "x"}, format="json")
+            .status_code
+            == 403
+        )
 
 
 def test_amendment_after_the_deadline_gets_400():
@@ -312,8 +403,12 @@ def test_amendment_after_the_deadline_gets_400():
     with time_machine.travel(timezone.now(), tick=False):
         tender = factories.published_tender(user=owner)
     with time_machine.travel(tender.deadline + timedelta(seconds=1), tick=False):
-        err = _error(api_as(owner).post(f"/api/tenders/{tender.pk}/amendments/",
-                                        {"text": "late"}, format="json"), 400)
+        err = _error(
+            api_as(owner).post(
+                f"/api/tenders/{tender.pk}/amendments/", {"text": "late"}, format="json"
+            ),
+            400,
+        )
     assert err["code"] == "amendment_after_deadline"
 
 
@@ -339,7 +434,11 @@ def test_the_openapi_schema_is_served_and_names_the_endpoints():
     r = APIClient().get("/api/schema/", {"format": "json"})
     assert r.status_code == 200
     paths = r.json()["paths"]
-    for path in ("/api/tenders/", "/api/tenders/{tender_id}/publish/",
-                 "/api/tenders/{tender_id}/amendments/", "/api/auth/token/",
-                 "/api/audit/verify/"):
+    for path in (
+        "/api/tenders/",
+        "/api/tenders/{tender_id}/publish/",
+        "/api/tenders/{tender_id}/amendments/",
+        "/api/auth/token/",
+        "/api/audit/verify/",
+    ):
         assert path in paths
