@@ -118,6 +118,14 @@ def _require_tenderer(user) -> None:
         raise PermissionDenied(_("Only tenderers and agencies can manage tenders."))
 
 
+def _lock_as_owner(user, tender: Tender) -> Tender:
+    """Lock the tender's row for this transaction; only its tenderer or agency may go on."""
+    locked = Tender.objects.select_for_update().get(pk=tender.pk)
+    if not is_owner(user, locked):
+        raise PermissionDenied(_("Only the tenderer or its agency can do this."))
+    return locked
+
+
 def _check_consistency(data: TenderInput | Tender) -> None:
     """Rules that hold for a draft as well as a published tender."""
     errors = {}
@@ -203,9 +211,7 @@ def tender_update(*, user, tender: Tender, data: TenderInput) -> Tender:
         data.decryption_window_minutes = tender.decryption_window_minutes
     _check_consistency(data)
     with transaction.atomic():
-        locked = Tender.objects.select_for_update().get(pk=tender.pk)
-        if not is_owner(user, locked):
-            raise PermissionDenied(_("Only the tenderer or its agency can do this."))
+        locked = _lock_as_owner(user, tender)
         if locked.status != S.DRAFT:
             raise ValidationError(
                 _("A published tender cannot be edited; publish an amendment instead."),
@@ -249,9 +255,7 @@ def tender_publish(*, user, tender: Tender, now: datetime | None = None) -> Tend
     _require_tenderer(user)
     now = now or timezone.now()
     with transaction.atomic():
-        locked = Tender.objects.select_for_update().get(pk=tender.pk)
-        if not is_owner(user, locked):
-            raise PermissionDenied(_("Only the tenderer or its agency can do this."))
+        locked = _lock_as_owner(user, tender)
         if locked.status != S.DRAFT:
             raise lifecycle.TransitionNotAllowed(locked.status, S.PUBLISHED)
         _check_consistency(locked)
@@ -365,9 +369,7 @@ def document_add(*, user, tender: Tender, upload) -> TenderDocument:
     """Attach a document to a draft. Published tenders take documents only by amendment."""
     _require_tenderer(user)
     with _stored_files() as saved, transaction.atomic():
-        locked = Tender.objects.select_for_update().get(pk=tender.pk)
-        if not is_owner(user, locked):
-            raise PermissionDenied(_("Only the tenderer or its agency can do this."))
+        locked = _lock_as_owner(user, tender)
         if locked.status != S.DRAFT:
             raise refuse(
                 "file",
@@ -383,9 +385,7 @@ def document_remove(*, user, tender: Tender, document: TenderDocument) -> None:
     """Remove a document from a draft. Published documents can never be removed."""
     _require_tenderer(user)
     with transaction.atomic():
-        locked = Tender.objects.select_for_update().get(pk=tender.pk)
-        if not is_owner(user, locked):
-            raise PermissionDenied(_("Only the tenderer or its agency can do this."))
+        locked = _lock_as_owner(user, tender)
         if locked.status != S.DRAFT or document.tender_id != locked.pk:
             raise ValidationError(
                 _("Published documents are immutable."), code="document_immutable"
@@ -503,9 +503,7 @@ def clarification_answer(
         raise ValidationError({"answer": _("Write the answer.")})
     now = timezone.now()
     with transaction.atomic():
-        locked = Tender.objects.select_for_update().get(pk=tender.pk)
-        if not is_owner(user, locked):
-            raise PermissionDenied(_("Only the tenderer or its agency can answer questions."))
+        locked = _lock_as_owner(user, tender)
         item = Clarification.objects.select_for_update().get(pk=clarification.pk)
         if item.is_answered:
             raise ValidationError(
@@ -586,9 +584,7 @@ def amendment_publish(
     for upload in files:
         _validate_upload(upload)
     with _stored_files() as saved, transaction.atomic():
-        locked = Tender.objects.select_for_update().get(pk=tender.pk)
-        if not is_owner(user, locked):
-            raise PermissionDenied(_("Only the tenderer or its agency can do this."))
+        locked = _lock_as_owner(user, tender)
         if locked.status != S.PUBLISHED:
             raise ValidationError(
                 _("Only a tender open for bidding can be amended (status: %(status)s).")
