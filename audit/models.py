@@ -70,3 +70,22 @@ class AuditHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64)
+
+
+class AuditCheckpoint(models.Model):
+    """The platform's signature over the chain head at some event (crypto.checkpoint).
+
+    Someone who rewrites the chain and recomputes every hash still cannot produce the
+    platform's signature over the new heads: the verifier compares each signed head
+    with the recomputed chain."""
+
+    seq = models.BigIntegerField(unique=True)
+    head_hash = models.CharField(max_length=64)
+    time = models.DateTimeField()
+    statement = models.JSONField()
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"checkpoint at #{self.seq}"

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from crypto import chain
 
-from .models import AuditEvent, AuditHead
+from .models import AuditCheckpoint, AuditEvent, AuditHead
 
 
 def _actor_parts(actor) -> tuple[int | None, str]:
@@ -78,6 +78,27 @@ def _jsonable(payload: Any) -> Any:
     return json.loads(json.dumps(payload if payload is not None else {}, cls=DjangoJSONEncoder))
 
 
+def audit_checkpoint() -> AuditCheckpoint | None:
+    """Sign the current chain head with the platform key, if events came since the last
+    checkpoint. Run by the clock; safe to run at any time."""
+    from crypto import checkpoint
+    from tradecentre import platform_keys
+
+    with transaction.atomic():
+        head = AuditHead.objects.select_for_update().filter(pk=1).first()
+        if head is None or head.seq == 0:
+            return None
+        last = AuditCheckpoint.objects.order_by("-seq").first()
+        if last and last.seq >= head.seq:
+            return None
+        now = timezone.now()
+        statement = checkpoint.checkpoint_sign(
+            platform_keys.signing_key(), index=head.seq - 1, head_hash=head.hash,
+            time=now.isoformat(timespec="microseconds"))
+        return AuditCheckpoint.objects.create(seq=head.seq, head_hash=head.hash, time=now,
+                                              statement=statement)
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     ok: bool
@@ -85,10 +106,12 @@ class VerifyResult:
     head_hash: str
     bad_seq: int | None = None
     reason: str = ""
+    checkpoints: int = 0
 
     def line(self) -> str:
         if self.ok:
-            return f"OK: {self.count} events, head {self.head_hash}"
+            return (f"OK: {self.count} events, head {self.head_hash}, "
+                    f"{self.checkpoints} signed checkpoints")
         return f"FAIL at event #{self.bad_seq}: {self.reason}"
 
 
@@ -99,6 +122,21 @@ def audit_verify() -> VerifyResult:
     breaks the link of the event after it; a gap in the sequence numbers or a head
     that does not match the last event means events were removed.
     """
+    from crypto import checkpoint as cp
+    from crypto.errors import CryptoError
+    from tradecentre import platform_keys
+
+    signed = {}
+    for item in AuditCheckpoint.objects.order_by("seq"):
+        try:
+            fields = cp.checkpoint_verify(item.statement, platform_keys.verify_key())
+        except CryptoError as exc:
+            return VerifyResult(False, 0, "", item.seq,
+                                f"checkpoint at #{item.seq} is not signed by the platform: {exc}")
+        if fields["index"] != item.seq - 1 or fields["head_hash"] != item.head_hash:
+            return VerifyResult(False, 0, "", item.seq,
+                                f"checkpoint at #{item.seq} does not match its signed statement")
+        signed[item.seq] = item.head_hash
     events = AuditEvent.objects.order_by("seq").iterator(chunk_size=2000)
     prev = chain.GENESIS_HASH
     count = 0
@@ -120,6 +158,11 @@ def audit_verify() -> VerifyResult:
             )
         except chain.ChainBroken as exc:
             return VerifyResult(False, count, prev, exc.index, str(exc))
+        if event.seq in signed and signed[event.seq] != prev:
+            return VerifyResult(
+                False, count, prev, event.seq,
+                "the platform signed a different chain head here (the chain was rewritten)",
+            )
         count += 1
         expected_seq += 1
     head = AuditHead.objects.filter(pk=1).first()
@@ -134,4 +177,8 @@ def audit_verify() -> VerifyResult:
             f"but the table holds {count} ending in {prev[:16]}… (events at the end "
             "were deleted or appended outside the platform)",
         )
-    return VerifyResult(True, count, prev)
+    if signed and max(signed) > count:
+        return VerifyResult(False, count, prev, count + 1,
+                            f"a signed checkpoint covers event #{max(signed)}, but the chain ends "
+                            f"at #{count} (events were deleted)")
+    return VerifyResult(True, count, prev, checkpoints=len(signed))

@@ -327,6 +327,9 @@ def load_demo() -> dict:
         orgs,
         publish=False,
     )
+    from audit.services import audit_checkpoint
+
+    audit_checkpoint()
     return {
         "created": True,
         "tenders": Tender.objects.count(),

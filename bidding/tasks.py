@@ -8,6 +8,8 @@ from datetime import datetime
 from celery import shared_task
 from django.conf import settings
 
+from audit.services import audit_checkpoint
+
 from . import bids, lifecycle, opening
 from .models import Tender
 
@@ -21,6 +23,7 @@ def lifecycle_tick() -> list[int]:
     if moved:
         log.info("clock moved tenders %s", moved)
     after_deadline()
+    audit_checkpoint()
     return moved
 
 

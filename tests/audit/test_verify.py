@@ -134,3 +134,58 @@ def test_the_database_refuses_sql_updates_and_deletes_of_audit_events(events, st
 def test_payloads_are_stored_as_digests_only(events):
     event = AuditEvent.objects.get(seq=1)
     assert event.payload_digest == chain.payload_digest({"i": 1})
+
+
+def _rewrite_chain_from(seq, actor="mallory"):
+    """What an attacker with database access but not the platform key can do: edit an
+    event and recompute every hash after it, and the chain head, so links verify."""
+    from audit.models import AuditHead
+
+    _sql("UPDATE audit_auditevent SET actor = %s WHERE seq = %s", [actor, seq])
+    prev = AuditEvent.objects.get(seq=seq).prev_hash
+    for event in AuditEvent.objects.filter(seq__gte=seq).order_by("seq"):
+        new_hash = chain.link_hash(prev, chain.event_digest(event.chain_fields()))
+        _sql("UPDATE audit_auditevent SET prev_hash = %s, hash = %s WHERE seq = %s",
+             [prev, new_hash, event.seq])
+        prev = new_hash
+    AuditHead.objects.filter(pk=1).update(hash=prev)
+
+
+def test_a_rewritten_chain_is_caught_by_the_signed_checkpoint(events):
+    from audit.services import audit_checkpoint
+
+    assert audit_checkpoint().seq == 5
+    assert audit_checkpoint() is None  # nothing new to sign
+    assert audit_verify().checkpoints == 1
+    _rewrite_chain_from(2)
+    result = audit_verify()
+    assert not result.ok and result.bad_seq == 5
+    assert "rewritten" in result.reason
+
+
+def test_without_checkpoints_a_full_rewrite_would_pass(events):
+    _rewrite_chain_from(2)
+    assert audit_verify().ok  # which is why the clock signs checkpoints
+
+
+def test_a_forged_checkpoint_is_refused(events):
+    from audit.models import AuditCheckpoint
+    from audit.services import audit_checkpoint
+
+    item = audit_checkpoint()
+    statement = dict(item.statement, head_hash="ab" * 32)
+    AuditCheckpoint.objects.filter(pk=item.pk).update(statement=statement, head_hash="ab" * 32)
+    result = audit_verify()
+    assert not result.ok and "not signed by the platform" in result.reason
+
+
+def test_deleting_events_behind_a_checkpoint_is_caught(events):
+    from audit.models import AuditHead
+    from audit.services import audit_checkpoint
+
+    audit_checkpoint()
+    _sql("DELETE FROM audit_auditevent WHERE seq >= 4")
+    last = AuditEvent.objects.get(seq=3)
+    AuditHead.objects.filter(pk=1).update(seq=3, hash=last.hash)
+    result = audit_verify()
+    assert not result.ok and "deleted" in result.reason
