@@ -175,8 +175,18 @@ def bid_upload_chunk(
     index expected next, so a client resumes from there after a broken connection
     or a reload. ``sha256`` (hex of the chunk) is checked when given.
     """
+    _require_bidder(user)
     with transaction.atomic():
-        upload = access_upload(user, upload_id, for_update=True)
+        # Lock this upload's row only. ``access_upload(for_update=True)`` joins the
+        # tender, and FOR UPDATE then locks the tender's row as well: every bidder's
+        # chunks on one tender would queue behind each other's disk write and sync.
+        try:
+            upload = (BidUpload.objects.select_related("tender")
+                      .select_for_update(of=("self",))
+                      .get(public_id=uuid.UUID(str(upload_id)),
+                           bidder_id=user.organisation_id))
+        except (BidUpload.DoesNotExist, ValueError):
+            raise Http404(_("No such upload.")) from None
         now = now or timezone.now()
         tender = Tender.objects.get(pk=upload.tender_id)
         _assert_open(tender, now)
