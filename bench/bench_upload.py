@@ -1,0 +1,277 @@
+"""Benchmark: one large sealed bid uploaded end to end over loopback.
+
+``python bench/bench_upload.py`` or ``make bench ONLY=upload``. A throw-away stack
+(embedded SQLite by default, ``BENCH_UPLOAD_STACK=pg`` for PostgreSQL + Redis) runs one
+uvicorn process. A child process with the stack's environment sets up a tender and a
+bidder with a registered key and seals ``BENCH_UPLOAD_MIB`` MiB (default 1024) of
+plaintext into a valid envelope on ``BENCH_DIR`` (default ``/dev/shm`` when it has room,
+so reading the file costs the client little); sealing is not measured.
+
+The client then uploads it through the chunk protocol of ``bidding/bids_api.py`` with the
+server's chunk size (8 MiB by default): start, PUT every chunk with ``X-Chunk-SHA256``
+(the next chunk is read and hashed in a helper thread while the current one is in
+flight, as a good client would), complete. It reports:
+
+* end-to-end throughput: envelope bytes / (start request .. receipt received);
+* chunk throughput: envelope bytes / (first chunk sent .. last chunk acknowledged);
+* the server's peak memory (VmHWM from /proc, summed over workers) and its resident
+  memory before the upload, so "flat" can be judged;
+* that the receipt's digest is the file's and its signature verifies.
+
+``BENCH_UPLOAD_ROUNDS`` (default 1) uploads the file that many times to fresh
+uploads (replacements) and reports each. Targets (issue 4): >= 250 MB/s (decimal MB)
+and server peak RSS <= 200 MiB.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.client
+import json
+import os
+import queue
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._stack import MIB, Stack, django_setup, print_table  # noqa: E402
+
+TARGET_MB_S = 250.0
+TARGET_RSS_MIB = 200.0
+
+
+# --- child process: set up a tender and seal the big envelope ------------------------
+
+
+class _Plaintext:
+    """``size`` bytes of incompressible-looking plaintext without holding them: a
+    16 MiB random block repeated (AES-GCM output is random either way)."""
+
+    def __init__(self, size: int):
+        self.left = size
+        self.block = memoryview(os.urandom(16 * MIB))
+        self.pos = 0
+
+    def readinto(self, view) -> int:
+        n = min(len(view), self.left, len(self.block) - self.pos)
+        view[:n] = self.block[self.pos:self.pos + n]
+        self.pos = (self.pos + n) % len(self.block)
+        self.left -= n
+        return n
+
+
+def _setup(out_path: str, envelope_path: str, mib: int) -> None:
+    django_setup()
+    from django.test.utils import override_settings
+    from rest_framework.authtoken.models import Token
+
+    from bidding import services
+    from crypto import envelope
+    from crypto import keys as crypto_keys
+    from tests import factories
+    from tradecentre import platform_keys
+
+    platform_keys.signing_key()  # created once here, before any server races for it
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        tender = factories.published_tender()
+        user = factories.bidder_with_key()
+    services.document_obtain(user=user, tender=tender)
+    token = Token.objects.create(user=user).key
+    started = time.perf_counter()
+    with open(envelope_path, "wb") as dst:
+        result = envelope.seal(
+            _Plaintext(mib * MIB), dst, tender_id=tender.reference,
+            bidder_id=user.organisation.credit_code,
+            recipients=[
+                envelope.Recipient("bidder", factories.PRIVATE_KEYS[user.username].public_key()),
+                envelope.Recipient("opening", crypto_keys.public_key_from_bytes(
+                    bytes(tender.opening_public_key))),
+            ],
+        )
+    sealed_s = time.perf_counter() - started
+    Path(out_path).write_text(json.dumps({
+        "tender": tender.pk, "token": token, "size": result.size, "sha256": result.sha256,
+        "price_sheet": base64.b64encode(factories.price_sheet_for(tender, user)).decode(),
+        "seal_seconds": sealed_s,
+        "verify_key": platform_keys.verify_key_b64(),
+    }))
+
+
+def _verify_receipt(receipt: dict, verify_key_b64: str) -> None:
+    """Check the receipt offline, as the bidder's tool does (in a child: no Django)."""
+    from crypto import keys, receipts
+
+    key = keys.verify_key_from_bytes(base64.b64decode(verify_key_b64))
+    receipts.receipt_verify(receipt, key)
+
+
+# --- the client ------------------------------------------------------------------------
+
+
+class _Client:
+    def __init__(self, port: int, token: str):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
+
+    def call(self, method: str, path: str, body=None, headers=None) -> tuple[int, dict]:
+        self.conn.request(method, path, body=body, headers={**self.headers, **(headers or {})})
+        resp = self.conn.getresponse()
+        data = resp.read()
+        try:
+            payload = json.loads(data) if data else {}
+        except ValueError:
+            payload = {"raw": data[:500].decode(errors="replace")}
+        return resp.status, payload
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _chunks(path: str, chunk_size: int, size: int, out: queue.Queue) -> None:
+    """Read and hash chunks one ahead of the sender (two buffers in flight at most)."""
+    try:
+        with open(path, "rb", buffering=0) as fh:
+            offset = 0
+            while offset < size:
+                n = min(chunk_size, size - offset)
+                buf = bytearray(n)
+                view = memoryview(buf)
+                got = 0
+                while got < n:
+                    k = fh.readinto(view[got:])
+                    if not k:
+                        raise OSError("envelope file shorter than expected")
+                    got += k
+                out.put((buf, hashlib.sha256(buf).hexdigest()))
+                offset += n
+        out.put(None)
+    except BaseException as exc:  # hand the failure to the sender
+        out.put(exc)
+
+
+def _upload_once(port: int, setup: dict, path: str) -> dict:
+    client = _Client(port, setup["token"])
+    try:
+        t0 = time.perf_counter()
+        status, state = client.call(
+            "POST", f"/api/tenders/{setup['tender']}/bids/uploads/",
+            body=json.dumps({"size": setup["size"], "price_sheet": setup["price_sheet"],
+                             "claims": {"tool": "bench_upload"}}),
+            headers={"Content-Type": "application/json"})
+        if status != 201:
+            raise RuntimeError(f"start: HTTP {status} {state}")
+        upload_id, chunk_size = state["upload_id"], state["chunk_size"]
+        chunks: queue.Queue = queue.Queue(maxsize=1)
+        reader = threading.Thread(target=_chunks, args=(path, chunk_size, setup["size"], chunks),
+                                  daemon=True)
+        reader.start()
+        t_chunks = time.perf_counter()
+        index = 0
+        slowest = 0.0
+        while True:
+            item = chunks.get(timeout=120)
+            if item is None:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            buf, digest = item
+            t = time.perf_counter()
+            status, state = client.call(
+                "PUT", f"/api/bids/uploads/{upload_id}/chunks/{index}/", body=buf,
+                headers={"Content-Type": "application/octet-stream",
+                         "Content-Length": str(len(buf)), "X-Chunk-SHA256": digest})
+            slowest = max(slowest, time.perf_counter() - t)
+            if status != 200:
+                raise RuntimeError(f"chunk {index}: HTTP {status} {state}")
+            index += 1
+        t_chunks_done = time.perf_counter()
+        reader.join(10)
+        status, bid = client.call("POST", f"/api/bids/uploads/{upload_id}/complete/")
+        t1 = time.perf_counter()
+        if status != 201:
+            raise RuntimeError(f"complete: HTTP {status} {bid}")
+        if bid["sha256"] != setup["sha256"] or bid["receipt"]["sha256"] != setup["sha256"]:
+            raise RuntimeError("receipt digest differs from the uploaded file's")
+        _verify_receipt(bid["receipt"], setup["verify_key"])
+        return {
+            "chunks": index, "chunk_size": chunk_size,
+            "total_s": t1 - t0, "chunks_s": t_chunks_done - t_chunks,
+            "complete_s": t1 - t_chunks_done, "slowest_chunk_s": slowest,
+        }
+    finally:
+        client.close()
+
+
+def _bench_dir(size: int) -> Path:
+    wanted = os.environ.get("BENCH_DIR")
+    if wanted:
+        return Path(wanted)
+    try:
+        if shutil.disk_usage("/dev/shm").free > 2 * size + 512 * MIB:
+            return Path("/dev/shm")
+    except OSError:
+        pass
+    return Path(os.environ.get("TMPDIR", "/tmp"))
+
+
+def main() -> list[dict]:
+    mib = int(os.environ.get("BENCH_UPLOAD_MIB", "1024"))
+    rounds = int(os.environ.get("BENCH_UPLOAD_ROUNDS", "1"))
+    use_pg = os.environ.get("BENCH_UPLOAD_STACK", "sqlite") == "pg"
+    rows: list[dict] = []
+    with Stack("upload", postgres=use_pg, redis=use_pg) as stack:
+        envelope_path = _bench_dir(mib * MIB) / f"ggzy-bench-upload-{os.getpid()}.ggzy"
+        try:
+            stack.manage("migrate", "--noinput", timeout=300)
+            setup_path = stack.dir / "setup.json"
+            stack.python("-m", "bench.bench_upload", "--setup", str(setup_path),
+                         str(envelope_path), str(mib), timeout=1800)
+            setup = json.loads(setup_path.read_text())
+            server = stack.start_uvicorn("web")
+            # One small request first so the measured upload does not pay for imports.
+            _Client(server.port, setup["token"]).call("GET", "/api/notifications/")
+            rss_before = server.rss()
+            hwm_before = server.peak_rss()
+            for n in range(rounds):
+                r = _upload_once(server.port, setup, str(envelope_path))
+                peak = server.peak_rss()
+                row = {
+                    "round": n + 1,
+                    "envelope_MiB": round(setup["size"] / MIB, 1),
+                    "chunks": f"{r['chunks']} x {r['chunk_size'] // MIB} MiB",
+                    "end_to_end_MB/s": round(setup["size"] / 1e6 / r["total_s"], 1),
+                    "chunks_MB/s": round(setup["size"] / 1e6 / r["chunks_s"], 1),
+                    "total_s": round(r["total_s"], 2),
+                    "complete_s": round(r["complete_s"], 2),
+                    "slowest_chunk_ms": round(r["slowest_chunk_s"] * 1000, 1),
+                    "server_rss_before_MiB": round(rss_before / MIB, 1),
+                    "server_peak_MiB": round(peak / MIB, 1),
+                    "receipt": "ok",
+                }
+                rows.append(row)
+        finally:
+            envelope_path.unlink(missing_ok=True)
+    print(f"sealing {mib} MiB took {setup['seal_seconds']:.1f} s (not measured); "
+          f"stack: {'PostgreSQL + Redis' if use_pg else 'embedded SQLite'}, 1 uvicorn process; "
+          f"server VmHWM after warm-up {hwm_before / MIB:.1f} MiB")
+    print_table(rows)
+    best = max(r["end_to_end_MB/s"] for r in rows)
+    peak = max(r["server_peak_MiB"] for r in rows)
+    print(f"target >= {TARGET_MB_S:.0f} MB/s end to end: "
+          f"{'met' if best >= TARGET_MB_S else 'MISSED'} ({best} MB/s); "
+          f"server peak <= {TARGET_RSS_MIB:.0f} MiB: "
+          f"{'met' if peak <= TARGET_RSS_MIB else 'MISSED'} ({peak} MiB)")
+    return rows
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--setup":
+        _setup(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    else:
+        main()
