@@ -125,7 +125,8 @@ def test_an_unencrypted_file_is_refused_with_e_rules_26(tender, bidder):
     }, format="json").json()
     client.generic("PUT", f"/api/bids/uploads/{state['upload_id']}/chunks/0/", blob,
                    content_type="application/octet-stream")
-    err = _error(client.post(f"/api/bids/uploads/{state['upload_id']}/complete/"), 400)
+    err = _error(client.post(f"/api/bids/uploads/{state['upload_id']}/complete/",
+                             HTTP_ACCEPT_LANGUAGE="en"), 400)
     assert err["code"] == "not_sealed" and "E-Rules 26" in err["message"]
 
 
