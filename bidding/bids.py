@@ -252,43 +252,51 @@ def _copy_at_most(
       (``copy_file_range``) and synced by a helper thread while this thread hashes it,
       so the copy and the disk flush overlap the hashing (all release the GIL);
     * a body held in memory (small chunks, tests) is hashed and written from its
-      buffer.
+      buffer, the same way.
 
     Anything else (a WSGI stream, the test client) is copied in ``READ_BLOCK`` blocks.
     A body longer than ``expected`` is refused by the fast paths before anything is
     written; a short or altered one is written, and the caller truncates it away.
     """
     region = _file_region(stream)
-    if region is not None:
-        src, offset, n = region
+    view = None if region is not None else _memory_view(stream)
+    if region is None and view is None:
+        return _copy_blocks(stream, fh, expected, sync=sync)
+    try:
+        n = region[2] if region is not None else len(view)
         if n > expected:
             return expected + 1, ""
         fh.flush()
         dst, at = fh.fileno(), fh.tell()
-        if n >= OVERLAP_MIN_BYTES:
-            copying = _helper_pool().submit(_copy_region, src, offset, dst, at, n, sync)
-            try:
-                digest = _hash_region(src, offset, n)
-            finally:
-                copying.result()
+        if region is not None:
+            src, offset, _ = region
+
+            def write() -> None:
+                _copy_region(src, offset, dst, at, n, sync)
+
+            def digest() -> str:
+                return _hash_region(src, offset, n)
         else:
-            _copy_region(src, offset, dst, at, n, sync)
-            digest = _hash_region(src, offset, n)
+
+            def write() -> None:
+                _write_view(dst, view, at, sync)
+
+            def digest() -> str:
+                return hashlib.sha256(view).hexdigest()
+        if n >= OVERLAP_MIN_BYTES:
+            writing = _helper_pool().submit(write)
+            try:
+                hexdigest = digest()
+            finally:
+                writing.result()
+        else:
+            write()
+            hexdigest = digest()
         fh.seek(at + n)
-        return n, digest
-    view = _memory_view(stream)
-    if view is not None:
-        with view:
-            n = len(view)
-            if n > expected:
-                return expected + 1, ""
-            fh.write(view)
-            digest = hashlib.sha256(view).hexdigest()
-        if sync:
-            fh.flush()
-            os.fdatasync(fh.fileno())
-        return n, digest
-    return _copy_blocks(stream, fh, expected, sync=sync)
+        return n, hexdigest
+    finally:
+        if view is not None:
+            view.release()
 
 
 def _copy_blocks(stream: BinaryIO, fh: BinaryIO, expected: int, *, sync: bool) -> tuple[int, str]:
@@ -332,8 +340,8 @@ def _memory_view(stream) -> memoryview | None:
         stream = getattr(stream, "_file", None)
     if not isinstance(stream, io.BytesIO):
         return None
-    # A copy-free view; BytesIO refuses to resize while it exists, so it is released
-    # (``with view``) before anyone could write to the stream again.
+    # A copy-free view. BytesIO refuses to resize while it exists; _copy_at_most
+    # releases it before returning.
     with stream.getbuffer() as whole:
         return whole[stream.tell():]
 
@@ -375,12 +383,18 @@ def _copy_region(src: int, offset: int, dst: int, at: int, n: int, sync: bool) -
             got = os.preadv(src, [view[:min(len(buf), n - done)]], offset + done)
             if not got:
                 raise OSError("the spooled chunk ended early")
-            written = 0
-            while written < got:
-                written += os.pwrite(dst, view[written:got], at + done + written)
+            _write_view(dst, view[:got], at + done, False)
             done += got
     if sync:
         os.fdatasync(dst)
+
+
+def _write_view(fd: int, view: memoryview, at: int, sync: bool) -> None:
+    done = 0
+    while done < len(view):
+        done += os.pwrite(fd, view[done:], at + done)
+    if sync:
+        os.fdatasync(fd)
 
 
 _pool: ThreadPoolExecutor | None = None
