@@ -188,8 +188,8 @@ def bid_upload_chunk(
         except (BidUpload.DoesNotExist, ValueError):
             raise Http404(_("No such upload.")) from None
         now = now or timezone.now()
-        tender = Tender.objects.get(pk=upload.tender_id)
-        _assert_open(tender, now)
+        # The tender as read with the lock (same statement, so as fresh as a new query).
+        _assert_open(upload.tender, now)
         if upload.status != BidUpload.Status.OPEN:
             raise UploadConflict(_("This upload is already %(status)s.")
                                  % {"status": upload.get_status_display()},
