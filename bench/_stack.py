@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -26,6 +27,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,6 +120,19 @@ class Server:
     def rss(self) -> int:
         kids = children(self.pid)
         return sum(proc_status(p, "VmRSS") or 0 for p in (kids or [self.pid]))
+
+    def exceptions(self) -> Counter:
+        """Exception lines in the log ("module.Error: message"), counted by type and
+        the message's first words."""
+        found: Counter = Counter()
+        try:
+            text = self.log.read_text(errors="replace")
+        except FileNotFoundError:
+            return found
+        for m in re.finditer(r"^([A-Za-z_][\w.]*(?:Error|Exception|Detected)): ?(.{0,60})",
+                             text, re.M):
+            found[f"{m.group(1)}: {m.group(2).strip()}"] += 1
+        return found
 
     def tail(self, n: int = 30) -> str:
         try:

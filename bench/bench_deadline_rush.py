@@ -24,6 +24,11 @@ complete. Eight extra probes race the deadline: completions sent 5 ms, 50 ms,
 after it (all must be refused), and two completions sent 5 ms before and exactly at
 it (either outcome is fine, as long as nothing is accepted at or after the deadline).
 
+A client that gets a 5xx or a broken connection sends the same request again, as a
+bidder's tool would, up to ``BENCH_RUSH_RETRIES`` times (default 3; 0 shows the raw
+first answers); the retries are counted and printed, with the exceptions found in the
+servers' logs. The late probes are never retried: their first answer counts.
+
 Afterwards the database is the judge. Printed: accepted (bids submitted), lost (the
 client holds a 201 and a receipt but there is no such submitted bid, or its digest,
 the receipt's or the stored file's differs from the envelope sent: must be 0),
@@ -31,6 +36,9 @@ phantom (a bid the client was not told about), accepted late (``submitted_at`` a
 after the deadline: must be 0), refusals after the deadline, throughput, p50/p95/max
 latency of a whole submission, errors by status, every receipt's signature checked
 against the platform key, the tender's state, and ``manage.py verify_audit``.
+
+``BENCH_ASGI_APP`` (see ``bench/_stack.py``) serves another ASGI callable instead of
+``tradecentre.asgi:application``, e.g. a wrapper that tries a fix before it is made.
 """
 
 from __future__ import annotations
@@ -393,6 +401,7 @@ def main() -> list[dict]:
         while time.time() < wait_until:
             time.sleep(0.2)
         peaks = [s.peak_rss() for s in servers]
+        server_errors = sum((s.exceptions() for s in servers), Counter())
         report_in = stack.dir / "report-in.json"
         report_out = stack.dir / "report-out.json"
         report_in.write_text(json.dumps({
@@ -445,6 +454,9 @@ def main() -> list[dict]:
     if retried:
         print("answers retried by the client (5xx or network error; the request was sent "
               "again): " + ", ".join(f"{k} x{v}" for k, v in retried.most_common()))
+    if server_errors:
+        print("exceptions in the servers' logs: " + "; ".join(
+            f"{k} x{v}" for k, v in server_errors.most_common(6)))
     if errors:
         print("rush submissions not accepted in the end: "
               + ", ".join(f"{k} x{v}" for k, v in errors.most_common()))

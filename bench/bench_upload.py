@@ -18,9 +18,13 @@ flight, as a good client would), complete. It reports:
   memory before the upload, so "flat" can be judged;
 * that the receipt's digest is the file's and its signature verifies.
 
-``BENCH_UPLOAD_ROUNDS`` (default 1) uploads the file that many times to fresh
-uploads (replacements) and reports each. Targets (issue 4): >= 250 MB/s (decimal MB)
-and server peak RSS <= 200 MiB.
+``BENCH_UPLOAD_ROUNDS`` (default 3) uploads the file that many times to fresh
+uploads (each a replacement bid) and reports each: the machine is shared and its
+page allocation noisy, so one round alone says little. Before measuring, the
+protocol's refusals are checked on the real ASGI path (an altered chunk and an
+out-of-order chunk are refused and leave nothing behind).
+
+Targets (issue 4): >= 250 MB/s (decimal MB) and server peak RSS <= 200 MiB.
 """
 
 from __future__ import annotations
@@ -174,6 +178,7 @@ def _upload_once(port: int, setup: dict, path: str) -> dict:
         t_chunks = time.perf_counter()
         index = 0
         slowest = 0.0
+        retried: list[str] = []
         while True:
             item = chunks.get(timeout=120)
             if item is None:
@@ -181,12 +186,19 @@ def _upload_once(port: int, setup: dict, path: str) -> dict:
             if isinstance(item, BaseException):
                 raise item
             buf, digest = item
-            t = time.perf_counter()
-            status, state = client.call(
-                "PUT", f"/api/bids/uploads/{upload_id}/chunks/{index}/", body=buf,
-                headers={"Content-Type": "application/octet-stream",
-                         "Content-Length": str(len(buf)), "X-Chunk-SHA256": digest})
-            slowest = max(slowest, time.perf_counter() - t)
+            while True:
+                t = time.perf_counter()
+                status, state = client.call(
+                    "PUT", f"/api/bids/uploads/{upload_id}/chunks/{index}/", body=buf,
+                    headers={"Content-Type": "application/octet-stream",
+                             "Content-Length": str(len(buf)), "X-Chunk-SHA256": digest})
+                slowest = max(slowest, time.perf_counter() - t)
+                if status < 500 or len(retried) >= 5:
+                    break
+                # A resumable client sends the chunk again; the failure is reported.
+                retried.append(f"chunk {index}: HTTP {status}")
+                client.close()
+                client = _Client(port, setup["token"])
             if status != 200:
                 raise RuntimeError(f"chunk {index}: HTTP {status} {state}")
             index += 1
@@ -203,7 +215,42 @@ def _upload_once(port: int, setup: dict, path: str) -> dict:
             "chunks": index, "chunk_size": chunk_size,
             "total_s": t1 - t0, "chunks_s": t_chunks_done - t_chunks,
             "complete_s": t1 - t_chunks_done, "slowest_chunk_s": slowest,
+            "retried": retried,
         }
+    finally:
+        client.close()
+
+
+def _protocol_checks(port: int, setup: dict, path: str) -> str:
+    """On the real ASGI path, before measuring: an altered chunk and a chunk out of
+    order are refused and leave nothing behind; the right chunk is then accepted."""
+    client = _Client(port, setup["token"])
+    try:
+        status, state = client.call(
+            "POST", f"/api/tenders/{setup['tender']}/bids/uploads/",
+            body=json.dumps({"size": setup["size"], "price_sheet": setup["price_sheet"]}),
+            headers={"Content-Type": "application/json"})
+        assert status == 201, (status, state)
+        uid, n = state["upload_id"], min(state["chunk_size"], setup["size"])
+        with open(path, "rb") as fh:
+            chunk = fh.read(n)
+        good = hashlib.sha256(chunk).hexdigest()
+        put = f"/api/bids/uploads/{uid}/chunks/"
+        octet = {"Content-Type": "application/octet-stream"}
+        status, body = client.call("PUT", put + "0/", body=chunk,
+                                   headers={**octet, "X-Chunk-SHA256": "0" * 64})
+        assert status == 400 and body["error"]["code"] == "chunk_incomplete", (status, body)
+        status, body = client.call("PUT", put + "1/", body=chunk,
+                                   headers={**octet, "X-Chunk-SHA256": good})
+        assert status == 409 and body["error"]["code"] == "chunk_out_of_order", (status, body)
+        status, state = client.call("GET", f"/api/bids/uploads/{uid}/")
+        assert (state["next_index"], state["received_bytes"]) == (0, 0), state
+        status, state = client.call("PUT", put + "0/", body=chunk,
+                                    headers={**octet, "X-Chunk-SHA256": good})
+        assert status == 200 and state["chunk_sha256"] == [good], (status, state)
+        status, _ = client.call("DELETE", f"/api/bids/uploads/{uid}/")
+        assert status == 204, status
+        return "ok"
     finally:
         client.close()
 
@@ -222,9 +269,11 @@ def _bench_dir(size: int) -> Path:
 
 def main() -> list[dict]:
     mib = int(os.environ.get("BENCH_UPLOAD_MIB", "1024"))
-    rounds = int(os.environ.get("BENCH_UPLOAD_ROUNDS", "1"))
+    rounds = int(os.environ.get("BENCH_UPLOAD_ROUNDS", "3"))
     use_pg = os.environ.get("BENCH_UPLOAD_STACK", "sqlite") == "pg"
     rows: list[dict] = []
+    notes: list[str] = []
+    server_errors = None
     with Stack("upload", postgres=use_pg, redis=use_pg) as stack:
         envelope_path = _bench_dir(mib * MIB) / f"ggzy-bench-upload-{os.getpid()}.ggzy"
         try:
@@ -236,6 +285,7 @@ def main() -> list[dict]:
             server = stack.start_uvicorn("web")
             # One small request first so the measured upload does not pay for imports.
             _Client(server.port, setup["token"]).call("GET", "/api/notifications/")
+            checks = _protocol_checks(server.port, setup, str(envelope_path))
             rss_before = server.rss()
             hwm_before = server.peak_rss()
             for n in range(rounds):
@@ -253,20 +303,30 @@ def main() -> list[dict]:
                     "server_rss_before_MiB": round(rss_before / MIB, 1),
                     "server_peak_MiB": round(peak / MIB, 1),
                     "receipt": "ok",
+                    "resent_5xx": len(r["retried"]),
                 }
+                if r["retried"]:
+                    notes.append(f"round {n + 1}: " + ", ".join(r["retried"]))
                 rows.append(row)
+            server_errors = server.exceptions()
         finally:
             envelope_path.unlink(missing_ok=True)
     print(f"sealing {mib} MiB took {setup['seal_seconds']:.1f} s (not measured); "
           f"stack: {'PostgreSQL + Redis' if use_pg else 'embedded SQLite'}, 1 uvicorn process; "
-          f"server VmHWM after warm-up {hwm_before / MIB:.1f} MiB")
+          f"server VmHWM after warm-up {hwm_before / MIB:.1f} MiB; protocol checks on the "
+          f"ASGI path (altered and out-of-order chunks refused, nothing kept): {checks}")
     print_table(rows)
-    best = max(r["end_to_end_MB/s"] for r in rows)
+    if notes or server_errors:
+        print("server errors: " + "; ".join(notes) + ("; in its log: " + "; ".join(
+            f"{k} x{v}" for k, v in server_errors.most_common(4)) if server_errors else ""))
+    speeds = sorted(r["end_to_end_MB/s"] for r in rows)
+    best, median = speeds[-1], speeds[len(speeds) // 2]
     peak = max(r["server_peak_MiB"] for r in rows)
-    print(f"target >= {TARGET_MB_S:.0f} MB/s end to end: "
-          f"{'met' if best >= TARGET_MB_S else 'MISSED'} ({best} MB/s); "
-          f"server peak <= {TARGET_RSS_MIB:.0f} MiB: "
-          f"{'met' if peak <= TARGET_RSS_MIB else 'MISSED'} ({peak} MiB)")
+    print(f"target >= {TARGET_MB_S:.0f} MB/s end to end: best {best} MB/s "
+          f"({'met' if best >= TARGET_MB_S else 'MISSED'}), median {median} MB/s "
+          f"({'met' if median >= TARGET_MB_S else 'MISSED'}); server peak <= "
+          f"{TARGET_RSS_MIB:.0f} MiB: {'met' if peak <= TARGET_RSS_MIB else 'MISSED'} "
+          f"({peak} MiB over all rounds)")
     return rows
 
 
