@@ -100,8 +100,23 @@ class OpeningHallConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "code": "unknown_type",
                                   "message": "unknown message type"})
 
+    async def dispatch(self, message):
+        # A broadcast touches no database, so it skips the close_old_connections() that
+        # Channels runs before every handler: that is a hop to the one sync thread per
+        # consumer per message, and with a thousand watchers in a process those hops,
+        # one after another, were most of the time to reach the last client.
+        if message.get("type") == "hall.event":
+            await self.hall_event(message)
+        else:
+            await super().dispatch(message)
+
     async def hall_event(self, event):
-        await self.send_json(event["event"])
+        # The sender encodes the event once (``realtime.hall_message``); every consumer
+        # forwards the same text.
+        text = event.get("text")
+        if text is None:
+            text = await self.encode_json(event["event"])
+        await self.send(text_data=text)
 
     @database_sync_to_async
     def _enter(self):

@@ -4,6 +4,7 @@ announces through here, after the data it announces has been committed."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 
 from asgiref.sync import async_to_sync
@@ -43,9 +44,15 @@ def broadcast_on_commit(group: str, event: dict) -> None:
     ``group``; consumers forward it to their clients as is."""
 
     def send():
-        group_send(group, {"type": "hall.event", "event": event})
+        group_send(group, hall_message(event))
 
     transaction.on_commit(send)
+
+
+def hall_message(event: dict) -> dict:
+    """The channel-layer message that carries ``event`` to a hall's consumers: the event,
+    and its JSON text encoded once here rather than once per connected client."""
+    return {"type": "hall.event", "event": event, "text": json.dumps(event)}
 
 
 def tender_state(tender) -> dict:
