@@ -129,9 +129,10 @@ class Server:
             text = self.log.read_text(errors="replace")
         except FileNotFoundError:
             return found
-        for m in re.finditer(r"^([A-Za-z_][\w.]*(?:Error|Exception|Detected)): ?(.{0,60})",
+        for m in re.finditer(r"^([A-Za-z_][\w.]*(?:Error|Exception|Detected)): ?(.{0,200})",
                              text, re.M):
-            found[f"{m.group(1)}: {m.group(2).strip()}"] += 1
+            message = re.sub(r"connection to server at [^:]*: ", "", m.group(2)).strip()
+            found[f"{m.group(1)}: {message[:70]}"] += 1
         return found
 
     def tail(self, n: int = 30) -> str:

@@ -472,6 +472,8 @@ def main() -> list[dict]:
         keys = ("lost", "accepted_late", "bad_receipts", "phantom")
         print("PROBLEMS:", json.dumps({k: report[k] for k in keys})[:2000])
     fails = []
+    if len(ok) < n:
+        fails.append(f"only {len(ok)} of {n} bidders got their bid in before the deadline")
     if report["lost"]:
         fails.append("lost > 0")
     if report["accepted_late"]:
