@@ -50,10 +50,10 @@ def audit_record(
         object_id = obj.pk if object_id is None else object_id
     actor_id, actor_label = _actor_parts(actor)
     with transaction.atomic():
-        head = AuditHead.objects.select_for_update().filter(pk=1).first()
+        head = AuditHead.objects.select_for_update(no_key=True).filter(pk=1).first()
         if head is None:
             AuditHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": chain.GENESIS_HASH})
-            head = AuditHead.objects.select_for_update().get(pk=1)
+            head = AuditHead.objects.select_for_update(no_key=True).get(pk=1)
         event = AuditEvent(
             seq=head.seq + 1,
             time=timezone.now(),
@@ -85,7 +85,7 @@ def audit_checkpoint() -> AuditCheckpoint | None:
     from tradecentre import platform_keys
 
     with transaction.atomic():
-        head = AuditHead.objects.select_for_update().filter(pk=1).first()
+        head = AuditHead.objects.select_for_update(no_key=True).filter(pk=1).first()
         if head is None or head.seq == 0:
             return None
         last = AuditCheckpoint.objects.order_by("-seq").first()

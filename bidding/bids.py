@@ -158,7 +158,10 @@ def access_upload(user, upload_id, *, for_update: bool = False) -> BidUpload:
     _require_bidder(user)
     qs = BidUpload.objects.select_related("tender")
     if for_update:
-        qs = qs.select_for_update()
+        # Lock this upload's row only: FOR UPDATE on the join would lock the tender's
+        # row too, making every bidder's chunks queue behind each other (and, with the
+        # deferred foreign-key checks of PostgreSQL, deadlock with submissions).
+        qs = qs.select_for_update(of=("self",), no_key=True)
     try:
         return qs.get(public_id=uuid.UUID(str(upload_id)), bidder_id=user.organisation_id)
     except (BidUpload.DoesNotExist, ValueError):
@@ -177,16 +180,7 @@ def bid_upload_chunk(
     """
     _require_bidder(user)
     with transaction.atomic():
-        # Lock this upload's row only. ``access_upload(for_update=True)`` joins the
-        # tender, and FOR UPDATE then locks the tender's row as well: every bidder's
-        # chunks on one tender would queue behind each other's disk write and sync.
-        try:
-            upload = (BidUpload.objects.select_related("tender")
-                      .select_for_update(of=("self",))
-                      .get(public_id=uuid.UUID(str(upload_id)),
-                           bidder_id=user.organisation_id))
-        except (BidUpload.DoesNotExist, ValueError):
-            raise Http404(_("No such upload.")) from None
+        upload = access_upload(user, upload_id, for_update=True)
         now = now or timezone.now()
         # The tender as read with the lock (same statement, so as fresh as a new query).
         _assert_open(upload.tender, now)
@@ -453,7 +447,7 @@ def bid_upload_complete(*, user, upload_id, now: datetime | None = None) -> Bid:
         raise refuse("__all__", _("The envelope ends before the declared size."),
                       "upload_incomplete")
     with transaction.atomic():
-        tender = Tender.objects.select_for_update().get(pk=upload.tender_id)
+        tender = Tender.objects.select_for_update(no_key=True).get(pk=upload.tender_id)
         upload = access_upload(user, upload_id, for_update=True)
         if upload.status != BidUpload.Status.OPEN:
             raise UploadConflict(_("This upload was already completed."),
@@ -461,7 +455,7 @@ def bid_upload_complete(*, user, upload_id, now: datetime | None = None) -> Bid:
         # The server clock at the moment the tender is locked decides (E-Rules 27).
         now = now or timezone.now()
         _assert_open(tender, now)
-        previous = Bid.objects.select_for_update().filter(
+        previous = Bid.objects.select_for_update(no_key=True).filter(
             tender=tender, bidder=org, status=Bid.Status.SUBMITTED).first()
         version = (Bid.objects.filter(tender=tender, bidder=org)
                    .aggregate(v=Max("version"))["v"] or 0) + 1
@@ -511,10 +505,10 @@ def bid_withdraw(*, user, tender: Tender, now: datetime | None = None) -> Bid:
     within 5 days (Reg 35)."""
     _require_bidder(user)
     with transaction.atomic():
-        locked = Tender.objects.select_for_update().get(pk=tender.pk)
+        locked = Tender.objects.select_for_update(no_key=True).get(pk=tender.pk)
         now = now or timezone.now()
         _assert_open(locked, now)
-        bid = Bid.objects.select_for_update().filter(
+        bid = Bid.objects.select_for_update(no_key=True).filter(
             tender=locked, bidder_id=user.organisation_id, status=Bid.Status.SUBMITTED).first()
         if bid is None:
             raise refuse("__all__", _("Your organisation has no bid on this tender to "
@@ -522,7 +516,7 @@ def bid_withdraw(*, user, tender: Tender, now: datetime | None = None) -> Bid:
         bid.status = Bid.Status.WITHDRAWN
         bid.withdrawn_at = now
         bid.save(update_fields=["status", "withdrawn_at"])
-        bond = BidBond.objects.select_for_update().filter(
+        bond = BidBond.objects.select_for_update(no_key=True).filter(
             tender=locked, bidder_id=user.organisation_id, status=BidBond.Status.HELD).first()
         if bond:
             bond.status = BidBond.Status.REFUND_DUE
@@ -548,7 +542,7 @@ def bond_record(
         raise refuse("amount", _("The bond required is %(req)s yuan.")
                      % {"req": f"{tender.bond_amount:,.2f}"}, "bond_short")
     with transaction.atomic():
-        locked = Tender.objects.select_for_update().get(pk=tender.pk)
+        locked = Tender.objects.select_for_update(no_key=True).get(pk=tender.pk)
         _assert_open(locked, now)
         if BidBond.objects.filter(tender=locked, bidder=org).exists():
             raise refuse("__all__", _("Your bond for this tender is already recorded."),
@@ -570,7 +564,7 @@ def bond_mark_refunded(*, user, bond: BidBond, now: datetime | None = None) -> B
     if not (user.is_authenticated and user.role == Role.OPERATOR):
         raise PermissionDenied(_("Only the trading centre records refunds."))
     with transaction.atomic():
-        locked = BidBond.objects.select_for_update().get(pk=bond.pk)
+        locked = BidBond.objects.select_for_update(no_key=True).get(pk=bond.pk)
         if locked.status != BidBond.Status.REFUND_DUE:
             raise refuse("__all__", _("This bond is not due for refund."), "not_due")
         locked.status = BidBond.Status.REFUNDED

@@ -167,7 +167,7 @@ def tender_transition(
     """
     now = now or timezone.now()
     with transaction.atomic():
-        locked = Tender.objects.select_for_update().get(pk=tender.pk)
+        locked = Tender.objects.select_for_update(no_key=True).get(pk=tender.pk)
         if locked.status == to:
             tender.status = locked.status
             return False

@@ -67,7 +67,7 @@ def _announce(event: dict, tender_id: int) -> None:
 
 def _locked_session(tender: Tender) -> OpeningSession:
     try:
-        return OpeningSession.objects.select_for_update().get(tender_id=tender.pk)
+        return OpeningSession.objects.select_for_update(no_key=True).get(tender_id=tender.pk)
     except OpeningSession.DoesNotExist:
         raise refuse("__all__", _("The opening has not started."), "not_started") from None
 
@@ -75,7 +75,7 @@ def _locked_session(tender: Tender) -> OpeningSession:
 def _bidder_opening(session: OpeningSession, user) -> BidOpening:
     if not (user.is_authenticated and user.role == Role.BIDDER):
         raise PermissionDenied(_("Only bidders decrypt bids."))
-    item = (BidOpening.objects.select_for_update().select_related("bid")
+    item = (BidOpening.objects.select_for_update(no_key=True).select_related("bid")
             .filter(session=session, bid__bidder_id=user.organisation_id).first())
     if item is None:
         raise PermissionDenied(_("Your organisation has no bid in this opening."))
@@ -91,7 +91,7 @@ def opening_start(*, tender_id: int, now: datetime | None = None) -> OpeningSess
     Law 34: the opening is at the deadline. Idempotent: returns the existing session."""
     now = now or timezone.now()
     with transaction.atomic():
-        tender = Tender.objects.select_for_update().get(pk=tender_id)
+        tender = Tender.objects.select_for_update(no_key=True).get(pk=tender_id)
         existing = OpeningSession.objects.filter(tender=tender).first()
         if existing or tender.status != S.BIDDING_CLOSED:
             return existing
@@ -126,7 +126,7 @@ def opening_signin(*, user, tender: Tender, now: datetime | None = None) -> Open
     if not (user.is_authenticated and user.role == Role.BIDDER and user.organisation_id):
         raise PermissionDenied(_("Only bidders sign in."))
     with transaction.atomic():
-        locked = Tender.objects.select_for_update().get(pk=tender.pk)
+        locked = Tender.objects.select_for_update(no_key=True).get(pk=tender.pk)
         session = OpeningSession.objects.filter(tender=locked).first()
         has_bid = Bid.objects.filter(tender=locked, bidder_id=user.organisation_id,
                                      status=Bid.Status.SUBMITTED).exists()
@@ -275,10 +275,10 @@ def opening_close_window(*, tender_id: int, now: datetime | None = None) -> bool
     """Clock: when the window ends, apply the tender's rule to undecrypted bids."""
     now = now or timezone.now()
     with transaction.atomic():
-        session = OpeningSession.objects.select_for_update().filter(tender_id=tender_id).first()
+        session = OpeningSession.objects.select_for_update(no_key=True).filter(tender_id=tender_id).first()
         if not session or session.phase != P.DECRYPTING or now < session.window_ends_at:
             return False
-        pending = list(session.bids.select_for_update().filter(status=B.PENDING))
+        pending = list(session.bids.select_for_update(no_key=True).filter(status=B.PENDING))
         if pending and session.tender.decryption_fallback == DecryptionFallback.CUSTODIANS:
             session.phase = P.CUSTODIANS
             session.save(update_fields=["phase"])
@@ -359,7 +359,7 @@ def _open_with_custodians(session: OpeningSession, now: datetime) -> None:
     except CryptoError as exc:
         raise refuse("share", _("The shares do not rebuild the opening key: %(reason)s")
                      % {"reason": exc}, "bad_share") from exc
-    for item in session.bids.select_for_update().filter(status=B.PENDING).select_related(
+    for item in session.bids.select_for_update(no_key=True).filter(status=B.PENDING).select_related(
             "bid__bidder", "bid__tender"):
         bid = item.bid
         try:
@@ -421,7 +421,7 @@ def opening_objection_answer(*, user, tender: Tender, objection_id, answer: str,
         raise PermissionDenied(_("Only the host (the tenderer or its agency) answers."))
     with transaction.atomic():
         session = _locked_session(tender)
-        objection = Objection.objects.select_for_update().filter(
+        objection = Objection.objects.select_for_update(no_key=True).filter(
             session=session, pk=objection_id).first()
         if objection is None:
             raise refuse("objection", _("No such objection."), "not_found")
@@ -466,7 +466,7 @@ def opening_finish(*, tender_id: int, now: datetime | None = None) -> bool:
 
     now = now or timezone.now()
     with transaction.atomic():
-        session = OpeningSession.objects.select_for_update().filter(tender_id=tender_id).first()
+        session = OpeningSession.objects.select_for_update(no_key=True).filter(tender_id=tender_id).first()
         if not session or session.phase != P.CONFIRMING or now < session.confirm_until:
             return False
         for item in session.bids.select_related("bid"):

@@ -120,7 +120,7 @@ def _require_tenderer(user) -> None:
 
 def _lock_as_owner(user, tender: Tender) -> Tender:
     """Lock the tender's row for this transaction; only its tenderer or agency may go on."""
-    locked = Tender.objects.select_for_update().get(pk=tender.pk)
+    locked = Tender.objects.select_for_update(no_key=True).get(pk=tender.pk)
     if not is_owner(user, locked):
         raise PermissionDenied(_("Only the tenderer or its agency can do this."))
     return locked
@@ -413,7 +413,7 @@ def document_obtain(*, user, tender: Tender, now: datetime | None = None) -> Doc
     if not user.is_authenticated or user.role != Role.BIDDER or not user.organisation_id:
         raise PermissionDenied(_("Only bidders can obtain tender documents."))
     with transaction.atomic():
-        locked = Tender.objects.select_for_update().get(pk=tender.pk)
+        locked = Tender.objects.select_for_update(no_key=True).get(pk=tender.pk)
         existing = DocumentRegistration.objects.filter(
             tender=locked, organisation_id=user.organisation_id
         ).first()
@@ -466,7 +466,7 @@ def clarification_ask(*, user, tender: Tender, question: str) -> Clarification:
         raise PermissionDenied(_("Only bidders can ask questions."))
     now = timezone.now()
     with transaction.atomic():
-        locked = Tender.objects.select_for_update().get(pk=tender.pk)
+        locked = Tender.objects.select_for_update(no_key=True).get(pk=tender.pk)
         if locked.status != S.PUBLISHED or now >= locked.deadline:
             raise ValidationError(
                 _("Questions are taken only while bidding is open."), code="not_open"
@@ -504,7 +504,7 @@ def clarification_answer(
     now = timezone.now()
     with transaction.atomic():
         locked = _lock_as_owner(user, tender)
-        item = Clarification.objects.select_for_update().get(pk=clarification.pk)
+        item = Clarification.objects.select_for_update(no_key=True).get(pk=clarification.pk)
         if item.is_answered:
             raise ValidationError(
                 _("This question has been answered already."), code="already_answered"

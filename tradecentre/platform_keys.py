@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
+import secrets
 import threading
 from pathlib import Path
 
@@ -25,6 +26,26 @@ def _path() -> Path:
     return Path(settings.PLATFORM_KEY_FILE)
 
 
+def _create_once(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` unless it exists, atomically: the content goes to a
+    private temporary file that is then hard-linked into place, so a process that races
+    to create the same key either wins or reads the winner's complete file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(tmp)
+
+
 def signing_key():
     """The platform's private signing key (loaded once per process)."""
     path = _path()
@@ -35,14 +56,7 @@ def signing_key():
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             key = keys.generate_signing_key()
-            # O_EXCL: if two processes race to create it, one wins and both use it.
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass
-            else:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(keys.signing_key_to_pem(key, None))
+            _create_once(path, keys.signing_key_to_pem(key, None))
         key = keys.signing_key_from_pem(path.read_bytes(), None)
         _cache[str(path)] = key
         return key
@@ -106,14 +120,7 @@ def document_certificate():
                                     serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption())
             pem += cert.public_bytes(serialization.Encoding.PEM)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass
-            else:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(pem)
+            _create_once(path, pem)
         data = path.read_bytes()
         key = serialization.load_pem_private_key(data, None)
         cert = x509.load_pem_x509_certificate(data[data.index(b"-----BEGIN CERTIFICATE"):])
