@@ -46,4 +46,5 @@ urlpatterns = [
     path("tenders/<str:tender_id>/opening/confirm/", opening_api.confirm),
     path("tenders/<str:tender_id>/opening/record.pdf", opening_api.OpeningRecordApi.as_view()),
     path("tenders/<str:tender_id>/opening/proof/", opening_api.InclusionProofApi.as_view()),
+    path("tenders/<str:tender_id>/opening/my-share/", opening_api.MyKeyShareApi.as_view()),
 ]

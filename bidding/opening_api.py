@@ -159,3 +159,20 @@ class MyEnvelopeHeadersApi(APIView):
         return Response({"bid_header": base64.b64encode(header.raw).decode(),
                          "price_sheet": base64.b64encode(bytes(bid.price_sheet)).decode(),
                          "sha256": bid.sha256}, status=status.HTTP_200_OK)
+
+
+class MyKeyShareApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[TENDER_ID], responses=dict)
+    def get(self, request, tender_id):
+        """Your encrypted share of the tender's opening key (custodians only). Only your
+        private key opens it: ``python -m crypto hall-share`` decrypts it on your machine
+        and hands it to the hall once the decryption window has closed."""
+        from .models import TenderKeyShare
+
+        tender = access_tender(request.user, tender_id)
+        share = TenderKeyShare.objects.filter(tender=tender, custodian=request.user).first()
+        if share is None:
+            raise PermissionDenied(_("You hold no share of this tender's opening key."))
+        return Response(share.encrypted_share)

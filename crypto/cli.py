@@ -1241,6 +1241,32 @@ def cmd_hall_decrypt(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hall_share_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tender", required=True, metavar="ID")
+    p.add_argument("--key", required=True, metavar="PRIV", help="your custodian key (PEM)")
+    _passphrase_arg(p)
+    _server_args(p)
+
+
+@command("hall-share", "custodian: open undecrypted bids with your share of the opening key",
+         _hall_share_args)
+def cmd_hall_share(args: argparse.Namespace) -> int:
+    """Fetch your encrypted share, decrypt it here with your key, hand it to the hall.
+
+    The platform takes shares only after the decryption window has closed with bids
+    nobody decrypted; with k shares in, it rebuilds the opening key and opens them."""
+    api = _client(args)
+    me = api.me()
+    encrypted = api.my_key_share(args.tender)
+    key = _load_p256_private(args, args.key)
+    share = threshold.share_decrypt(encrypted, key, tender_id=encrypted.get("tender_id", ""),
+                                    custodian_id=me.get("username", ""))
+    state = api.opening_share(args.tender, share.to_dict())
+    print(f"share {share.x} handed over; phase now {state.get('phase')}, "
+          f"{state.get('shares')} of {state.get('tender', {}).get('threshold')} shares in")
+    return 0
+
+
 def _inclusion_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("proof", nargs="?", help="a saved proof (JSON); else fetch it")
     p.add_argument("--tender", metavar="ID", help="fetch your proof and the published root")

@@ -339,6 +339,12 @@ class Client:
         return self.post(f"/api/tenders/{_q(tender_id)}/opening/decrypt/",
                          {"bid_key": bid_key.hex(), "price_sheet_key": price_sheet_key.hex()})
 
+    def my_key_share(self, tender_id: str) -> dict:
+        return self.get(f"/api/tenders/{_q(tender_id)}/opening/my-share/")
+
+    def opening_share(self, tender_id: str, share: dict) -> dict:
+        return self.post(f"/api/tenders/{_q(tender_id)}/opening/shares/", {"share": share})
+
     def inclusion_proof(self, tender_id: str, sha256: str | None = None) -> dict:
         query = f"?sha256={_q(sha256)}" if sha256 else ""
         return self.get(f"/api/tenders/{_q(tender_id)}/opening/proof/{query}")

@@ -68,3 +68,28 @@ def test_inclusion_is_proved_online_and_offline(opening, tmp_path):
                  "--size", str(session.merkle_size)), "root")
     refused(tool("inclusion", str(tmp_path / "proof.json"), "--root", session.merkle_root,
                  "--size", str(session.merkle_size + 1)), "record says")
+
+
+def test_custodians_hand_over_shares_from_the_command_line(opening, tmp_path):
+    tender, users, tool, key_file = opening
+    session = tender.opening.__class__.objects.get(tender=tender)
+    with time_machine.travel(session.window_ends_at + timedelta(seconds=1), tick=True):
+        tasks.lifecycle_tick()
+        custodians = [s.custodian for s in tender.key_shares.select_related("custodian")]
+        for custodian in custodians[:2]:
+            home = tmp_path / custodian.username
+            home.mkdir()
+            ctool = Tool(home, tool.env["GGZY_SERVER"])
+            (tmp_path / "pw").write_text(factories.PASSWORD + "\n")
+            ctool.ok("login", "--username", custodian.username, "--password-file",
+                     str(tmp_path / "pw"))
+            ckey = tmp_path / f"{custodian.username}.key"
+            ckey.write_bytes(keys.private_key_to_pem(factories.PRIVATE_KEYS[custodian.username],
+                                                     PASSPHRASE.encode()))
+            out = ctool.ok("hall-share", "--tender", tender.reference, "--key", str(ckey))
+            assert "handed over" in out
+        # A bidder has no share to hand over.
+        refused(tool("hall-share", "--tender", tender.reference, "--key", str(key_file)),
+                "no share")
+    statuses = set(BidOpening.objects.values_list("status", "decrypted_by"))
+    assert statuses == {("decrypted", "custodians")}
