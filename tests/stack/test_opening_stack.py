@@ -130,7 +130,16 @@ class Stack:
         self.created_db = False
 
     def create_database(self) -> None:
-        _admin(f'CREATE DATABASE "{self.db}"')
+        import psycopg
+
+        for attempt in range(5):
+            try:
+                _admin(f'CREATE DATABASE "{self.db}"')
+                break
+            except psycopg.errors.ObjectInUse:  # another CREATE DATABASE copies template1
+                if attempt == 4:
+                    raise
+                time.sleep(1 + attempt)
         self.created_db = True
 
     def run(self, *args: str, timeout: float = 300) -> str:
@@ -148,7 +157,15 @@ class Stack:
     def add_server(self, name: str) -> Server:
         server = Server(name, _free_port(), self.dir / f"{name}.log")
         self.servers.append(server)
-        self.start(server)
+        for attempt in range(3):
+            try:
+                self.start(server)
+                return server
+            except AssertionError:
+                # The free port was taken by someone else before uvicorn bound it.
+                if attempt == 2 or "address already in use" not in server.tail().lower():
+                    raise
+                server.port = _free_port()
         return server
 
     def start(self, server: Server) -> None:
