@@ -30,3 +30,7 @@ start_embedded_clock()
 # full collections short when many websocket clients are connected (TECH-NOTES).
 gc.collect()
 gc.freeze()
+# GGZY_GC_THRESHOLD="g0,g1,g2" raises the collector's thresholds (Python's default is
+# 700,10,10), so collections come less often while many clients are connected.
+if _threshold := os.environ.get("GGZY_GC_THRESHOLD", "").strip():
+    gc.set_threshold(*(int(part) for part in _threshold.split(",")))
