@@ -169,7 +169,10 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": 2000}]},
+            # Pub/sub channels ignore the Redis database number: the prefix keeps two
+            # platforms (or test stacks) on one Redis apart.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": 2000}],
+                       "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "ggzy")},
         }
     }
 else:
