@@ -21,6 +21,15 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
+def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's refusal beside the field it names (or above the form)."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
 class TenderForm(forms.ModelForm):
     lots_text = forms.CharField(
         label=_("Lots"),
@@ -116,11 +125,7 @@ class TenderForm(forms.ModelForm):
         )
 
     def add_service_errors(self, exc: ValidationError) -> None:
-        if hasattr(exc, "error_dict"):
-            for field, errors in exc.message_dict.items():
-                self.add_error(field if field in self.fields else None, errors)
-        else:
-            self.add_error(None, exc.messages)
+        add_service_errors(self, exc)
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -4,6 +4,7 @@ service, and a refusal to ``{"code", "message"}``."""
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 
 from . import opening
 from .access import access_tender
@@ -16,17 +17,25 @@ def perform(user, tender_id, kind: str, content: dict) -> dict | None:
         if kind == "signin":
             opening.opening_signin(user=user, tender=tender)
         elif kind == "decrypt":
-            opening.opening_decrypt(user=user, tender=tender, bid_key=content.get("bid_key"),
-                                    price_sheet_key=content.get("price_sheet_key"))
+            opening.opening_decrypt(
+                user=user,
+                tender=tender,
+                bid_key=content.get("bid_key"),
+                price_sheet_key=content.get("price_sheet_key"),
+            )
         elif kind == "share":
-            opening.opening_custodian_share(user=user, tender=tender,
-                                            share=content.get("share") or {})
+            opening.opening_custodian_share(
+                user=user, tender=tender, share=content.get("share") or {}
+            )
         elif kind == "objection":
             opening.opening_objection_raise(user=user, tender=tender, text=content.get("text"))
         elif kind == "answer":
-            opening.opening_objection_answer(user=user, tender=tender,
-                                              objection_id=content.get("objection"),
-                                              answer=content.get("answer"))
+            opening.opening_objection_answer(
+                user=user,
+                tender=tender,
+                objection_id=content.get("objection"),
+                answer=content.get("answer"),
+            )
         elif kind == "confirm":
             opening.opening_confirm(user=user, tender=tender, remark=content.get("remark", ""))
         else:
@@ -39,8 +48,6 @@ def perform(user, tender_id, kind: str, content: dict) -> dict | None:
         return {"code": code, "message": " ".join(exc.messages)}
     except PermissionDenied as exc:
         return {"code": "permission_denied", "message": str(exc) or "not allowed"}
-    except Exception as exc:  # an Http404 or anything unforeseen: one clear line
-        if exc.__class__.__name__ in ("Http404", "TenderNotFound"):
-            return {"code": "not_found", "message": str(exc) or "not found"}
-        raise
+    except Http404 as exc:
+        return {"code": "not_found", "message": str(exc) or "not found"}
     return None

@@ -75,8 +75,12 @@ def _locked_session(tender: Tender) -> OpeningSession:
 def _bidder_opening(session: OpeningSession, user) -> BidOpening:
     if not (user.is_authenticated and user.role == Role.BIDDER):
         raise PermissionDenied(_("Only bidders decrypt bids."))
-    item = (BidOpening.objects.select_for_update(no_key=True).select_related("bid")
-            .filter(session=session, bid__bidder_id=user.organisation_id).first())
+    item = (
+        BidOpening.objects.select_for_update(no_key=True)
+        .select_related("bid")
+        .filter(session=session, bid__bidder_id=user.organisation_id)
+        .first()
+    )
     if item is None:
         raise PermissionDenied(_("Your organisation has no bid in this opening."))
     return item
@@ -95,25 +99,42 @@ def opening_start(*, tender_id: int, now: datetime | None = None) -> OpeningSess
         existing = OpeningSession.objects.filter(tender=tender).first()
         if existing or tender.status != S.BIDDING_CLOSED:
             return existing
-        bids = list(Bid.objects.filter(tender=tender, status=Bid.Status.SUBMITTED)
-                     .order_by("submitted_at"))
+        bids = list(
+            Bid.objects.filter(tender=tender, status=Bid.Status.SUBMITTED).order_by("submitted_at")
+        )
         if len(bids) < statutory.value("MIN_BIDS_TO_OPEN"):
             return None
         digests = [b.sha256 for b in bids]
         session = OpeningSession.objects.create(
-            tender=tender, started_at=now,
+            tender=tender,
+            started_at=now,
             window_ends_at=now + timedelta(minutes=tender.decryption_window_minutes),
-            merkle_root=merkle.root(digests), merkle_size=len(set(digests)),
+            merkle_root=merkle.root(digests),
+            merkle_size=len(set(digests)),
         )
         BidOpening.objects.bulk_create(BidOpening(session=session, bid=b) for b in bids)
         OpeningSignin.objects.filter(tender=tender).update(session=session)
         lifecycle.tender_transition(tender=tender, to=S.OPENING, by=lifecycle.CLOCK, now=now)
-        audit_record(actor="clock", action="opening.start", obj=session,
-                     payload={"tender": tender.reference, "merkle_root": session.merkle_root,
-                              "bids": len(bids), "window_ends_at": session.window_ends_at})
-        _announce({"type": "hall.phase", "phase": session.phase,
-                   "window_ends_at": session.window_ends_at.isoformat(),
-                   "bids": len(bids)}, tender.pk)
+        audit_record(
+            actor="clock",
+            action="opening.start",
+            obj=session,
+            payload={
+                "tender": tender.reference,
+                "merkle_root": session.merkle_root,
+                "bids": len(bids),
+                "window_ends_at": session.window_ends_at,
+            },
+        )
+        _announce(
+            {
+                "type": "hall.phase",
+                "phase": session.phase,
+                "window_ends_at": session.window_ends_at.isoformat(),
+                "bids": len(bids),
+            },
+            tender.pk,
+        )
     return session
 
 
@@ -128,23 +149,37 @@ def opening_signin(*, user, tender: Tender, now: datetime | None = None) -> Open
     with transaction.atomic():
         locked = Tender.objects.select_for_update(no_key=True).get(pk=tender.pk)
         session = OpeningSession.objects.filter(tender=locked).first()
-        has_bid = Bid.objects.filter(tender=locked, bidder_id=user.organisation_id,
-                                     status=Bid.Status.SUBMITTED).exists()
+        has_bid = Bid.objects.filter(
+            tender=locked, bidder_id=user.organisation_id, status=Bid.Status.SUBMITTED
+        ).exists()
         if not has_bid:
             raise PermissionDenied(_("Your organisation has no bid on this tender."))
         if locked.status not in (S.PUBLISHED, S.BIDDING_CLOSED, S.OPENING) or (
-                session and session.phase != P.DECRYPTING):
+            session and session.phase != P.DECRYPTING
+        ):
             raise refuse("__all__", _("Sign-in is closed."), "signin_closed")
         signin, created = OpeningSignin.objects.get_or_create(
-            tender=locked, bidder_id=user.organisation_id,
-            defaults={"user": user, "signed_in_at": now, "session": session})
+            tender=locked,
+            bidder_id=user.organisation_id,
+            defaults={"user": user, "signed_in_at": now, "session": session},
+        )
         if created:
-            audit_record(actor=user, action="opening.signin", obj=signin,
-                         payload={"tender": locked.reference},
-                         sealed_tender_id=locked.pk)
+            audit_record(
+                actor=user,
+                action="opening.signin",
+                obj=signin,
+                payload={"tender": locked.reference},
+                sealed_tender_id=locked.pk,
+            )
             if session:
-                _announce({"type": "hall.signin", "bidder": user.organisation.name,
-                           "at": now.isoformat()}, locked.pk)
+                _announce(
+                    {
+                        "type": "hall.signin",
+                        "bidder": user.organisation.name,
+                        "at": now.isoformat(),
+                    },
+                    locked.pk,
+                )
     return signin
 
 
@@ -178,19 +213,18 @@ def _decrypt_into(item: BidOpening, bid_key: bytes, sheet_key: bytes) -> dict:
     return price_sheet
 
 
-def _mark_decrypted(item: BidOpening, session: OpeningSession, *, by: str, price_sheet: dict,
-                    now: datetime) -> None:
+def _mark_decrypted(
+    item: BidOpening, session: OpeningSession, *, by: str, price_sheet: dict, now: datetime
+) -> None:
     item.status = B.DECRYPTED
     item.decrypted_by = by
     item.decrypted_at = now
     item.price_sheet = price_sheet
-    item.save(update_fields=["status", "decrypted_by", "decrypted_at", "price_sheet",
-                             "plaintext"])
+    item.save(update_fields=["status", "decrypted_by", "decrypted_at", "price_sheet", "plaintext"])
     if session.tender.announce_mode == AnnounceMode.AS_DECRYPTED:
         _announce_bid(item, session, now)
     else:
-        _announce({"type": "hall.counters", "counters": counters(session)},
-                  session.tender_id)
+        _announce({"type": "hall.counters", "counters": counters(session)}, session.tender_id)
 
 
 def _announce_bid(item: BidOpening, session: OpeningSession, now: datetime) -> None:
@@ -199,18 +233,33 @@ def _announce_bid(item: BidOpening, session: OpeningSession, now: datetime) -> N
     item.announce_order = last + 1
     item.announced_at = now
     item.save(update_fields=["announce_order", "announced_at"])
-    audit_record(actor="platform", action="opening.announce", obj=item,
-                 payload={"bidder": item.bid.bidder.credit_code, "price_sheet": item.price_sheet,
-                          "sha256": item.bid.sha256, "order": item.announce_order})
-    _announce({"type": "hall.announce", "bid": announced_row(item),
-               "counters": counters(session)}, session.tender_id)
+    audit_record(
+        actor="platform",
+        action="opening.announce",
+        obj=item,
+        payload={
+            "bidder": item.bid.bidder.credit_code,
+            "price_sheet": item.price_sheet,
+            "sha256": item.bid.sha256,
+            "order": item.announce_order,
+        },
+    )
+    _announce(
+        {"type": "hall.announce", "bid": announced_row(item), "counters": counters(session)},
+        session.tender_id,
+    )
 
 
 def announced_row(item: BidOpening) -> dict:
-    return {"order": item.announce_order, "bidder": item.bid.bidder.name,
-            "credit_code": item.bid.bidder.credit_code, "price_sheet": item.price_sheet,
-            "decrypted_by": item.decrypted_by, "sha256": item.bid.sha256,
-            "announced_at": item.announced_at.isoformat() if item.announced_at else None}
+    return {
+        "order": item.announce_order,
+        "bidder": item.bid.bidder.name,
+        "credit_code": item.bid.bidder.credit_code,
+        "price_sheet": item.price_sheet,
+        "decrypted_by": item.decrypted_by,
+        "sha256": item.bid.sha256,
+        "announced_at": item.announced_at.isoformat() if item.announced_at else None,
+    }
 
 
 def counters(session: OpeningSession) -> dict:
@@ -220,9 +269,13 @@ def counters(session: OpeningSession) -> dict:
     for status, at in session.bids.values_list("status", "announced_at"):
         counts[status] += 1
         announced += at is not None
-    return {"bids": sum(counts.values()), "decrypted": counts[B.DECRYPTED],
-            "pending": counts[B.PENDING],
-            "not_decrypted": counts[B.REVOKED] + counts[B.WITHDRAWN], "announced": announced}
+    return {
+        "bids": sum(counts.values()),
+        "decrypted": counts[B.DECRYPTED],
+        "pending": counts[B.PENDING],
+        "not_decrypted": counts[B.REVOKED] + counts[B.WITHDRAWN],
+        "announced": announced,
+    }
 
 
 def _key(value, what: str) -> bytes:
@@ -239,8 +292,9 @@ def _key(value, what: str) -> bytes:
     return raw
 
 
-def opening_decrypt(*, user, tender: Tender, bid_key, price_sheet_key,
-                    now: datetime | None = None) -> BidOpening:
+def opening_decrypt(
+    *, user, tender: Tender, bid_key, price_sheet_key, now: datetime | None = None
+) -> BidOpening:
     """The bidder hands over the data keys of its bid and its price sheet, in the window.
 
     Keys are checked against every tag before anything is announced; a wrong key is
@@ -258,12 +312,20 @@ def opening_decrypt(*, user, tender: Tender, bid_key, price_sheet_key,
         try:
             price_sheet = _decrypt_into(item, bid_key, sheet_key)
         except CryptoError as exc:
-            audit_record(actor=user, action="opening.decrypt_failed", obj=item,
-                         payload={"reason": str(exc)})
-            raise refuse("__all__", _("These keys do not open your bid: %(reason)s")
-                         % {"reason": exc}, "wrong_key") from exc
-        audit_record(actor=user, action="opening.decrypt", obj=item,
-                     payload={"sha256": item.bid.sha256, "by": "bidder"})
+            audit_record(
+                actor=user, action="opening.decrypt_failed", obj=item, payload={"reason": str(exc)}
+            )
+            raise refuse(
+                "__all__",
+                _("These keys do not open your bid: %(reason)s") % {"reason": exc},
+                "wrong_key",
+            ) from exc
+        audit_record(
+            actor=user,
+            action="opening.decrypt",
+            obj=item,
+            payload={"sha256": item.bid.sha256, "by": "bidder"},
+        )
         _mark_decrypted(item, session, by="bidder", price_sheet=price_sheet, now=now)
     return item
 
@@ -275,43 +337,66 @@ def opening_close_window(*, tender_id: int, now: datetime | None = None) -> bool
     """Clock: when the window ends, apply the tender's rule to undecrypted bids."""
     now = now or timezone.now()
     with transaction.atomic():
-        session = OpeningSession.objects.select_for_update(no_key=True).filter(tender_id=tender_id).first()
+        session = (
+            OpeningSession.objects.select_for_update(no_key=True)
+            .filter(tender_id=tender_id)
+            .first()
+        )
         if not session or session.phase != P.DECRYPTING or now < session.window_ends_at:
             return False
         pending = list(session.bids.select_for_update(no_key=True).filter(status=B.PENDING))
         if pending and session.tender.decryption_fallback == DecryptionFallback.CUSTODIANS:
             session.phase = P.CUSTODIANS
             session.save(update_fields=["phase"])
-            audit_record(actor="clock", action="opening.window_closed", obj=session,
-                         payload={"pending": len(pending), "next": "custodians"})
-            _announce({"type": "hall.phase", "phase": session.phase,
-                       "pending": len(pending)}, tender_id)
+            audit_record(
+                actor="clock",
+                action="opening.window_closed",
+                obj=session,
+                payload={"pending": len(pending), "next": "custodians"},
+            )
+            _announce(
+                {"type": "hall.phase", "phase": session.phase, "pending": len(pending)}, tender_id
+            )
             return True
         for item in pending:
             item.status = B.REVOKED
             item.reason = "not decrypted by the bidder within the window (E-Rules 31)"
             item.save(update_fields=["status", "reason"])
-        audit_record(actor="clock", action="opening.window_closed", obj=session,
-                     payload={"pending": len(pending), "next": "confirming"})
+        audit_record(
+            actor="clock",
+            action="opening.window_closed",
+            obj=session,
+            payload={"pending": len(pending), "next": "confirming"},
+        )
         _to_confirming(session, now)
     return True
 
 
 def _to_confirming(session: OpeningSession, now: datetime) -> None:
     if session.tender.announce_mode == AnnounceMode.AT_CLOSE:
-        for item in session.bids.filter(status=B.DECRYPTED, announced_at__isnull=True) \
-                .select_related("bid__bidder").order_by("bid__submitted_at"):
+        for item in (
+            session.bids.filter(status=B.DECRYPTED, announced_at__isnull=True)
+            .select_related("bid__bidder")
+            .order_by("bid__submitted_at")
+        ):
             _announce_bid(item, session, now)
     session.phase = P.CONFIRMING
     session.confirm_until = now + timedelta(minutes=statutory.value("OPENING_CONFIRM_MINUTES"))
     session.save(update_fields=["phase", "confirm_until"])
-    _announce({"type": "hall.phase", "phase": session.phase,
-               "confirm_until": session.confirm_until.isoformat(),
-               "counters": counters(session)}, session.tender_id)
+    _announce(
+        {
+            "type": "hall.phase",
+            "phase": session.phase,
+            "confirm_until": session.confirm_until.isoformat(),
+            "counters": counters(session),
+        },
+        session.tender_id,
+    )
 
 
-def opening_custodian_share(*, user, tender: Tender, share: dict,
-                            now: datetime | None = None) -> int:
+def opening_custodian_share(
+    *, user, tender: Tender, share: dict, now: datetime | None = None
+) -> int:
     """A custodian hands over its decrypted share (``python -m crypto share-decrypt``).
 
     Only after the window has closed with undecrypted bids. When k shares are in, the
@@ -323,26 +408,41 @@ def opening_custodian_share(*, user, tender: Tender, share: dict,
         session = _locked_session(tender)
         now = now or timezone.now()
         if session.phase != P.CUSTODIANS:
-            raise refuse("__all__", _("Custodian shares are taken only after the decryption "
-                                      "window has closed with undecrypted bids."),
-                         "not_custodian_phase")
+            raise refuse(
+                "__all__",
+                _(
+                    "Custodian shares are taken only after the decryption "
+                    "window has closed with undecrypted bids."
+                ),
+                "not_custodian_phase",
+            )
         mine = TenderKeyShare.objects.filter(tender_id=tender.pk, custodian=user).first()
         if mine is None:
             raise PermissionDenied(_("You hold no share of this tender's opening key."))
         try:
             parsed = shamir.ThresholdShare.from_dict(share)
         except (CryptoError, TypeError, ValueError, KeyError, AttributeError) as exc:
-            raise refuse("share", _("Not a decrypted share: %(reason)s") % {"reason": exc},
-                         "bad_share") from exc
+            raise refuse(
+                "share", _("Not a decrypted share: %(reason)s") % {"reason": exc}, "bad_share"
+            ) from exc
         if parsed.x != mine.x:
             raise refuse("share", _("This is not your share (wrong index)."), "bad_share")
         CustodianShare.objects.update_or_create(
-            session=session, custodian=user,
-            defaults={"share": parsed.to_dict(), "submitted_at": now})
+            session=session,
+            custodian=user,
+            defaults={"share": parsed.to_dict(), "submitted_at": now},
+        )
         audit_record(actor=user, action="opening.share", obj=session, payload={"x": mine.x})
         count = session.shares.count()
-        _announce({"type": "hall.share", "custodian": user.get_username(), "shares": count,
-                   "threshold": tender.opening_threshold}, tender.pk)
+        _announce(
+            {
+                "type": "hall.share",
+                "custodian": user.get_username(),
+                "shares": count,
+                "threshold": tender.opening_threshold,
+            },
+            tender.pk,
+        )
         if count >= (tender.opening_threshold or 2):
             _open_with_custodians(session, now)
     return count
@@ -355,25 +455,35 @@ def _open_with_custodians(session: OpeningSession, now: datetime) -> None:
     shares = [shamir.ThresholdShare.from_dict(s.share) for s in session.shares.all()]
     try:
         private = threshold.opening_key_combine(
-            shares, opening_public_key=bytes(tender.opening_public_key))
+            shares, opening_public_key=bytes(tender.opening_public_key)
+        )
     except CryptoError as exc:
-        raise refuse("share", _("The shares do not rebuild the opening key: %(reason)s")
-                     % {"reason": exc}, "bad_share") from exc
-    for item in session.bids.select_for_update(no_key=True).filter(status=B.PENDING).select_related(
-            "bid__bidder", "bid__tender"):
+        raise refuse(
+            "share",
+            _("The shares do not rebuild the opening key: %(reason)s") % {"reason": exc},
+            "bad_share",
+        ) from exc
+    for item in (
+        session.bids.select_for_update(no_key=True)
+        .filter(status=B.PENDING)
+        .select_related("bid__bidder", "bid__tender")
+    ):
         bid = item.bid
         try:
             bid_key = envelope.unwrap_data_key(_header(bid), private, label="opening")
-            sheet_key = envelope.unwrap_data_key(bytes(bid.price_sheet), private,
-                                                 label="opening")
+            sheet_key = envelope.unwrap_data_key(bytes(bid.price_sheet), private, label="opening")
             price_sheet = _decrypt_into(item, bid_key, sheet_key)
         except CryptoError as exc:
             item.status = B.WITHDRAWN
             item.reason = f"the opening key does not open it: {exc}"
             item.save(update_fields=["status", "reason"])
             continue
-        audit_record(actor="custodians", action="opening.decrypt", obj=item,
-                     payload={"sha256": bid.sha256, "by": "custodians"})
+        audit_record(
+            actor="custodians",
+            action="opening.decrypt",
+            obj=item,
+            payload={"sha256": bid.sha256, "by": "custodians"},
+        )
         _mark_decrypted(item, session, by="custodians", price_sheet=price_sheet, now=now)
     _to_confirming(session, now)
 
@@ -386,8 +496,9 @@ def _header(bid: Bid) -> envelope.EnvelopeHeader:
 # --- objections and confirmation -------------------------------------------------------------
 
 
-def opening_objection_raise(*, user, tender: Tender, text: str,
-                            now: datetime | None = None) -> Objection:
+def opening_objection_raise(
+    *, user, tender: Tender, text: str, now: datetime | None = None
+) -> Objection:
     """A bidder objects to the opening (Reg 44); the host answers on the spot."""
     text = (text or "").strip()
     if not text:
@@ -398,22 +509,33 @@ def opening_objection_raise(*, user, tender: Tender, text: str,
             raise refuse("__all__", _("The opening is closed."), "closed")
         item = _bidder_opening(session, user)
         objection = Objection.objects.create(
-            session=session, bidder_id=item.bid.bidder_id, raised_by=user, text=text[:2000],
-            raised_at=now or timezone.now())
-        audit_record(actor=user, action="opening.objection", obj=objection,
-                     payload={"text": objection.text})
+            session=session,
+            bidder_id=item.bid.bidder_id,
+            raised_by=user,
+            text=text[:2000],
+            raised_at=now or timezone.now(),
+        )
+        audit_record(
+            actor=user, action="opening.objection", obj=objection, payload={"text": objection.text}
+        )
         _announce({"type": "hall.objection", **objection_row(objection)}, tender.pk)
     return objection
 
 
 def objection_row(o: Objection) -> dict:
-    return {"id": o.pk, "bidder": o.bidder.name, "text": o.text,
-            "raised_at": o.raised_at.isoformat(), "answer": o.answer,
-            "answered_at": o.answered_at.isoformat() if o.answered_at else None}
+    return {
+        "id": o.pk,
+        "bidder": o.bidder.name,
+        "text": o.text,
+        "raised_at": o.raised_at.isoformat(),
+        "answer": o.answer,
+        "answered_at": o.answered_at.isoformat() if o.answered_at else None,
+    }
 
 
-def opening_objection_answer(*, user, tender: Tender, objection_id, answer: str,
-                             now: datetime | None = None) -> Objection:
+def opening_objection_answer(
+    *, user, tender: Tender, objection_id, answer: str, now: datetime | None = None
+) -> Objection:
     answer = (answer or "").strip()
     if not answer:
         raise refuse("answer", _("Write the answer."), "empty")
@@ -421,8 +543,11 @@ def opening_objection_answer(*, user, tender: Tender, objection_id, answer: str,
         raise PermissionDenied(_("Only the host (the tenderer or its agency) answers."))
     with transaction.atomic():
         session = _locked_session(tender)
-        objection = Objection.objects.select_for_update(no_key=True).filter(
-            session=session, pk=objection_id).first()
+        objection = (
+            Objection.objects.select_for_update(no_key=True)
+            .filter(session=session, pk=objection_id)
+            .first()
+        )
         if objection is None:
             raise refuse("objection", _("No such objection."), "not_found")
         if objection.answered_at:
@@ -431,30 +556,39 @@ def opening_objection_answer(*, user, tender: Tender, objection_id, answer: str,
         objection.answered_at = now or timezone.now()
         objection.answered_by = user
         objection.save(update_fields=["answer", "answered_at", "answered_by"])
-        audit_record(actor=user, action="opening.answer", obj=objection,
-                     payload={"answer": objection.answer})
+        audit_record(
+            actor=user, action="opening.answer", obj=objection, payload={"answer": objection.answer}
+        )
         _announce({"type": "hall.answer", **objection_row(objection)}, tender.pk)
     return objection
 
 
-def opening_confirm(*, user, tender: Tender, remark: str = "",
-                    now: datetime | None = None) -> Confirmation:
+def opening_confirm(
+    *, user, tender: Tender, remark: str = "", now: datetime | None = None
+) -> Confirmation:
     """A bidder confirms the opening record within the confirmation time."""
     with transaction.atomic():
         session = _locked_session(tender)
         item = _bidder_opening(session, user)
         now = now or timezone.now()
         if session.phase != P.CONFIRMING or now >= session.confirm_until:
-            raise refuse("__all__", _("The record is not open for confirmation."),
-                         "not_confirming")
+            raise refuse("__all__", _("The record is not open for confirmation."), "not_confirming")
         confirmation, created = Confirmation.objects.get_or_create(
-            session=session, bidder_id=item.bid.bidder_id,
-            defaults={"confirmed_at": now, "remark": (remark or "")[:500]})
+            session=session,
+            bidder_id=item.bid.bidder_id,
+            defaults={"confirmed_at": now, "remark": (remark or "")[:500]},
+        )
         if created:
-            audit_record(actor=user, action="opening.confirm", obj=confirmation,
-                         payload={"remark": confirmation.remark})
-            _announce({"type": "hall.confirmed", "bidder": item.bid.bidder.name,
-                       "deemed": False}, tender.pk)
+            audit_record(
+                actor=user,
+                action="opening.confirm",
+                obj=confirmation,
+                payload={"remark": confirmation.remark},
+            )
+            _announce(
+                {"type": "hall.confirmed", "bidder": item.bid.bidder.name, "deemed": False},
+                tender.pk,
+            )
     return confirmation
 
 
@@ -466,44 +600,76 @@ def opening_finish(*, tender_id: int, now: datetime | None = None) -> bool:
 
     now = now or timezone.now()
     with transaction.atomic():
-        session = OpeningSession.objects.select_for_update(no_key=True).filter(tender_id=tender_id).first()
+        session = (
+            OpeningSession.objects.select_for_update(no_key=True)
+            .filter(tender_id=tender_id)
+            .first()
+        )
         if not session or session.phase != P.CONFIRMING or now < session.confirm_until:
             return False
         for item in session.bids.select_related("bid"):
             Confirmation.objects.get_or_create(
-                session=session, bidder_id=item.bid.bidder_id,
-                defaults={"confirmed_at": session.confirm_until, "deemed": True})
+                session=session,
+                bidder_id=item.bid.bidder_id,
+                defaults={"confirmed_at": session.confirm_until, "deemed": True},
+            )
         session.phase = P.CLOSED
         session.closed_at = now
         pdf = opening_record_pdf(session)
         session.record_sha256 = hashlib.sha256(pdf).hexdigest()
-        session.record.save(f"{session.tender.reference}-opening-record.pdf",
-                            ContentFile(pdf), save=False)
+        session.record.save(
+            f"{session.tender.reference}-opening-record.pdf", ContentFile(pdf), save=False
+        )
         session.save(update_fields=["phase", "closed_at", "record", "record_sha256"])
         valid = session.bids.filter(status=B.DECRYPTED).count()
         target = S.OPENED if valid >= statutory.value("MIN_BIDS_TO_OPEN") else S.FAILED
-        lifecycle.tender_transition(tender=session.tender, to=target, by=lifecycle.SYSTEM,
-                                    reason=f"{valid} valid bids", now=now)
-        audit_record(actor="platform", action="opening.record", obj=session,
-                     payload={"record_sha256": session.record_sha256,
-                              "merkle_root": session.merkle_root, "valid_bids": valid})
-        _announce({"type": "hall.closed", "phase": P.CLOSED,
-                   "record_url": f"/api/tenders/{tender_id}/opening/record.pdf",
-                   "record_sha256": session.record_sha256}, tender_id)
+        lifecycle.tender_transition(
+            tender=session.tender,
+            to=target,
+            by=lifecycle.SYSTEM,
+            reason=f"{valid} valid bids",
+            now=now,
+        )
+        audit_record(
+            actor="platform",
+            action="opening.record",
+            obj=session,
+            payload={
+                "record_sha256": session.record_sha256,
+                "merkle_root": session.merkle_root,
+                "valid_bids": valid,
+            },
+        )
+        _announce(
+            {
+                "type": "hall.closed",
+                "phase": P.CLOSED,
+                "record_url": f"/api/tenders/{tender_id}/opening/record.pdf",
+                "record_sha256": session.record_sha256,
+            },
+            tender_id,
+        )
     return True
 
 
 def opening_tick(*, now: datetime | None = None) -> None:
     """Every clock-driven step of every opening that is due. Idempotent."""
     now = now or timezone.now()
-    for tender_id in list(Tender.objects.filter(status=S.BIDDING_CLOSED)
-                          .values_list("pk", flat=True)):
+    for tender_id in list(
+        Tender.objects.filter(status=S.BIDDING_CLOSED).values_list("pk", flat=True)
+    ):
         opening_start(tender_id=tender_id, now=now)
-    for tender_id in list(OpeningSession.objects.filter(
-            phase=P.DECRYPTING, window_ends_at__lte=now).values_list("tender_id", flat=True)):
+    for tender_id in list(
+        OpeningSession.objects.filter(phase=P.DECRYPTING, window_ends_at__lte=now).values_list(
+            "tender_id", flat=True
+        )
+    ):
         opening_close_window(tender_id=tender_id, now=now)
-    for tender_id in list(OpeningSession.objects.filter(
-            phase=P.CONFIRMING, confirm_until__lte=now).values_list("tender_id", flat=True)):
+    for tender_id in list(
+        OpeningSession.objects.filter(phase=P.CONFIRMING, confirm_until__lte=now).values_list(
+            "tender_id", flat=True
+        )
+    ):
         opening_finish(tender_id=tender_id, now=now)
 
 

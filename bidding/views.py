@@ -24,7 +24,14 @@ from .access import (
     is_owner,
 )
 from .api import can_download
-from .forms import AmendmentForm, AnswerForm, DocumentForm, QuestionForm, TenderForm
+from .forms import (
+    AmendmentForm,
+    AnswerForm,
+    DocumentForm,
+    QuestionForm,
+    TenderForm,
+    add_service_errors,
+)
 
 
 def refusals_as_messages(view):
@@ -263,11 +270,7 @@ def amendment_create(request, tender_id):
                 new_deadline=form.cleaned_data["new_deadline"],
             )
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc.messages)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Amendment %(n)s is published.") % {"n": amendment.number})
             if amendment.deadline_moved_by_rule:
