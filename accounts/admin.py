@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from .models import Organisation, User
+from accounts.models import Organisation, User
 
 
 @admin.register(Organisation)

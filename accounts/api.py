@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from . import services
-from .serializers import (
+from accounts import selectors, services
+from accounts.serializers import (
     MeSerializer,
     OrganisationSerializer,
     RegistrationSerializer,
@@ -124,7 +124,7 @@ class PublicKeysApi(APIView):
 
     @extend_schema(request=PublicKeySerializer, responses={201: PublicKeySerializer})
     def post(self, request):
-        """Register the public half of a key you made on your side (`python -m crypto
+        """Register the public half of a key you made on your side (`python -m ggzy_bid
         keygen`, or the browser's key page). Bidders register `bid` keys; operators,
         supervisors and notaries register `custodian` keys."""
         ser = PublicKeySerializer(data=request.data)
@@ -146,9 +146,20 @@ class PlatformKeysApi(APIView):
     }), auth=[])
     def get(self, request):
         """The platform's Ed25519 verify key: receipts, checkpoints and records are
-        signed with it. Save it once; `python -m crypto verify-receipt` checks offline."""
-        from tradecentre import platform_keys
+        signed with it. Save it once; `python -m ggzy_bid verify-receipt` checks offline."""
+        from core import platform_keys
 
         return Response({"receipt_key": platform_keys.verify_key_b64(),
                          "receipt_key_pem": platform_keys.verify_key_pem(),
                          "fingerprint": platform_keys.fingerprint()})
+
+
+class NotificationsApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=dict)
+    def get(self, request):
+        """Messages to your organisation (for example: a tender failed for too few bids)."""
+        items = selectors.notifications_of(request.user)[:100]
+        return Response([{"subject": n.subject, "body": n.body, "link": n.link,
+                          "created_at": n.created_at} for n in items])

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from accounts import api
 
 urlpatterns = [
     path("auth/token/", api.TokenApi.as_view(), name="api-token"),
@@ -8,5 +8,6 @@ urlpatterns = [
     path("auth/register/", api.RegisterApi.as_view(), name="api-register"),
     path("me/", api.MeApi.as_view(), name="api-me"),
     path("keys/", api.PublicKeysApi.as_view(), name="api-keys"),
+    path("notifications/", api.NotificationsApi.as_view(), name="api-notifications"),
     path("platform/keys/", api.PlatformKeysApi.as_view(), name="api-platform-keys"),
 ]

@@ -2,8 +2,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from . import services
-from .models import Organisation
+from accounts import services
+from accounts.models import Organisation
 
 
 class RegistrationForm(forms.Form):

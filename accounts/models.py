@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from . import credit_code
+from accounts import credit_code
 
 
 def validate_credit_code(value: str) -> None:

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from .models import Organisation, User
+from accounts.models import Organisation, User
 
 
 class OrganisationSerializer(serializers.ModelSerializer):

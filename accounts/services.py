@@ -8,10 +8,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
+from accounts import credit_code
+from accounts.models import ROLE_FOR_KIND, Notification, Organisation, PublicKey, Role, User
 from audit.services import audit_record
-
-from . import credit_code
-from .models import ROLE_FOR_KIND, Notification, Organisation, PublicKey, Role, User
 
 SELF_REGISTRATION_KINDS = (
     Organisation.Kind.TENDERER,

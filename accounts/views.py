@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from .forms import RegistrationForm
+from accounts.forms import RegistrationForm
 
 
 @require_http_methods(["GET", "POST"])

@@ -25,6 +25,15 @@ def _actor_parts(actor) -> tuple[int | None, str]:
     return None, "anonymous"
 
 
+def audit_object_type(obj) -> str:
+    """The name events give a model's objects: ``<app label>.<model>``, or the app's
+    ``audit_namespace`` instead of its label where the app declares one (models that
+    moved between apps keep the name their earlier events used)."""
+    meta = obj._meta
+    namespace = getattr(meta.app_config, "audit_namespace", None) or meta.app_label
+    return f"{namespace}.{meta.model_name}"
+
+
 def audit_record(
     *,
     actor,
@@ -46,7 +55,7 @@ def audit_record(
     and the chain never forks.
     """
     if obj is not None:
-        object_type = object_type or obj._meta.label_lower
+        object_type = object_type or audit_object_type(obj)
         object_id = obj.pk if object_id is None else object_id
     actor_id, actor_label = _actor_parts(actor)
     with transaction.atomic():
@@ -81,8 +90,8 @@ def _jsonable(payload: Any) -> Any:
 def audit_checkpoint() -> AuditCheckpoint | None:
     """Sign the current chain head with the platform key, if events came since the last
     checkpoint. Run by the clock; safe to run at any time."""
+    from core import platform_keys
     from crypto import checkpoint
-    from tradecentre import platform_keys
 
     with transaction.atomic():
         head = AuditHead.objects.select_for_update(no_key=True).filter(pk=1).first()
@@ -122,9 +131,9 @@ def audit_verify() -> VerifyResult:
     breaks the link of the event after it; a gap in the sequence numbers or a head
     that does not match the last event means events were removed.
     """
+    from core import platform_keys
     from crypto import checkpoint as cp
     from crypto.errors import CryptoError
-    from tradecentre import platform_keys
 
     signed = {}
     for item in AuditCheckpoint.objects.order_by("seq"):

@@ -322,7 +322,7 @@ def publishable_tender(tenderer, deadline, **overrides):
     """
     from datetime import timedelta
 
-    from bidding import services
+    from bidding.tenders import services
     from tests import factories
 
     published_at = deadline - timedelta(days=21)

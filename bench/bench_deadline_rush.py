@@ -93,9 +93,9 @@ def _setup(cfg_path: str, out_path: str) -> None:
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
-    from bidding import services
+    from bidding.tenders import services
+    from core import platform_keys
     from tests import factories
-    from tradecentre import platform_keys
 
     started = time.perf_counter()
     platform_keys.signing_key()  # made here once, before several servers could race for it
@@ -137,9 +137,10 @@ def _report(in_path: str, out_path: str) -> None:
     django_setup()
     from django.core.files.storage import default_storage
 
-    from bidding.models import Bid, Tender
+    from bidding.bids.models import Bid
+    from bidding.tenders.models import Tender
+    from core import platform_keys
     from crypto import receipts
-    from tradecentre import platform_keys
 
     tender = Tender.objects.get(pk=data["tender"])
     bids = {str(b.public_id): b for b in Bid.objects.filter(tender=tender)}

@@ -16,7 +16,7 @@ one so one run's write-back does not slow the next.
 Targets (issue 3): seal throughput at least 1.25x age's, peak RSS at most 64 MiB.
 The target row is ``seal`` with ``digest=False``: like ``age``, it only encrypts
 and writes. The ``seal + SHA-256`` row also hashes the whole envelope in the same
-pass (what ``python -m crypto seal`` prints by default); ``age`` computes no such
+pass (what ``python -m ggzy_bid seal`` prints by default); ``age`` computes no such
 digest, so that row is shown for information, not compared against the target.
 """
 

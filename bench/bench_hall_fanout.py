@@ -85,11 +85,10 @@ def _setup(cfg_path: str, out_path: str) -> None:
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
-    from bidding import tasks
-    from bidding.models import Tender
+    from bidding.tenders.models import Tender
+    from core import platform_keys, tasks
     from tests import factories
     from tests.bidding.test_opening import data_keys
-    from tradecentre import platform_keys
 
     started = time.perf_counter()
     platform_keys.signing_key()
@@ -119,7 +118,7 @@ def _setup(cfg_path: str, out_path: str) -> None:
     halls = [opened_tender(3)[0].pk for _ in range(cfg["halls"])]
     Tender.objects.filter(pk__in=[main_tender.pk, *halls]).update(
         deadline=timezone.now() - timedelta(seconds=1))
-    tasks.lifecycle_tick()
+    tasks.clock_tick()
     opened = Tender.objects.filter(pk__in=[main_tender.pk, *halls],
                                    status=Tender.Status.OPENING).count()
     assert opened == 1 + len(halls), f"only {opened} openings started"
@@ -431,7 +430,7 @@ def _load(cfg_path: str, out_path: str) -> None:
     if cfg["case"] != "bare":
         global hall_message
         django_setup()
-        from bidding.realtime import hall_message  # what the services publish
+        from core.realtime import hall_message  # what the services publish
     run = {"bare": _load_bare, "hall": _load_hall, "halls": _load_halls}[cfg["case"]]
     result = _run_loop(asyncio.wait_for(run(cfg), cfg.get("timeout", 1200)))
     Path(out_path).write_text(json.dumps(result))

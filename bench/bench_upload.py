@@ -75,11 +75,11 @@ def _setup(out_path: str, envelope_path: str, mib: int) -> None:
     from django.test.utils import override_settings
     from rest_framework.authtoken.models import Token
 
-    from bidding import services
+    from bidding.tenders import services
+    from core import platform_keys
     from crypto import envelope
     from crypto import keys as crypto_keys
     from tests import factories
-    from tradecentre import platform_keys
 
     platform_keys.signing_key()  # created once here, before any server races for it
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):

@@ -18,9 +18,8 @@ from django.utils import timezone
 
 from accounts import credit_code
 from accounts.models import Organisation, Role, User
-
-from . import lifecycle, services
-from .models import Tender
+from bidding.tenders import lifecycle, services
+from bidding.tenders.models import Tender
 
 DEMO_PASSWORD = "ggzy-demo-2026"
 
@@ -364,9 +363,8 @@ def _demo_bid(tender, user, private_key, price: str, manager: str) -> None:
     import hashlib
     import json
 
+    from bidding.bids import services as bids
     from crypto import envelope, keys
-
-    from . import bids
 
     # The documents were obtained during their period, weeks ago in this story.
     services.document_obtain(user=user, tender=tender,

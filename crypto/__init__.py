@@ -9,7 +9,9 @@ Modules: :mod:`~crypto.keys` (P-256 and Ed25519 keys, PEM), :mod:`~crypto.envelo
 :mod:`~crypto.shamir` and :mod:`~crypto.threshold` (k-of-n opening keys),
 :mod:`~crypto.signing`, :mod:`~crypto.receipts`, :mod:`~crypto.chain` and
 :mod:`~crypto.checkpoint` (audit trail), :mod:`~crypto.randomness` (verifiable
-draws) and :mod:`~crypto.cli` (``python -m crypto``).
+draws), :mod:`~crypto.merkle` and :mod:`~crypto.evidence`. This package is the wire
+specification; the bidder's command-line tool that uses it is :mod:`ggzy_bid`
+(``python -m ggzy_bid``).
 """
 
 from .errors import (

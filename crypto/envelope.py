@@ -207,7 +207,7 @@ class EnvelopeHeader:
         return hashlib.sha256(self.raw).digest()
 
     def to_dict(self) -> dict:
-        """A JSON-friendly view for display (``python -m crypto show``)."""
+        """A JSON-friendly view for display (``python -m ggzy_bid show``)."""
         return {
             "format": "ggzy-envelope",
             "version": self.version,
@@ -529,7 +529,7 @@ def seal(
     Returns the SHA-256 and size of everything written (header included). With
     ``digest=False`` the SHA-256 is not computed (``SealResult.sha256`` is
     ``None``): sealing then only encrypts and writes, which is faster when the
-    caller hashes the envelope later anyway (``python -m crypto submit`` hashes
+    caller hashes the envelope later anyway (``python -m ggzy_bid submit`` hashes
     it while uploading; the server hashes what it receives). The envelope bytes
     are the same either way.
     """

@@ -3,7 +3,7 @@
 from django.db.models import Q, QuerySet
 
 from audit.models import AuditEvent
-from bidding.models import Tender
+from bidding.tenders.models import Tender
 
 
 def audit_events_visible() -> QuerySet[AuditEvent]:

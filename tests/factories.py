@@ -14,8 +14,8 @@ from django.utils import timezone
 from accounts import credit_code
 from accounts import services as account_services
 from accounts.models import Organisation, PublicKey, Role, User
-from bidding import services
-from bidding.models import Tender
+from bidding.tenders import services
+from bidding.tenders.models import Tender
 from crypto import keys as crypto_keys
 
 _codes = itertools.count(1)
@@ -218,8 +218,8 @@ def submit_bid(tender: Tender, user: User, plaintext: bytes = b"BID PLAINTEXT", 
     import hashlib
     import io
 
-    from bidding import bids
-    from bidding import services as bidding_services
+    from bidding.bids import services as bids
+    from bidding.tenders import services as bidding_services
 
     bidding_services.document_obtain(user=user, tender=tender)
     blob = seal_for(tender, user, plaintext, **kw)

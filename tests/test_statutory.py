@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from tradecentre import statutory
+from core import statutory
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 

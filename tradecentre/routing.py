@@ -1,5 +1,6 @@
 """Websocket routes of every app."""
 
-from bidding.routing import websocket_urlpatterns as bidding_ws
+from bidding.opening.routing import websocket_urlpatterns as opening_ws
+from bidding.tenders.routing import websocket_urlpatterns as tenders_ws
 
-websocket_urlpatterns = [*bidding_ws]
+websocket_urlpatterns = [*tenders_ws, *opening_ws]

@@ -67,10 +67,17 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    # Below every domain app: keys, refusals, the clock, statutory numbers.
+    "core",
     "accounts",
     "audit",
-    "bidding",
+    # The procedure, one app per stage, in order (DESIGN.md, README "Layout").
+    "bidding.tenders",
+    "bidding.bids",
+    "bidding.opening",
     "expert_pool",
+    # The procedure as a whole: the workspace, the demo, the pre-split schema history.
+    "bidding",
     "supervision",
 ]
 
@@ -139,7 +146,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "bidding:dashboard"
-LOGOUT_REDIRECT_URL = "bidding:tender_list"
+LOGOUT_REDIRECT_URL = "tenders:tender_list"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -201,7 +208,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
-    "EXCEPTION_HANDLER": "tradecentre.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.api_errors.exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -223,7 +230,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"OrganisationKindEnum": "accounts.models.Organisation.Kind",
-                            "BondKindEnum": "bidding.models.BidBond.Kind"},
+                            "BondKindEnum": "bidding.bids.models.BidBond.Kind"},
 }
 
 # Tender documents: allowed types and size (the size limit is a local policy).

@@ -3,11 +3,13 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .api_errors import not_found_api
+from core.api_errors import not_found_api
 
 api_patterns = [
     path("", include("accounts.api_urls")),
-    path("", include("bidding.api_urls")),
+    path("", include("bidding.tenders.api_urls")),
+    path("", include("bidding.bids.api_urls")),
+    path("", include("bidding.opening.api_urls")),
     path("", include("supervision.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
@@ -22,4 +24,7 @@ urlpatterns = [
     path("supervision/", include("supervision.urls")),
     path("admin/", admin.site.urls),
     path("", include("bidding.urls")),
+    path("", include("bidding.tenders.urls")),
+    path("", include("bidding.bids.urls")),
+    path("", include("bidding.opening.urls")),
 ]

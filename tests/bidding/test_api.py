@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from bidding import services
-from bidding.models import Tender
+from bidding.tenders import services
+from bidding.tenders.models import Tender
 from tests import factories
 from tests.conftest import api_as
 

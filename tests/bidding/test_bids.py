@@ -10,11 +10,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import Notification
 from audit.services import audit_verify
-from bidding import bids, lifecycle, tasks
-from bidding.models import Bid, Tender
+from bidding.bids import selectors as bid_selectors
+from bidding.bids import services as bids
+from bidding.bids.models import Bid
+from bidding.tenders import lifecycle
+from bidding.tenders.models import Tender
+from core import platform_keys, tasks
 from crypto import envelope, receipts
 from tests import factories
-from tradecentre import platform_keys
 
 pytestmark = pytest.mark.django_db
 S = Tender.Status
@@ -28,7 +31,7 @@ def tender():
 @pytest.fixture
 def bidder(tender):
     user = factories.bidder_with_key()
-    from bidding import services
+    from bidding.tenders import services
 
     services.document_obtain(user=user, tender=tender)
     return user
@@ -235,7 +238,7 @@ def test_a_replacement_supersedes_and_only_the_latest_counts(tender, bidder):
     first.refresh_from_db()
     assert (first.status, second.status) == ("superseded", "submitted")
     assert second.version == 2
-    assert list(bids.current_bids(tender)) == [second]
+    assert list(bid_selectors.current_bids(tender)) == [second]
 
 
 def test_withdrawal_before_the_deadline_makes_the_bond_refundable_in_5_days(tender, bidder):
@@ -258,7 +261,7 @@ def test_withdrawal_before_the_deadline_makes_the_bond_refundable_in_5_days(tend
     assert bid.status == "withdrawn" and bond.status == "refund_due"
     assert bond.refund_due_by - bid.withdrawn_at == timedelta(days=5)
     assert Decimal(bond.amount) == tender.bond_amount
-    from bidding.selectors import bonds_refund_due
+    from bidding.bids.selectors import bonds_refund_due
 
     assert list(bonds_refund_due()) == [bond]
 
@@ -341,13 +344,13 @@ def test_fewer_than_three_bids_fail_the_tender_and_notify_everyone(tender, bidde
     second = factories.bidder_with_key()
     factories.submit_bid(tender, second)
     with time_machine.travel(tender.deadline + timedelta(seconds=1), tick=False):
-        tasks.lifecycle_tick()
+        tasks.clock_tick()
     tender.refresh_from_db()
     assert tender.status == S.FAILED
     notified = set(Notification.objects.values_list("organisation_id", flat=True))
     assert {tender.tenderer_id, bidder.organisation_id, second.organisation_id} <= notified
     with time_machine.travel(tender.deadline + timedelta(seconds=2), tick=False):
-        tasks.lifecycle_tick()
+        tasks.clock_tick()
     assert Notification.objects.filter(organisation=bidder.organisation).count() == 1
 
 
@@ -356,7 +359,7 @@ def test_three_bids_go_on_to_the_opening(tender, bidder):
     for _ in range(2):
         factories.submit_bid(tender, factories.bidder_with_key())
     with time_machine.travel(tender.deadline + timedelta(seconds=1), tick=False):
-        tasks.lifecycle_tick()
+        tasks.clock_tick()
     tender.refresh_from_db()
     assert tender.status == S.OPENING
 
@@ -367,14 +370,14 @@ def test_a_withdrawn_bid_does_not_count_towards_three(tender, bidder):
         factories.submit_bid(tender, factories.bidder_with_key())
     bids.bid_withdraw(user=bidder, tender=tender)
     with time_machine.travel(tender.deadline + timedelta(seconds=1), tick=False):
-        tasks.lifecycle_tick()
+        tasks.clock_tick()
     tender.refresh_from_db()
     assert tender.status == S.FAILED
 
 
 def test_publishing_without_enough_custodians_is_refused():
     from accounts.models import PublicKey
-    from bidding import services
+    from bidding.tenders import services
 
     user = factories.tenderer()
     draft = factories.draft_tender(user=user)

@@ -12,8 +12,9 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from bidding import services
-from bidding.models import Bid, Tender
+from bidding.bids.models import Bid
+from bidding.tenders import services
+from bidding.tenders.models import Tender
 from tests import factories
 from tests.conftest import api_as
 
@@ -233,7 +234,7 @@ def test_the_deadline_race_accepts_nothing_late():
     for user in users:
         services.document_obtain(user=user, tender=tender)
         blob = factories.seal_for(tender, user, b"race")
-        from bidding import bids
+        from bidding.bids import services as bids
 
         upload = bids.bid_upload_start(user=user, tender=tender, size=len(blob),
                                        price_sheet=factories.price_sheet_for(tender, user))

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from bidding import tasks
-from bidding.models import BidOpening
+from bidding.opening.models import BidOpening
+from core import tasks
 from crypto import keys
 from tests import factories
 from tests.bidding.test_cli_submit import PASSPHRASE, Tool, refused
@@ -32,7 +32,7 @@ def opening(tmp_path, live_server):
                                                  PASSPHRASE.encode()))
     traveller = time_machine.travel(tender.deadline + timedelta(seconds=1), tick=True)
     traveller.start()
-    tasks.lifecycle_tick()
+    tasks.clock_tick()
     yield tender, users, tool, key_file
     traveller.stop()
 
@@ -74,7 +74,7 @@ def test_custodians_hand_over_shares_from_the_command_line(opening, tmp_path):
     tender, users, tool, key_file = opening
     session = tender.opening.__class__.objects.get(tender=tender)
     with time_machine.travel(session.window_ends_at + timedelta(seconds=1), tick=True):
-        tasks.lifecycle_tick()
+        tasks.clock_tick()
         custodians = [s.custodian for s in tender.key_shares.select_related("custodian")]
         for custodian in custodians[:2]:
             home = tmp_path / custodian.username

@@ -1,6 +1,6 @@
 """The bidder's command-line tool against a live server: the full submission flow.
 
-Every command runs as a subprocess (``python -m crypto ...`` from the repository
+Every command runs as a subprocess (``python -m ggzy_bid ...`` from the repository
 root) against ``live_server``, as a bidder would run it on their own machine.
 """
 
@@ -20,11 +20,12 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from bidding import services
-from bidding.models import Bid, BidUpload, Tender
+from bidding.bids.models import Bid, BidUpload
+from bidding.tenders import services
+from bidding.tenders.models import Tender
+from core import platform_keys
 from crypto import envelope, keys, receipts
 from tests import factories
-from tradecentre import platform_keys
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,7 +47,7 @@ def _pdf(size: int, author: str = "Zhang San") -> bytes:
 
 
 class Tool:
-    """Runs ``python -m crypto`` in a subprocess as one bidder on one machine."""
+    """Runs ``python -m ggzy_bid`` in a subprocess as one bidder on one machine."""
 
     def __init__(self, home: Path, server: str):
         self.home = home
@@ -62,7 +63,7 @@ class Tool:
 
     def __call__(self, *argv: str, env: dict | None = None) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "crypto", *argv],
+            [sys.executable, "-m", "ggzy_bid", *argv],
             cwd=ROOT, env={**self.env, **(env or {})}, capture_output=True, text=True,
             timeout=300,
         )

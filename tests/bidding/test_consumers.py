@@ -9,10 +9,10 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
-from bidding import lifecycle
-from bidding.models import Tender
-from bidding.routing import websocket_urlpatterns
+from bidding.tenders import lifecycle
+from bidding.tenders.models import Tender
 from tests import factories
+from tradecentre.routing import websocket_urlpatterns
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

@@ -8,11 +8,11 @@ from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
-from bidding import tasks
-from bidding.routing import websocket_urlpatterns
+from core import tasks
 from tests import factories
 from tests.bidding.test_opening import custodian_share, data_keys
 from tests.conftest import api_as
+from tradecentre.routing import websocket_urlpatterns
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -33,7 +33,7 @@ def _setup(announce_mode="as_decrypted", public=True, fallback="custodians"):
                                         decryption_fallback=fallback)
     users = [factories.bidder_with_key() for _ in range(3)]
     bids = [factories.submit_bid(tender, u) for u in users]
-    from bidding.models import Tender
+    from bidding.tenders.models import Tender
 
     tender = Tender.objects.select_related("created_by").get(pk=tender.pk)
     return tender, users, bids
@@ -42,7 +42,7 @@ def _setup(announce_mode="as_decrypted", public=True, fallback="custodians"):
 @sync_to_async
 def _start(tender):
     with time_machine.travel(tender.deadline, tick=False):
-        tasks.lifecycle_tick()
+        tasks.clock_tick()
 
 
 async def _drain(ws, until_type, limit=20):
@@ -191,7 +191,7 @@ async def test_custodians_contribute_shares_in_the_hall():
     @sync_to_async
     def close_window():
         with time_machine.travel(tender.opening.window_ends_at, tick=False):
-            tasks.lifecycle_tick()
+            tasks.clock_tick()
 
     await close_window()
     custodians = await sync_to_async(

@@ -7,9 +7,9 @@ import time_machine
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from bidding import lifecycle
-from bidding.lifecycle import CLOCK, SUPERVISOR, SYSTEM, TENDERER, TRANSITIONS
-from bidding.models import Tender
+from bidding.tenders import lifecycle
+from bidding.tenders.lifecycle import CLOCK, SUPERVISOR, SYSTEM, TENDERER, TRANSITIONS
+from bidding.tenders.models import Tender
 from tests import factories
 
 S = Tender.Status
@@ -31,10 +31,10 @@ def _tender_in(status: str) -> Tender:
 
 
 @pytest.mark.parametrize(("source", "target", "by"), EDGES)
-def test_every_edge_in_the_table_moves_the_tender_and_is_audited(source, target, by):
+def test_every_edge_in_the_table_moves_the_tender_and_is_audited(source, target, by, monkeypatch):
+    # The table alone: the stages' guards (the minimum number of bids) are tested below.
+    monkeypatch.setattr(lifecycle, "guard_refusal", lambda *args, **kwargs: "")
     tender = _tender_in(source)
-    if (source, target) == (S.PUBLISHED, S.BIDDING_CLOSED):
-        Tender.objects.filter(pk=tender.pk).update(deadline=timezone.now() - timedelta(seconds=1))
     before = AuditEvent.objects.count()
 
     assert lifecycle.tender_transition(tender=tender, to=target, by=by) is True

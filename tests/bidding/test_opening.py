@@ -9,8 +9,10 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from bidding import opening, tasks
-from bidding.models import BidOpening, OpeningSession, Tender
+from bidding.opening import services as opening
+from bidding.opening.models import BidOpening, OpeningSession
+from bidding.tenders.models import Tender
+from core import tasks
 from crypto import envelope, merkle, threshold
 from tests import factories
 
@@ -45,7 +47,7 @@ def opened_at_deadline(settings):
             for u in users]
     traveller = time_machine.travel(tender.deadline, tick=False)
     traveller.start()
-    tasks.lifecycle_tick()
+    tasks.clock_tick()
     tender.refresh_from_db()
     yield tender, users, bids
     traveller.stop()
@@ -59,7 +61,7 @@ def test_the_opening_starts_by_itself_at_the_deadline(opened_at_deadline):
     assert session.window_ends_at - session.started_at == timedelta(
         minutes=tender.decryption_window_minutes)
     assert session.merkle_root == merkle.root([b.sha256 for b in bids])
-    tasks.lifecycle_tick()
+    tasks.clock_tick()
     assert OpeningSession.objects.count() == 1
 
 
@@ -112,7 +114,7 @@ def test_after_the_window_custodians_open_what_bidders_did_not(opened_at_deadlin
             opening.opening_decrypt(user=users[2], tender=tender, bid_key=k[0],
                                     price_sheet_key=k[1])
         assert exc.value.error_dict["__all__"][0].code == "window_closed"
-        tasks.lifecycle_tick()
+        tasks.clock_tick()
         session.refresh_from_db()
         assert session.phase == P.CUSTODIANS
         custodians = [s.custodian for s in tender.key_shares.select_related("custodian")]
@@ -139,11 +141,11 @@ def test_without_the_custodian_rule_an_undecrypted_bid_counts_as_revoked(setting
     users = [factories.bidder_with_key() for _ in range(3)]
     bids = [factories.submit_bid(tender, u) for u in users]
     with time_machine.travel(tender.deadline, tick=False):
-        tasks.lifecycle_tick()
+        tasks.clock_tick()
     tender.refresh_from_db()
     window_end = tender.opening.window_ends_at
     with time_machine.travel(window_end, tick=False):
-        tasks.lifecycle_tick()
+        tasks.clock_tick()
     statuses = set(BidOpening.objects.values_list("status", flat=True))
     assert statuses == {"revoked"}
     assert tender.opening.__class__.objects.get(pk=tender.opening.pk).phase == P.CONFIRMING
@@ -164,11 +166,11 @@ def test_objections_answers_confirmation_and_the_signed_record(opened_at_deadlin
                                      objection_id=objection.pk, answer="已记录，提交评标委员会审查")
     session = tender.opening
     with time_machine.travel(session.window_ends_at, tick=False):
-        tasks.lifecycle_tick()
+        tasks.clock_tick()
         opening.opening_confirm(user=users[0], tender=tender, remark="无异议")
     session.refresh_from_db()
     with time_machine.travel(session.confirm_until, tick=False):
-        tasks.lifecycle_tick()
+        tasks.clock_tick()
     session.refresh_from_db()
     tender.refresh_from_db()
     assert session.phase == P.CLOSED and tender.status == S.OPENED
@@ -194,7 +196,7 @@ def test_objections_answers_confirmation_and_the_signed_record(opened_at_deadlin
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
-    from tradecentre import platform_keys
+    from core import platform_keys
 
     _key, cert = platform_keys.document_certificate()
     root = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))

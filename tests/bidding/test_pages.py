@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from bidding import services
-from bidding.models import Tender
+from bidding.tenders import services
+from bidding.tenders.models import Tender
 from tests import factories
 
 pytestmark = pytest.mark.django_db

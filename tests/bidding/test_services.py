@@ -13,8 +13,14 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_verify
-from bidding import lifecycle, services
-from bidding.models import Amendment, Clarification, DocumentRegistration, Tender, TenderDocument
+from bidding.tenders import lifecycle, services
+from bidding.tenders.models import (
+    Amendment,
+    Clarification,
+    DocumentRegistration,
+    Tender,
+    TenderDocument,
+)
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +46,7 @@ def test_publishing_makes_the_tender_public_and_schedules_its_deadline(settings)
     user = factories.tenderer()
     tender = factories.draft_tender(user=user)
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    with mock.patch("bidding.tasks.tender_deadline_reached.apply_async") as apply_async:
+    with mock.patch("core.tasks.deadline_reached.apply_async") as apply_async:
         with pytest.MonkeyPatch.context():
             from django.test import TestCase
 
@@ -199,7 +205,8 @@ def test_a_failed_amendment_leaves_no_stored_file(settings, tmp_path):
     user = factories.tenderer()
     tender = factories.published_tender(user=user)
     media_before = sorted(p.name for p in settings.MEDIA_ROOT.rglob("*") if p.is_file())
-    with mock.patch("bidding.services.audit_record", side_effect=[None, RuntimeError("boom")]):
+    boom = [None, RuntimeError("boom")]
+    with mock.patch("bidding.tenders.services.audit_record", side_effect=boom):
         with pytest.raises(RuntimeError):
             services.amendment_publish(user=user, tender=tender, text="x",
                                        files=[factories.pdf_upload("new.pdf")])

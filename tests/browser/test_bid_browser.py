@@ -12,8 +12,8 @@ import os
 
 import pytest
 
-from bidding import services
-from bidding.models import Bid, BidUpload
+from bidding.bids.models import Bid, BidUpload
+from bidding.tenders import services
 from crypto import envelope, keys
 from tests import factories
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from bidding import tasks
+from core import tasks
 from crypto import keys
 from tests import factories
 from tests.browser.conftest import in_thread
@@ -32,7 +32,7 @@ def test_a_bidder_decrypts_in_the_hall_and_the_public_sees_it_live(browser, asgi
     traveller = time_machine.travel(tender.deadline + timedelta(seconds=1), tick=True)
     traveller.start()
     try:
-        in_thread(tasks.lifecycle_tick)
+        in_thread(tasks.clock_tick)
         base = live_server.url
         watcher = browser.new_context(locale="zh-CN").new_page()
         logs = []
@@ -81,7 +81,7 @@ def test_the_hall_verifies_a_bidders_inclusion_proof(browser, asgi_live_server):
     traveller = time_machine.travel(tender.deadline + timedelta(seconds=1), tick=True)
     traveller.start()
     try:
-        in_thread(tasks.lifecycle_tick)
+        in_thread(tasks.clock_tick)
         page = browser.new_context(locale="en-US").new_page()
         _login(page, asgi_live_server.url, users[2].username)
         page.goto(f"{asgi_live_server.url}/tenders/{tender.pk}/opening/")

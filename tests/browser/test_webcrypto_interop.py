@@ -179,7 +179,7 @@ def test_js_unwraps_the_same_data_key_as_python(page):
 
 
 def test_python_key_file_imports_in_js(page, tmp_path):
-    """A key file written by `python -m crypto keygen` imports in the browser with its
+    """A key file written by `python -m ggzy_bid keygen` imports in the browser with its
     passphrase, and a wrong passphrase is reported as such."""
     import os
     import sys
@@ -187,7 +187,7 @@ def test_python_key_file_imports_in_js(page, tmp_path):
     passphrase = "正确 马 电池 订书钉"
     env = dict(os.environ, GGZY_PASSPHRASE=passphrase)
     root = Path(__file__).resolve().parents[2]
-    subprocess.run([sys.executable, "-m", "crypto", "keygen", str(tmp_path / "bidder")],
+    subprocess.run([sys.executable, "-m", "ggzy_bid", "keygen", str(tmp_path / "bidder")],
                    check=True, cwd=root, env=env, capture_output=True)
     pem = (tmp_path / "bidder.key").read_text()
     assert pem.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")

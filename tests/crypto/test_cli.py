@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from crypto import cli, keys, receipts, threshold
+from crypto import keys, receipts, threshold
+from ggzy_bid import cli
 
 from .helpers import det_bytes
 
@@ -393,7 +394,7 @@ def test_python_dash_m_crypto_runs_without_a_traceback(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     (tmp_path / "x.bin").write_bytes(b"not an envelope")
     proc = subprocess.run(
-        [sys.executable, "-m", "crypto", "show", str(tmp_path / "x.bin")],
+        [sys.executable, "-m", "ggzy_bid", "show", str(tmp_path / "x.bin")],
         capture_output=True,
         text=True,
         env=env,

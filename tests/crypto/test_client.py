@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from crypto import cli, client, evidence
+from crypto import evidence
+from ggzy_bid import cli, client
 
 # -- API errors --------------------------------------------------------------------------
 

@@ -66,11 +66,10 @@ def setup() -> dict:
     from django.test.utils import override_settings
     from django.utils import timezone
 
-    from bidding import tasks
-    from bidding.models import Tender
+    from bidding.tenders.models import Tender
+    from core import platform_keys, tasks
     from tests import factories
     from tests.bidding.test_opening import custodian_share, data_keys
-    from tradecentre import platform_keys
 
     platform_keys.signing_key()  # made once here, before two servers could race for it
     platform_keys.document_certificate()
@@ -86,7 +85,7 @@ def setup() -> dict:
             for u in bidders]
     # The deadline passes: move it just behind now and let the clock start the opening.
     Tender.objects.filter(pk=tender.pk).update(deadline=timezone.now() - timedelta(seconds=1))
-    tasks.lifecycle_tick()
+    tasks.clock_tick()
     tender.refresh_from_db()
     assert tender.status == Tender.Status.OPENING, tender.status
     return {
@@ -113,13 +112,13 @@ def move_and_tick(what: str, tender_id: int) -> dict:
     _django()
     from django.utils import timezone
 
-    from bidding import tasks
-    from bidding.models import OpeningSession
+    from bidding.opening.models import OpeningSession
+    from core import tasks
 
     past = timezone.now() - timedelta(seconds=1)
     field = {"close-window": "window_ends_at", "finish": "confirm_until"}[what]
     OpeningSession.objects.filter(tender_id=tender_id).update(**{field: past})
-    tasks.lifecycle_tick()
+    tasks.clock_tick()
     session = OpeningSession.objects.get(tender_id=tender_id)
     return {"phase": session.phase, "tender_status": session.tender.status}
 

@@ -494,7 +494,7 @@ def _check_record(pdf: bytes, data: dict, tmp_path: Path, settings, stack: Stack
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
-    from tradecentre import platform_keys
+    from core import platform_keys
 
     settings.PLATFORM_DOCUMENT_CERT_FILE = stack.env["PLATFORM_DOCUMENT_CERT_FILE"]
     _key, cert = platform_keys.document_certificate()

@@ -1,0 +1,322 @@
+"""REST endpoints for sealed bids: resumable uploads, receipts, withdrawal, bonds.
+
+Upload protocol (see README "Submitting a sealed bid"):
+
+1. ``POST /api/tenders/{id}/bids/uploads/`` with ``{"size", "price_sheet", "claims"}``
+   opens an upload and answers ``{"upload_id", "chunk_size", "chunk_count",
+   "next_index": 0, ...}``.
+2. ``PUT /api/bids/uploads/{upload_id}/chunks/{index}/`` with the raw bytes of chunk
+   ``index`` (``chunk_size`` bytes, the last one the rest) and ``X-Chunk-SHA256``.
+   Chunks go in order; after a broken connection ``GET /api/bids/uploads/{upload_id}/``
+   says which chunk to send next.
+3. ``POST /api/bids/uploads/{upload_id}/complete/`` checks the envelope and answers
+   the bid and its signed receipt.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import tempfile
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.policies import is_bidder
+from bidding.bids import services as bids
+from bidding.tenders.policies import access_tender
+
+from . import selectors
+from .models import Bid, BidBond, BidUpload
+from .policies import access_bond_for_refund, access_upload, can_see_refunds_due
+
+TENDER_ID = OpenApiParameter("tender_id", str, OpenApiParameter.PATH,
+                             description="Numeric id or tender number")
+
+
+def client_ip(request) -> str | None:
+    from django.conf import settings
+
+    if settings.TRUST_X_FORWARDED_FOR and request.META.get("HTTP_X_FORWARDED_FOR"):
+        return request.META["HTTP_X_FORWARDED_FOR"].split(",")[0].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class UploadStateSerializer(serializers.Serializer):
+    upload_id = serializers.UUIDField()
+    tender = serializers.CharField()
+    status = serializers.CharField()
+    size = serializers.IntegerField()
+    chunk_size = serializers.IntegerField()
+    chunk_count = serializers.IntegerField()
+    next_index = serializers.IntegerField()
+    received_bytes = serializers.IntegerField()
+    chunk_sha256 = serializers.ListField(child=serializers.CharField())
+
+
+def upload_state(upload: BidUpload) -> dict:
+    return {
+        "upload_id": str(upload.public_id), "tender": upload.tender.reference,
+        "status": upload.status, "size": upload.size, "chunk_size": upload.chunk_size,
+        "chunk_count": upload.chunk_count, "next_index": upload.next_index,
+        "received_bytes": upload.received_bytes, "chunk_sha256": upload.chunk_digests,
+    }
+
+
+class BidSerializer(serializers.Serializer):
+    bid_id = serializers.UUIDField()
+    tender = serializers.CharField()
+    version = serializers.IntegerField()
+    status = serializers.CharField()
+    sha256 = serializers.CharField()
+    size = serializers.IntegerField()
+    price_sheet_sha256 = serializers.CharField()
+    submitted_at = serializers.DateTimeField()
+    withdrawn_at = serializers.DateTimeField(allow_null=True)
+    receipt = serializers.DictField()
+
+
+def bid_out(bid: Bid) -> dict:
+    return {
+        "bid_id": str(bid.public_id), "tender": bid.tender.reference, "version": bid.version,
+        "status": bid.status, "sha256": bid.sha256, "size": bid.size,
+        "price_sheet_sha256": bid.price_sheet_sha256, "submitted_at": bid.submitted_at,
+        "withdrawn_at": bid.withdrawn_at, "receipt": bid.receipt,
+    }
+
+
+class UploadStartSerializer(serializers.Serializer):
+    size = serializers.IntegerField(min_value=1, help_text="Bytes of the sealed envelope")
+    price_sheet = serializers.CharField(
+        help_text="Base64 of the sealed price sheet: an envelope of the price-sheet JSON to "
+                  "the same recipients, for the same tender and bidder")
+    claims = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), required=False, default=dict,
+        help_text="Evidence the client reports: machine_fingerprint, file_author, "
+                  "file_creator, file_producer, file_company, tool, mac, disk_serial, hostname")
+
+    def validate_price_sheet(self, value):
+        try:
+            return base64.b64decode(value, validate=True)
+        except (ValueError, binascii.Error):
+            raise serializers.ValidationError(_("Not valid base64.")) from None
+
+
+class UploadStartApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[TENDER_ID], request=UploadStartSerializer,
+                   responses={201: UploadStateSerializer})
+    def post(self, request, tender_id):
+        """Open a resumable upload of a sealed bid (bidders who obtained the documents)."""
+        tender = access_tender(request.user, tender_id)
+        ser = UploadStartSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        upload = bids.bid_upload_start(
+            user=request.user, tender=tender, size=ser.validated_data["size"],
+            price_sheet=ser.validated_data["price_sheet"], claims=ser.validated_data["claims"],
+            ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+        return Response(upload_state(upload), status=status.HTTP_201_CREATED)
+
+
+class UploadApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=UploadStateSerializer)
+    def get(self, request, upload_id):
+        """Where an upload stands: resume by sending chunk ``next_index``."""
+        return Response(upload_state(access_upload(request.user, upload_id)))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, upload_id):
+        """Abandon an upload; the bytes received are deleted."""
+        bids.bid_upload_abort(user=request.user, upload_id=upload_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UploadChunkApi(APIView):
+    permission_classes = [IsAuthenticated]
+    parser_classes: list = []
+
+    @extend_schema(
+        request={"application/octet-stream": bytes},
+        parameters=[OpenApiParameter("X-Chunk-SHA256", str, OpenApiParameter.HEADER,
+                                     description="Hex SHA-256 of this chunk's bytes")],
+        responses=UploadStateSerializer,
+    )
+    def put(self, request, upload_id, index):
+        """Send chunk ``index`` as the raw request body. Out of order, duplicate, short,
+        altered or late chunks are refused; nothing of a refused chunk is kept."""
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or -1)
+        except ValueError:
+            length = -1
+        if length < 0:
+            raise exceptions.ValidationError({"chunk": [_("Content-Length is required.")]})
+        upload = bids.bid_upload_chunk(
+            user=request.user, upload_id=upload_id, index=int(index),
+            stream=self._body_stream(request._request), length=length,
+            sha256=request.META.get("HTTP_X_CHUNK_SHA256"),
+        )
+        return Response(upload_state(upload))
+
+    @staticmethod
+    def _body_stream(django_request):
+        """The chunk's bytes as a stream, without a copy where possible.
+
+        Under ASGI, Django has already received the whole body into a
+        ``SpooledTemporaryFile`` (in memory up to ``FILE_UPLOAD_MAX_MEMORY_SIZE``, then
+        on disk) before any view runs. Handing that file itself to the service lets it hash
+        and copy the bytes in place (``bids._copy_at_most``) instead of reading them back
+        through ``request.read()`` in blocks. Anything else (WSGI, the test client) is
+        read through the request as before.
+        """
+        body = getattr(django_request, "_stream", None)
+        if (isinstance(body, tempfile.SpooledTemporaryFile)
+                and not getattr(django_request, "_read_started", True)):
+            django_request._read_started = True
+            return body
+        return django_request
+
+
+class UploadCompleteApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={201: BidSerializer})
+    def post(self, request, upload_id):
+        """Check the whole envelope and submit it as the current bid; the signed receipt
+        comes back. Completing twice is refused (409)."""
+        bid = bids.bid_upload_complete(user=request.user, upload_id=upload_id)
+        return Response(bid_out(bid), status=status.HTTP_201_CREATED)
+
+
+def _my_bids(request, tender):
+    if not is_bidder(request.user):
+        raise PermissionDenied(_("Only bidders have bids."))
+    return selectors.bids_of(tender, request.user.organisation_id)
+
+
+class MyBidApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[TENDER_ID], responses=inline_serializer("MyBids", {
+        "current": BidSerializer(allow_null=True), "versions": BidSerializer(many=True)}))
+    def get(self, request, tender_id):
+        """Your organisation's bid on this tender (only you can see it)."""
+        tender = access_tender(request.user, tender_id)
+        versions = list(_my_bids(request, tender))
+        current = next((b for b in versions if b.status == Bid.Status.SUBMITTED), None)
+        return Response({"current": bid_out(current) if current else None,
+                         "versions": [bid_out(b) for b in versions]})
+
+
+class PdfRenderer(BaseRenderer):
+    """Lets a client ask for ``Accept: application/pdf``; the view returns the bytes."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data
+
+
+class MyReceiptApi(APIView):
+    permission_classes = [IsAuthenticated]
+    renderer_classes = [JSONRenderer, PdfRenderer]
+
+    @extend_schema(parameters=[TENDER_ID, OpenApiParameter("version", int)],
+                   responses={200: dict, (200, "application/pdf"): bytes})
+    def get(self, request, tender_id, fmt="json"):
+        """The signed receipt of your current bid (or ``?version=N``), as JSON or PDF."""
+        tender = access_tender(request.user, tender_id)
+        versions = list(_my_bids(request, tender))
+        wanted = request.query_params.get("version")
+        bid = next((b for b in versions if str(b.version) == wanted), None) if wanted else \
+            next((b for b in versions if b.status == Bid.Status.SUBMITTED), None)
+        if bid is None:
+            raise exceptions.NotFound(_("No such bid."))
+        if fmt == "pdf":
+            from .pdf.receipt import receipt_pdf
+
+            response = HttpResponse(receipt_pdf(bid), content_type="application/pdf")
+            response["Content-Disposition"] = (
+                f'attachment; filename="receipt-{tender.reference}-v{bid.version}.pdf"')
+            return response
+        return Response(bid.receipt)
+
+
+class WithdrawApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[TENDER_ID], request=None, responses=BidSerializer)
+    def post(self, request, tender_id):
+        """Withdraw your bid before the deadline; a bond paid is refunded within 5 days."""
+        tender = access_tender(request.user, tender_id)
+        return Response(bid_out(bids.bid_withdraw(user=request.user, tender=tender)))
+
+
+class BondSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    kind = serializers.ChoiceField(choices=BidBond.Kind.choices)
+    payer_account = serializers.CharField(max_length=40)
+    payer_name = serializers.CharField(max_length=200)
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
+def bond_out(bond: BidBond) -> dict:
+    return {"id": bond.pk, "tender": bond.tender.reference, "bidder": bond.bidder.name,
+            "amount": str(bond.amount), "kind": bond.kind, "payer_account": bond.payer_account,
+            "payer_name": bond.payer_name, "paid_at": bond.paid_at,
+            "from_basic_account": bond.from_basic_account, "status": bond.status,
+            "refund_due_by": bond.refund_due_by, "refunded_at": bond.refunded_at}
+
+
+class BondApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[TENDER_ID], request=BondSerializer, responses={201: dict})
+    def post(self, request, tender_id):
+        """Record your bid bond. One not paid from your basic account is flagged (Reg 26)."""
+        tender = access_tender(request.user, tender_id)
+        ser = BondSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        bond = bids.bond_record(user=request.user, tender=tender, **ser.validated_data)
+        return Response(bond_out(bond), status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[TENDER_ID], responses=dict)
+    def get(self, request, tender_id):
+        tender = access_tender(request.user, tender_id)
+        if not is_bidder(request.user):
+            raise PermissionDenied(_("Only bidders have bonds."))
+        bond = selectors.bond_of(tender, request.user.organisation_id)
+        if bond is None:
+            raise exceptions.NotFound(_("No bond recorded."))
+        return Response(bond_out(bond))
+
+
+class RefundsDueApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=dict)
+    def get(self, request):
+        """Bonds due for refund, soonest first (the trading centre)."""
+        if not can_see_refunds_due(request.user):
+            raise PermissionDenied(_("Only the trading centre sees refunds due."))
+        return Response([bond_out(b) for b in selectors.bonds_refund_due()])
+
+
+class RefundDoneApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses=dict)
+    def post(self, request, bond_id):
+        bond = access_bond_for_refund(request.user, bond_id)
+        return Response(bond_out(bids.bond_mark_refunded(user=request.user, bond=bond)))

@@ -1,0 +1,64 @@
+"""The bid receipt as a PDF: the same signed statement as the JSON, for the file."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from django.utils import timezone
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from core import platform_keys
+from core.pdf.fonts import cjk_font
+
+
+def receipt_pdf(bid) -> bytes:
+    """Render a bid's receipt: tender, bidder, digest, size, server time, signature."""
+    font = cjk_font()
+    title = ParagraphStyle("t", fontName=font, fontSize=16, leading=22, spaceAfter=6)
+    body = ParagraphStyle("b", fontName=font, fontSize=10, leading=15, wordWrap="CJK")
+    mono = ParagraphStyle("m", fontName="Courier", fontSize=8, leading=11, wordWrap="CJK")
+    r = bid.receipt
+    tender = bid.tender
+    local = timezone.localtime(bid.submitted_at)
+    rows = [
+        ("招标项目 Tender", f"{tender.reference}  {tender.title}"),
+        ("投标人 Bidder", f"{bid.bidder.name}（{bid.bidder.credit_code}）"),
+        ("版本 Version", str(bid.version)),
+        ("接收时间 Server time", f"{local:%Y-%m-%d %H:%M:%S.%f %Z} ({r['server_time']})"),
+        ("密文大小 Size", f"{bid.size:,} bytes"),
+        ("密文摘要 SHA-256", r["sha256"]),
+        ("报价单摘要 Price sheet SHA-256", bid.price_sheet_sha256),
+        ("平台公钥指纹 Platform key", r["key"]),
+        ("签名 Signature (Ed25519)", r["signature"]),
+    ]
+    table = Table(
+        [[Paragraph(k, body), Paragraph(v, mono if len(v) > 60 else body)] for k, v in rows],
+        colWidths=[48 * mm, 122 * mm],
+    )
+    table.setStyle(TableStyle([
+        ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#b8c1cc")),
+        ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eef2f7")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]))
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(buf, pagesize=A4, title=f"投标文件接收回执 {tender.reference}",
+                            author="公共资源交易平台", leftMargin=20 * mm, rightMargin=20 * mm)
+    doc.build([
+        Paragraph("投标文件接收回执 / Bid Receipt", title),
+        Paragraph("本平台已于下列时间收到贵单位加密投标文件。开标前任何人无法解密。"
+                  "The platform received your sealed bid at the time below. Nobody can "
+                  "decrypt it before the opening.", body),
+        Spacer(1, 6 * mm), table, Spacer(1, 6 * mm),
+        Paragraph("核验：python -m ggzy_bid verify-receipt receipt.json --platform-key "
+                  "platform.pub --file bid.ggzy", body),
+        Paragraph(f"Platform verify key (Ed25519, base64): {platform_keys.verify_key_b64()}", mono),
+        Spacer(1, 4 * mm),
+        Paragraph("Signed receipt (JSON):", body),
+        Paragraph(json.dumps(r, ensure_ascii=False, sort_keys=True), mono),
+    ])
+    return buf.getvalue()

@@ -1,0 +1,179 @@
+"""REST endpoints of the opening hall: the same state and actions as the websocket
+(``/ws/openings/{id}/``), for command-line tools and clients without websockets."""
+
+from __future__ import annotations
+
+import base64
+
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Role
+from bidding.bids.api import PdfRenderer
+from bidding.bids.models import Bid
+from bidding.opening import services as opening
+from bidding.tenders.policies import access_tender
+from core.api_errors import error_response
+
+from .actions import perform
+from .policies import HallRefused, access_hall
+from .selectors import hall_state
+
+TENDER_ID = OpenApiParameter("tender_id", str, OpenApiParameter.PATH,
+                             description="Numeric id or tender number")
+STATUS_FOR = {"permission_denied": 403, "not_found": 404}
+
+
+def _hall(request, tender_id):
+    try:
+        return access_hall(request.user, tender_id)
+    except HallRefused:
+        raise Http404(_("No such opening hall.")) from None
+
+
+class OpeningStateApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[TENDER_ID], responses=dict)
+    def get(self, request, tender_id):
+        """The hall's state for you: phase, countdowns, counters, announced price sheets,
+        objections, confirmations, the Merkle root, the record once published."""
+        tender, role = _hall(request, tender_id)
+        return Response(hall_state(tender, request.user, role))
+
+
+ACTION_BODIES = {
+    "signin": inline_serializer("OpeningSignin", {}),
+    "decrypt": inline_serializer("OpeningDecrypt", {
+        "bid_key": serializers.CharField(help_text="The bid envelope's 32-byte data key, hex"),
+        "price_sheet_key": serializers.CharField(help_text="The price sheet's data key, hex"),
+    }),
+    "share": inline_serializer("OpeningShare", {
+        "share": serializers.DictField(help_text="Output of `python -m ggzy_bid share-decrypt`"),
+    }),
+    "objection": inline_serializer("OpeningObjection", {"text": serializers.CharField()}),
+    "answer": inline_serializer("OpeningAnswer", {"objection": serializers.IntegerField(),
+                                                  "answer": serializers.CharField()}),
+    "confirm": inline_serializer("OpeningConfirm", {
+        "remark": serializers.CharField(required=False)}),
+}
+
+
+class OpeningActionApi(APIView):
+    permission_classes = [IsAuthenticated]
+    action = ""
+
+    def post(self, request, tender_id):
+        tender, _role = _hall(request, tender_id)
+        content = request.data if isinstance(request.data, dict) else {}
+        refusal = perform(request.user, tender.pk, self.action, content)
+        if refusal:
+            code = STATUS_FOR.get(refusal["code"], 400)
+            return error_response(code, refusal["code"], refusal["message"])
+        return Response(hall_state(tender, request.user, _role))
+
+
+def _action_view(action: str, doc: str):
+    view = type(f"Opening{action.title()}Api", (OpeningActionApi,), {"action": action})
+    view.post = extend_schema(parameters=[TENDER_ID], request=ACTION_BODIES[action],
+                              responses=dict, description=doc)(view.post)
+    return view.as_view()
+
+
+signin = _action_view("signin", "A bidder signs in (签到), before the deadline or in the window.")
+decrypt = _action_view("decrypt", "A bidder hands over its data keys within the window "
+                                  "(`python -m ggzy_bid unwrap`).")
+share = _action_view("share", "A custodian hands over its decrypted share after the window.")
+objection = _action_view("objection", "A bidder raises an objection (Reg 44).")
+answer = _action_view("answer", "The host answers an objection on the spot.")
+confirm = _action_view("confirm", "A bidder confirms the record within the confirmation time.")
+
+
+class OpeningRecordApi(APIView):
+    permission_classes = [AllowAny]
+    renderer_classes = [JSONRenderer, PdfRenderer]
+
+    @extend_schema(parameters=[TENDER_ID], responses={(200, "application/pdf"): bytes})
+    def get(self, request, tender_id):
+        """The signed opening record (PDF), once the opening has closed."""
+        tender, _role = _hall(request, tender_id)
+        session = getattr(tender, "opening", None)
+        if session is None or not session.record_sha256:
+            raise Http404(_("The record is not published yet."))
+        response = FileResponse(session.record.open("rb"), content_type="application/pdf",
+                                filename=f"{tender.reference}-opening-record.pdf")
+        response["X-Content-SHA256"] = session.record_sha256
+        return response
+
+
+class InclusionProofApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[TENDER_ID, OpenApiParameter("sha256", str)], responses=dict)
+    def get(self, request, tender_id):
+        """The Merkle inclusion proof of an accepted envelope (``?sha256=`` from your
+        receipt; bidders get their own without it). Check it with ``python -m ggzy_bid
+        verify-inclusion`` against the root printed in the record."""
+        tender, role = _hall(request, tender_id)
+        if not hasattr(tender, "opening"):
+            raise Http404(_("The opening has not started."))
+        digest = request.query_params.get("sha256", "")
+        bids = Bid.objects.filter(tender=tender, opening__isnull=False)
+        if digest:
+            bid = bids.filter(sha256=digest.lower()).first()
+        elif role == "bidder":
+            bid = bids.filter(bidder_id=request.user.organisation_id).first()
+        else:
+            bid = None
+        if bid is None:
+            raise Http404(_("No accepted envelope with that digest."))
+        return Response(opening.inclusion_proof_for(bid))
+
+
+class MyEnvelopeHeadersApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[TENDER_ID], responses=inline_serializer("EnvelopeHeaders", {
+        "bid_header": serializers.CharField(), "price_sheet": serializers.CharField(),
+        "sha256": serializers.CharField()}))
+    def get(self, request, tender_id):
+        """Your current bid's envelope header and sealed price sheet (base64), so your
+        own key can unwrap the data keys at the opening without downloading the bid."""
+        from crypto import envelope
+
+        tender = access_tender(request.user, tender_id)
+        if request.user.role != Role.BIDDER:
+            raise PermissionDenied(_("Only bidders have bids."))
+        bid = Bid.objects.filter(tender=tender, bidder_id=request.user.organisation_id,
+                                 status=Bid.Status.SUBMITTED).first()
+        if bid is None:
+            raise Http404(_("No bid."))
+        with bid.envelope.open("rb") as fh:
+            header = envelope.read_header(fh)
+        return Response({"bid_header": base64.b64encode(header.raw).decode(),
+                         "price_sheet": base64.b64encode(bytes(bid.price_sheet)).decode(),
+                         "sha256": bid.sha256}, status=status.HTTP_200_OK)
+
+
+class MyKeyShareApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[TENDER_ID], responses=dict)
+    def get(self, request, tender_id):
+        """Your encrypted share of the tender's opening key (custodians only). Only your
+        private key opens it: ``python -m ggzy_bid hall-share`` decrypts it on your machine
+        and hands it to the hall once the decryption window has closed."""
+        from bidding.tenders.models import TenderKeyShare
+
+        tender = access_tender(request.user, tender_id)
+        share = TenderKeyShare.objects.filter(tender=tender, custodian=request.user).first()
+        if share is None:
+            raise PermissionDenied(_("You hold no share of this tender's opening key."))
+        return Response(share.encrypted_share)

@@ -1,0 +1,1 @@
+"""The signed opening record as a PDF."""

@@ -1,0 +1,685 @@
+"""The online opening (不见面开标): one module owns its rules.
+
+At the deadline the clock starts the opening (``opening_start``): the tender moves to
+``opening``, the accepted envelopes' digests are fixed in a Merkle tree, and the
+decryption window opens. Each bidder hands over the data keys of its bid and its price
+sheet (``opening_decrypt``); the server checks every GCM tag, decrypts, reads the price
+sheet and announces it (at once, or all together when the window closes, as the
+tender says). When the window closes (``opening_close_window``) bids nobody decrypted
+follow the tender's rule (E-Rules 31): the custodians open them with the threshold
+opening key (``opening_custodian_share``), or they count as revoked. Objections are
+raised and answered in the hall (Reg 44); bidders confirm the record, and silence
+within the confirmation time counts as confirmation. ``opening_finish`` writes the
+signed record and moves the tender to ``opened``.
+
+State lives in the database; the websocket hall only announces it. Every function is
+safe to retry, and every clock-driven one is idempotent.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+from datetime import datetime, timedelta
+
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.services import audit_record
+from bidding.bids.models import Bid
+from bidding.tenders import lifecycle
+from bidding.tenders.models import Tender, TenderKeyShare
+from bidding.tenders.policies import is_owner
+from bidding.tenders.reference import AnnounceMode, DecryptionFallback
+from core import statutory
+from core.clock import for_each
+from core.realtime import broadcast_on_commit
+from core.refusals import refuse
+from crypto import envelope, merkle, threshold
+from crypto.errors import CryptoError
+
+from .models import (
+    BidOpening,
+    Confirmation,
+    CustodianShare,
+    Objection,
+    OpeningSession,
+    OpeningSignin,
+)
+from .policies import require_bidder
+from .realtime import opening_group
+
+S = Tender.Status
+P = OpeningSession.Phase
+B = BidOpening.Status
+
+
+def _announce(event: dict, tender_id: int) -> None:
+    broadcast_on_commit(opening_group(tender_id), event)
+
+
+def _locked_session(tender: Tender) -> OpeningSession:
+    try:
+        return OpeningSession.objects.select_for_update(no_key=True).get(tender_id=tender.pk)
+    except OpeningSession.DoesNotExist:
+        raise refuse("__all__", _("The opening has not started."), "not_started") from None
+
+
+def _bidder_opening(session: OpeningSession, user) -> BidOpening:
+    require_bidder(user)
+    item = (
+        BidOpening.objects.select_for_update(no_key=True)
+        .select_related("bid")
+        .filter(session=session, bid__bidder_id=user.organisation_id)
+        .first()
+    )
+    if item is None:
+        raise PermissionDenied(_("Your organisation has no bid in this opening."))
+    return item
+
+
+# --- start ---------------------------------------------------------------------------
+
+
+def opening_start(*, tender_id: int, now: datetime | None = None) -> OpeningSession | None:
+    """Start the opening of a tender whose bidding has closed.
+
+    Law 34: the opening is at the deadline. The lifecycle's guards decide whether it
+    may start (the minimum number of bids, Reg 44); if not, the tender fails with the
+    guard's reason and None is returned. Idempotent: returns the existing session."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        tender = Tender.objects.select_for_update(no_key=True).get(pk=tender_id)
+        existing = OpeningSession.objects.filter(tender=tender).first()
+        if existing or tender.status != S.BIDDING_CLOSED:
+            return existing
+        moved_to = lifecycle.tender_advance_or_fail(
+            tender=tender, to=S.OPENING, by=lifecycle.CLOCK, now=now
+        )
+        if moved_to != S.OPENING:
+            return None
+        bids = list(
+            Bid.objects.filter(tender=tender, status=Bid.Status.SUBMITTED).order_by("submitted_at")
+        )
+        digests = [b.sha256 for b in bids]
+        session = OpeningSession.objects.create(
+            tender=tender,
+            started_at=now,
+            window_ends_at=now + timedelta(minutes=tender.decryption_window_minutes),
+            merkle_root=merkle.root(digests),
+            merkle_size=len(set(digests)),
+        )
+        BidOpening.objects.bulk_create(BidOpening(session=session, bid=b) for b in bids)
+        OpeningSignin.objects.filter(tender=tender).update(session=session)
+        audit_record(
+            actor="clock",
+            action="opening.start",
+            obj=session,
+            payload={
+                "tender": tender.reference,
+                "merkle_root": session.merkle_root,
+                "bids": len(bids),
+                "window_ends_at": session.window_ends_at,
+            },
+        )
+        _announce(
+            {
+                "type": "hall.phase",
+                "phase": session.phase,
+                "window_ends_at": session.window_ends_at.isoformat(),
+                "bids": len(bids),
+            },
+            tender.pk,
+        )
+    return session
+
+
+# --- sign-in ---------------------------------------------------------------------------
+
+
+def opening_signin(*, user, tender: Tender, now: datetime | None = None) -> OpeningSignin:
+    """A bidder signs in to the hall (签到): before the deadline or while decrypting."""
+    now = now or timezone.now()
+    require_bidder(user, _("Only bidders sign in."))
+    with transaction.atomic():
+        locked = Tender.objects.select_for_update(no_key=True).get(pk=tender.pk)
+        session = OpeningSession.objects.filter(tender=locked).first()
+        has_bid = Bid.objects.filter(
+            tender=locked, bidder_id=user.organisation_id, status=Bid.Status.SUBMITTED
+        ).exists()
+        if not has_bid:
+            raise PermissionDenied(_("Your organisation has no bid on this tender."))
+        if locked.status not in (S.PUBLISHED, S.BIDDING_CLOSED, S.OPENING) or (
+            session and session.phase != P.DECRYPTING
+        ):
+            raise refuse("__all__", _("Sign-in is closed."), "signin_closed")
+        signin, created = OpeningSignin.objects.get_or_create(
+            tender=locked,
+            bidder_id=user.organisation_id,
+            defaults={"user": user, "signed_in_at": now, "session": session},
+        )
+        if created:
+            audit_record(
+                actor=user,
+                action="opening.signin",
+                obj=signin,
+                payload={"tender": locked.reference},
+                sealed_tender_id=locked.pk,
+            )
+            if session:
+                _announce(
+                    {
+                        "type": "hall.signin",
+                        "bidder": user.organisation.name,
+                        "at": now.isoformat(),
+                    },
+                    locked.pk,
+                )
+    return signin
+
+
+# --- decryption ----------------------------------------------------------------------------
+
+
+def _decrypt_into(item: BidOpening, bid_key: bytes, sheet_key: bytes) -> dict:
+    """Check every tag of the bid with its data key, decrypt it to storage, read the
+    price sheet. Raises ``CryptoError`` if a key does not open its envelope."""
+    bid = item.bid
+    ids = {"tender_id": bid.tender.reference, "bidder_id": bid.bidder.credit_code}
+    sheet = envelope.open_bytes(bytes(bid.price_sheet), sheet_key, **ids)
+    try:
+        price_sheet = json.loads(sheet.decode("utf-8"))
+        if not isinstance(price_sheet, dict):
+            raise ValueError("not an object")
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise CryptoError(f"the price sheet is not JSON: {exc}") from exc
+    name = f"opened/{bid.tender.public_id}/{bid.public_id}.bin"
+    path = default_storage.path(name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".part"
+    try:
+        with bid.envelope.open("rb") as src, open(tmp, "wb") as dst:
+            envelope.open_envelope(src, dst, bid_key, **ids)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    item.plaintext.name = name
+    return price_sheet
+
+
+def _mark_decrypted(
+    item: BidOpening, session: OpeningSession, *, by: str, price_sheet: dict, now: datetime
+) -> None:
+    item.status = B.DECRYPTED
+    item.decrypted_by = by
+    item.decrypted_at = now
+    item.price_sheet = price_sheet
+    item.save(update_fields=["status", "decrypted_by", "decrypted_at", "price_sheet", "plaintext"])
+    if session.tender.announce_mode == AnnounceMode.AS_DECRYPTED:
+        _announce_bid(item, session, now)
+    else:
+        _announce({"type": "hall.counters", "counters": counters(session)}, session.tender_id)
+
+
+def _announce_bid(item: BidOpening, session: OpeningSession, now: datetime) -> None:
+    """唱标: make a decrypted bid's price sheet public in the hall."""
+    last = session.bids.aggregate(m=Max("announce_order"))["m"] or 0
+    item.announce_order = last + 1
+    item.announced_at = now
+    item.save(update_fields=["announce_order", "announced_at"])
+    audit_record(
+        actor="platform",
+        action="opening.announce",
+        obj=item,
+        payload={
+            "bidder": item.bid.bidder.credit_code,
+            "price_sheet": item.price_sheet,
+            "sha256": item.bid.sha256,
+            "order": item.announce_order,
+        },
+    )
+    _announce(
+        {"type": "hall.announce", "bid": announced_row(item), "counters": counters(session)},
+        session.tender_id,
+    )
+
+
+def announced_row(item: BidOpening) -> dict:
+    return {
+        "order": item.announce_order,
+        "bidder": item.bid.bidder.name,
+        "credit_code": item.bid.bidder.credit_code,
+        "price_sheet": item.price_sheet,
+        "decrypted_by": item.decrypted_by,
+        "sha256": item.bid.sha256,
+        "announced_at": item.announced_at.isoformat() if item.announced_at else None,
+    }
+
+
+def counters(session: OpeningSession) -> dict:
+    """The hall's live counters: how many bids, decrypted, pending, announced."""
+    counts = {s: 0 for s in B.values}
+    announced = 0
+    for status, at in session.bids.values_list("status", "announced_at"):
+        counts[status] += 1
+        announced += at is not None
+    return {
+        "bids": sum(counts.values()),
+        "decrypted": counts[B.DECRYPTED],
+        "pending": counts[B.PENDING],
+        "not_decrypted": counts[B.REVOKED] + counts[B.WITHDRAWN],
+        "announced": announced,
+    }
+
+
+def _key(value, what: str) -> bytes:
+    if isinstance(value, bytes):
+        raw = value
+    else:
+        text = str(value or "").strip()
+        try:
+            raw = bytes.fromhex(text) if len(text) == 64 else base64.b64decode(text, validate=True)
+        except (ValueError, binascii.Error):
+            raw = b""
+    if len(raw) != 32:
+        raise refuse(what, _("A data key is 32 bytes, as hex or base64."), "bad_key")
+    return raw
+
+
+def opening_decrypt(
+    *, user, tender: Tender, bid_key, price_sheet_key, now: datetime | None = None
+) -> BidOpening:
+    """The bidder hands over the data keys of its bid and its price sheet, in the window.
+
+    Keys are checked against every tag before anything is announced; a wrong key is
+    refused and the bidder may try again until the window closes."""
+    bid_key = _key(bid_key, "bid_key")
+    sheet_key = _key(price_sheet_key, "price_sheet_key")
+    with transaction.atomic():
+        session = _locked_session(tender)
+        item = _bidder_opening(session, user)
+        now = now or timezone.now()
+        if session.phase != P.DECRYPTING or now >= session.window_ends_at:
+            raise refuse("__all__", _("The decryption window has closed."), "window_closed")
+        if item.status != B.PENDING:
+            raise refuse("__all__", _("Your bid is already decrypted."), "already_decrypted")
+        try:
+            price_sheet = _decrypt_into(item, bid_key, sheet_key)
+        except CryptoError as exc:
+            audit_record(
+                actor=user, action="opening.decrypt_failed", obj=item, payload={"reason": str(exc)}
+            )
+            raise refuse(
+                "__all__",
+                _("These keys do not open your bid: %(reason)s") % {"reason": exc},
+                "wrong_key",
+            ) from exc
+        audit_record(
+            actor=user,
+            action="opening.decrypt",
+            obj=item,
+            payload={"sha256": item.bid.sha256, "by": "bidder"},
+        )
+        _mark_decrypted(item, session, by="bidder", price_sheet=price_sheet, now=now)
+    return item
+
+
+# --- window close and custodians ---------------------------------------------------------
+
+
+def opening_close_window(*, tender_id: int, now: datetime | None = None) -> bool:
+    """Clock: when the window ends, apply the tender's rule to undecrypted bids."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = (
+            OpeningSession.objects.select_for_update(no_key=True)
+            .filter(tender_id=tender_id)
+            .first()
+        )
+        if not session or session.phase != P.DECRYPTING or now < session.window_ends_at:
+            return False
+        pending = list(session.bids.select_for_update(no_key=True).filter(status=B.PENDING))
+        if pending and session.tender.decryption_fallback == DecryptionFallback.CUSTODIANS:
+            session.phase = P.CUSTODIANS
+            session.save(update_fields=["phase"])
+            audit_record(
+                actor="clock",
+                action="opening.window_closed",
+                obj=session,
+                payload={"pending": len(pending), "next": "custodians"},
+            )
+            _announce(
+                {"type": "hall.phase", "phase": session.phase, "pending": len(pending)}, tender_id
+            )
+            return True
+        for item in pending:
+            item.status = B.REVOKED
+            item.reason = "not decrypted by the bidder within the window (E-Rules 31)"
+            item.save(update_fields=["status", "reason"])
+        audit_record(
+            actor="clock",
+            action="opening.window_closed",
+            obj=session,
+            payload={"pending": len(pending), "next": "confirming"},
+        )
+        _to_confirming(session, now)
+    return True
+
+
+def _to_confirming(session: OpeningSession, now: datetime) -> None:
+    if session.tender.announce_mode == AnnounceMode.AT_CLOSE:
+        for item in (
+            session.bids.filter(status=B.DECRYPTED, announced_at__isnull=True)
+            .select_related("bid__bidder")
+            .order_by("bid__submitted_at")
+        ):
+            _announce_bid(item, session, now)
+    session.phase = P.CONFIRMING
+    session.confirm_until = now + timedelta(minutes=statutory.value("OPENING_CONFIRM_MINUTES"))
+    session.save(update_fields=["phase", "confirm_until"])
+    _announce(
+        {
+            "type": "hall.phase",
+            "phase": session.phase,
+            "confirm_until": session.confirm_until.isoformat(),
+            "counters": counters(session),
+        },
+        session.tender_id,
+    )
+
+
+def opening_custodian_share(
+    *, user, tender: Tender, share: dict, now: datetime | None = None
+) -> int:
+    """A custodian hands over its decrypted share (``python -m ggzy_bid share-decrypt``).
+
+    Only after the window has closed with undecrypted bids. When k shares are in, the
+    opening key is rebuilt, checked against the published public key, and every
+    undecrypted bid is opened and announced. Returns how many shares are in."""
+    from crypto import shamir
+
+    with transaction.atomic():
+        session = _locked_session(tender)
+        now = now or timezone.now()
+        if session.phase != P.CUSTODIANS:
+            raise refuse(
+                "__all__",
+                _(
+                    "Custodian shares are taken only after the decryption "
+                    "window has closed with undecrypted bids."
+                ),
+                "not_custodian_phase",
+            )
+        mine = TenderKeyShare.objects.filter(tender_id=tender.pk, custodian=user).first()
+        if mine is None:
+            raise PermissionDenied(_("You hold no share of this tender's opening key."))
+        try:
+            parsed = shamir.ThresholdShare.from_dict(share)
+        except (CryptoError, TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise refuse(
+                "share", _("Not a decrypted share: %(reason)s") % {"reason": exc}, "bad_share"
+            ) from exc
+        if parsed.x != mine.x:
+            raise refuse("share", _("This is not your share (wrong index)."), "bad_share")
+        CustodianShare.objects.update_or_create(
+            session=session,
+            custodian=user,
+            defaults={"share": parsed.to_dict(), "submitted_at": now},
+        )
+        audit_record(actor=user, action="opening.share", obj=session, payload={"x": mine.x})
+        count = session.shares.count()
+        _announce(
+            {
+                "type": "hall.share",
+                "custodian": user.get_username(),
+                "shares": count,
+                "threshold": tender.opening_threshold,
+            },
+            tender.pk,
+        )
+        if count >= (tender.opening_threshold or 2):
+            _open_with_custodians(session, now)
+    return count
+
+
+def _open_with_custodians(session: OpeningSession, now: datetime) -> None:
+    from crypto import shamir
+
+    tender = session.tender
+    shares = [shamir.ThresholdShare.from_dict(s.share) for s in session.shares.all()]
+    try:
+        private = threshold.opening_key_combine(
+            shares, opening_public_key=bytes(tender.opening_public_key)
+        )
+    except CryptoError as exc:
+        raise refuse(
+            "share",
+            _("The shares do not rebuild the opening key: %(reason)s") % {"reason": exc},
+            "bad_share",
+        ) from exc
+    for item in (
+        session.bids.select_for_update(no_key=True)
+        .filter(status=B.PENDING)
+        .select_related("bid__bidder", "bid__tender")
+    ):
+        bid = item.bid
+        try:
+            bid_key = envelope.unwrap_data_key(_header(bid), private, label="opening")
+            sheet_key = envelope.unwrap_data_key(bytes(bid.price_sheet), private, label="opening")
+            price_sheet = _decrypt_into(item, bid_key, sheet_key)
+        except CryptoError as exc:
+            item.status = B.WITHDRAWN
+            item.reason = f"the opening key does not open it: {exc}"
+            item.save(update_fields=["status", "reason"])
+            continue
+        audit_record(
+            actor="custodians",
+            action="opening.decrypt",
+            obj=item,
+            payload={"sha256": bid.sha256, "by": "custodians"},
+        )
+        _mark_decrypted(item, session, by="custodians", price_sheet=price_sheet, now=now)
+    _to_confirming(session, now)
+
+
+def _header(bid: Bid) -> envelope.EnvelopeHeader:
+    with bid.envelope.open("rb") as fh:
+        return envelope.read_header(fh)
+
+
+# --- objections and confirmation -------------------------------------------------------------
+
+
+def opening_objection_raise(
+    *, user, tender: Tender, text: str, now: datetime | None = None
+) -> Objection:
+    """A bidder objects to the opening (Reg 44); the host answers on the spot."""
+    text = (text or "").strip()
+    if not text:
+        raise refuse("text", _("Write the objection."), "empty")
+    with transaction.atomic():
+        session = _locked_session(tender)
+        if session.phase == P.CLOSED:
+            raise refuse("__all__", _("The opening is closed."), "closed")
+        item = _bidder_opening(session, user)
+        objection = Objection.objects.create(
+            session=session,
+            bidder_id=item.bid.bidder_id,
+            raised_by=user,
+            text=text[:2000],
+            raised_at=now or timezone.now(),
+        )
+        audit_record(
+            actor=user, action="opening.objection", obj=objection, payload={"text": objection.text}
+        )
+        _announce({"type": "hall.objection", **objection_row(objection)}, tender.pk)
+    return objection
+
+
+def objection_row(o: Objection) -> dict:
+    return {
+        "id": o.pk,
+        "bidder": o.bidder.name,
+        "text": o.text,
+        "raised_at": o.raised_at.isoformat(),
+        "answer": o.answer,
+        "answered_at": o.answered_at.isoformat() if o.answered_at else None,
+    }
+
+
+def opening_objection_answer(
+    *, user, tender: Tender, objection_id, answer: str, now: datetime | None = None
+) -> Objection:
+    answer = (answer or "").strip()
+    if not answer:
+        raise refuse("answer", _("Write the answer."), "empty")
+    if not is_owner(user, tender):
+        raise PermissionDenied(_("Only the host (the tenderer or its agency) answers."))
+    with transaction.atomic():
+        session = _locked_session(tender)
+        objection = (
+            Objection.objects.select_for_update(no_key=True)
+            .filter(session=session, pk=objection_id)
+            .first()
+        )
+        if objection is None:
+            raise refuse("objection", _("No such objection."), "not_found")
+        if objection.answered_at:
+            raise refuse("objection", _("This objection has been answered."), "answered")
+        objection.answer = answer[:2000]
+        objection.answered_at = now or timezone.now()
+        objection.answered_by = user
+        objection.save(update_fields=["answer", "answered_at", "answered_by"])
+        audit_record(
+            actor=user, action="opening.answer", obj=objection, payload={"answer": objection.answer}
+        )
+        _announce({"type": "hall.answer", **objection_row(objection)}, tender.pk)
+    return objection
+
+
+def opening_confirm(
+    *, user, tender: Tender, remark: str = "", now: datetime | None = None
+) -> Confirmation:
+    """A bidder confirms the opening record within the confirmation time."""
+    with transaction.atomic():
+        session = _locked_session(tender)
+        item = _bidder_opening(session, user)
+        now = now or timezone.now()
+        if session.phase != P.CONFIRMING or now >= session.confirm_until:
+            raise refuse("__all__", _("The record is not open for confirmation."), "not_confirming")
+        confirmation, created = Confirmation.objects.get_or_create(
+            session=session,
+            bidder_id=item.bid.bidder_id,
+            defaults={"confirmed_at": now, "remark": (remark or "")[:500]},
+        )
+        if created:
+            audit_record(
+                actor=user,
+                action="opening.confirm",
+                obj=confirmation,
+                payload={"remark": confirmation.remark},
+            )
+            _announce(
+                {"type": "hall.confirmed", "bidder": item.bid.bidder.name, "deemed": False},
+                tender.pk,
+            )
+    return confirmation
+
+
+def opening_finish(*, tender_id: int, now: datetime | None = None) -> bool:
+    """Clock: after the confirmation time, record silence as confirmation, write and sign
+    the record, publish it, and move the tender to opened (or to failed, when the
+    lifecycle's guard finds too few bids opened, Reg 44)."""
+    from .pdf.record import opening_record_pdf
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = (
+            OpeningSession.objects.select_for_update(no_key=True)
+            .filter(tender_id=tender_id)
+            .first()
+        )
+        if not session or session.phase != P.CONFIRMING or now < session.confirm_until:
+            return False
+        for item in session.bids.select_related("bid"):
+            Confirmation.objects.get_or_create(
+                session=session,
+                bidder_id=item.bid.bidder_id,
+                defaults={"confirmed_at": session.confirm_until, "deemed": True},
+            )
+        session.phase = P.CLOSED
+        session.closed_at = now
+        pdf = opening_record_pdf(session)
+        session.record_sha256 = hashlib.sha256(pdf).hexdigest()
+        session.record.save(
+            f"{session.tender.reference}-opening-record.pdf", ContentFile(pdf), save=False
+        )
+        session.save(update_fields=["phase", "closed_at", "record", "record_sha256"])
+        valid = session.bids.filter(status=B.DECRYPTED).count()
+        lifecycle.tender_advance_or_fail(
+            tender=session.tender,
+            to=S.OPENED,
+            by=lifecycle.SYSTEM,
+            reason=f"{valid} valid bids",
+            now=now,
+        )
+        audit_record(
+            actor="platform",
+            action="opening.record",
+            obj=session,
+            payload={
+                "record_sha256": session.record_sha256,
+                "merkle_root": session.merkle_root,
+                "valid_bids": valid,
+            },
+        )
+        _announce(
+            {
+                "type": "hall.closed",
+                "phase": P.CLOSED,
+                "record_url": f"/api/tenders/{tender_id}/opening/record.pdf",
+                "record_sha256": session.record_sha256,
+            },
+            tender_id,
+        )
+    return True
+
+
+def opening_tick(*, now: datetime | None = None) -> None:
+    """Every clock-driven step of every opening that is due. Idempotent; one tender's
+    failure is logged and does not hold up the others."""
+    now = now or timezone.now()
+    for_each(
+        Tender.objects.filter(status=S.BIDDING_CLOSED).values_list("pk", flat=True),
+        lambda pk: opening_start(tender_id=pk, now=now), what="starting the opening of tender",
+    )
+    for_each(
+        OpeningSession.objects.filter(phase=P.DECRYPTING, window_ends_at__lte=now)
+        .values_list("tender_id", flat=True),
+        lambda pk: opening_close_window(tender_id=pk, now=now),
+        what="closing the decryption window of tender",
+    )
+    for_each(
+        OpeningSession.objects.filter(phase=P.CONFIRMING, confirm_until__lte=now)
+        .values_list("tender_id", flat=True),
+        lambda pk: opening_finish(tender_id=pk, now=now), what="finishing the opening of tender",
+    )
+
+
+def inclusion_proof_for(bid: Bid) -> dict:
+    """The Merkle inclusion proof of one accepted envelope in its opening's tree."""
+    session = bid.tender.opening
+    digests = list(session.bids.values_list("bid__sha256", flat=True))
+    proof = merkle.inclusion_proof(digests, bid.sha256).to_dict()
+    if proof["root"] != session.merkle_root:  # the stored tree and the bids disagree
+        raise CryptoError("the bids no longer match the opening's Merkle root")
+    return proof

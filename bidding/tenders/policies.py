@@ -1,0 +1,97 @@
+"""Fetch and authorise in one step.
+
+The error is the same for "does not exist" and "not yours to see", so ids leak
+nothing. Views and the API call these; they never filter tenders by hand.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from accounts.policies import is_oversight, is_tenderer
+
+from .models import Clarification, Tender
+
+
+class TenderNotFound(Http404):
+    pass
+
+
+def _lookup(tender_id) -> dict:
+    text = str(tender_id)
+    if text.isdigit():
+        return {"pk": int(text)}
+    return {"reference": text}
+
+
+def is_owner(user, tender: Tender) -> bool:
+    """The user works for the tenderer or its agency and acts as a tenderer."""
+    return is_tenderer(user) and user.organisation_id in tender.owner_organisations()
+
+
+def can_see_draft(user, tender: Tender) -> bool:
+    return is_owner(user, tender)
+
+
+def access_tender(user, tender_id) -> Tender:
+    """A tender the user may see: any public tender, or a draft of their own."""
+    try:
+        tender = Tender.objects.select_related("tenderer", "agency").get(**_lookup(tender_id))
+    except (Tender.DoesNotExist, ValueError):
+        raise TenderNotFound(_("No such tender.")) from None
+    if not tender.is_public and not can_see_draft(user, tender):
+        raise TenderNotFound(_("No such tender."))
+    return tender
+
+
+def access_tender_as_owner(user, tender_id) -> Tender:
+    """A tender the user manages (tenderer or agency staff). Others: not found / denied."""
+    tender = access_tender(user, tender_id)
+    if not is_owner(user, tender):
+        raise PermissionDenied(_("Only the tenderer or its agency can do this."))
+    return tender
+
+
+def can_view_register(user, tender: Tender) -> bool:
+    """Law 22: who obtained the documents is secret from bidders and the public."""
+    return is_owner(user, tender) or is_oversight(user)
+
+
+def access_register(user, tender_id) -> Tender:
+    tender = access_tender(user, tender_id)
+    if not can_view_register(user, tender):
+        raise PermissionDenied(
+            _("The register of who obtained the documents is confidential (Law 22).")
+        )
+    return tender
+
+
+def access_clarification_as_owner(user, tender: Tender, clarification_id) -> Clarification:
+    if not is_owner(user, tender):
+        raise PermissionDenied(_("Only the tenderer or its agency can answer questions."))
+    try:
+        return tender.clarifications.get(pk=int(clarification_id))
+    except (Clarification.DoesNotExist, ValueError, TypeError):
+        raise Http404(_("No such question.")) from None
+
+
+def can_download(user, tender: Tender) -> bool:
+    """Documents go to those who obtained them (registered), the owner and oversight."""
+    from .selectors import has_obtained
+
+    if not user.is_authenticated:
+        return False
+    return is_owner(user, tender) or is_oversight(user) or has_obtained(user, tender)
+
+
+def can_see_transitions(user, tender: Tender) -> bool:
+    """The lifecycle panel: the owner and oversight see the next moves allowed."""
+    return is_owner(user, tender) or is_oversight(user)
+
+
+def require_tenderer(user) -> None:
+    """Only staff of a tenderer or an agency create and manage tenders."""
+    if not is_tenderer(user):
+        raise PermissionDenied(_("Only tenderers and agencies can manage tenders."))

@@ -1,0 +1,613 @@
+"""Writes for tenders: drafts, documents, publication, registration, clarifications,
+amendments. Views, the API, tasks and commands call these; nothing else writes.
+
+Every function runs in one transaction: it locks what it changes, checks the rules
+(``core.statutory``), writes, and appends the audit event. Files saved to
+storage inside a transaction that later fails are removed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Organisation
+from accounts.policies import is_bidder
+from audit.services import audit_record
+from bidding.tenders import lifecycle
+from core import statutory
+from core.refusals import refuse
+
+from . import custody
+from .models import Amendment, Clarification, DocumentRegistration, Lot, Tender, TenderDocument
+from .policies import is_owner, require_tenderer
+from .reference import AwardMethod
+from .selectors import has_obtained
+
+S = Tender.Status
+
+
+@dataclass
+class LotInput:
+    name: str
+    estimate: Decimal | None = None
+
+
+@dataclass
+class TenderInput:
+    """Everything a tenderer fills in for a tender; ``agency`` is an Organisation."""
+
+    project_code: str
+    project_name: str
+    title: str
+    region: str
+    category: str
+    estimate: Decimal
+    max_price: Decimal
+    bond_amount: Decimal
+    docs_from: datetime
+    docs_until: datetime
+    deadline: datetime
+    evaluation_method: str
+    price_formula: str
+    award_method: str
+    lots: list[LotInput] = field(default_factory=list)
+    title_en: str = ""
+    description: str = ""
+    procedure_type: str = "open"
+    decision_method: str = ""
+    decryption_window_minutes: int | None = None
+    price_formula_params: dict = field(default_factory=dict)
+    price_sheet_items: list = field(default_factory=list)
+    decryption_fallback: str = "custodians"
+    announce_mode: str = "as_decrypted"
+    public_opening: bool = True
+    opening_time: datetime | None = None
+    # An agency names the tenderer it acts for; a tenderer may name its agency.
+    tenderer_org: object | None = None
+    agency_org: object | None = None
+
+
+TENDER_FIELDS = [
+    "project_code",
+    "project_name",
+    "title",
+    "title_en",
+    "description",
+    "procedure_type",
+    "region",
+    "category",
+    "estimate",
+    "max_price",
+    "bond_amount",
+    "docs_from",
+    "docs_until",
+    "deadline",
+    "decryption_window_minutes",
+    "evaluation_method",
+    "price_formula",
+    "price_formula_params",
+    "award_method",
+    "decision_method",
+    "price_sheet_items",
+    "decryption_fallback",
+    "announce_mode",
+    "public_opening",
+]
+
+
+def _lock_as_owner(user, tender: Tender) -> Tender:
+    """Lock the tender's row for this transaction; only its tenderer or agency may go on."""
+    locked = Tender.objects.select_for_update(no_key=True).get(pk=tender.pk)
+    if not is_owner(user, locked):
+        raise PermissionDenied(_("Only the tenderer or its agency can do this."))
+    return locked
+
+
+def _check_consistency(data: TenderInput | Tender) -> None:
+    """Rules that hold for a draft as well as a published tender."""
+    errors = {}
+    items = data.price_sheet_items
+    if not isinstance(items, list) or not all(
+        isinstance(i, str) and 0 < len(i.strip()) <= 60 for i in items
+    ) or len(items) > 30:
+        errors["price_sheet_items"] = _(
+            "Price sheet items are a list of up to 30 names of at most 60 characters."
+        )
+    if data.max_price is not None and data.estimate is not None:
+        if data.max_price <= 0 or data.estimate <= 0:
+            errors["estimate"] = _("Prices must be positive.")
+    if data.docs_until <= data.docs_from:
+        errors["docs_until"] = _("The end of the document period must come after its start.")
+    if data.award_method == AwardMethod.SEPARATE and not data.decision_method:
+        errors["decision_method"] = _(
+            "Evaluation separate from award needs the method the award committee uses."
+        )
+    if errors:
+        raise ValidationError(errors)
+    statutory.check_bond(estimate=data.estimate, bond=data.bond_amount)
+    statutory.check_decryption_window(data.decryption_window_minutes)
+    statutory.check_opening_time(
+        deadline=data.deadline, opening_time=getattr(data, "opening_time", None)
+    )
+
+
+def _parties(user, data: TenderInput):
+    """(tenderer, agency) for a new tender, from who is filing it."""
+    org = user.organisation
+    if org.kind == Organisation.Kind.AGENCY:
+        if data.tenderer_org is None or data.tenderer_org.kind != Organisation.Kind.TENDERER:
+            raise ValidationError(
+                {"tenderer_org": _("An agency must name the tenderer it acts for.")}
+            )
+        return data.tenderer_org, org
+    if data.agency_org is not None and data.agency_org.kind != Organisation.Kind.AGENCY:
+        raise ValidationError({"agency_org": _("That organisation is not an agency.")})
+    return org, data.agency_org
+
+
+def _next_reference(tender: Tender) -> str:
+    year = timezone.localtime(tender.created_at).year
+    return f"{settings.TENDER_REFERENCE_PREFIX}-{year}-{tender.pk:06d}"
+
+
+def tender_create(*, user, data: TenderInput) -> Tender:
+    """Save a new draft tender for the user's organisation (step one of two)."""
+    require_tenderer(user)
+    if data.decryption_window_minutes is None:
+        data.decryption_window_minutes = statutory.value("DECRYPTION_WINDOW_DEFAULT_MINUTES")
+    if not data.lots:
+        data.lots = [LotInput(name=data.title, estimate=data.estimate)]
+    _check_consistency(data)
+    with transaction.atomic():
+        tenderer, agency = _parties(user, data)
+        tender = Tender(
+            tenderer=tenderer,
+            agency=agency,
+            created_by=user,
+            reference=f"draft-{os.urandom(8).hex()}",
+            **{f: getattr(data, f) for f in TENDER_FIELDS},
+        )
+        tender.save()
+        tender.reference = _next_reference(tender)
+        tender.save(update_fields=["reference"])
+        _replace_lots(tender, data.lots)
+        audit_record(
+            actor=user,
+            action="tender.create",
+            obj=tender,
+            payload=_tender_payload(tender),
+            summary=f"{tender.reference} draft",
+        )
+    return tender
+
+
+def tender_update(*, user, tender: Tender, data: TenderInput) -> Tender:
+    """Change a draft. A published tender changes only through amendments."""
+    require_tenderer(user)
+    if data.decryption_window_minutes is None:
+        data.decryption_window_minutes = tender.decryption_window_minutes
+    _check_consistency(data)
+    with transaction.atomic():
+        locked = _lock_as_owner(user, tender)
+        if locked.status != S.DRAFT:
+            raise ValidationError(
+                _("A published tender cannot be edited; publish an amendment instead."),
+                code="not_draft",
+            )
+        for f in TENDER_FIELDS:
+            setattr(locked, f, getattr(data, f))
+        locked.save()
+        if data.lots:
+            _replace_lots(locked, data.lots)
+        audit_record(
+            actor=user,
+            action="tender.update",
+            obj=locked,
+            payload=_tender_payload(locked),
+            summary=f"{locked.reference} draft edited",
+        )
+    return locked
+
+
+def _replace_lots(tender: Tender, lots: Iterable[LotInput]) -> None:
+    tender.lots.all().delete()
+    Lot.objects.bulk_create(
+        Lot(tender=tender, number=i, name=lot.name, estimate=lot.estimate)
+        for i, lot in enumerate(lots, start=1)
+    )
+
+
+def _tender_payload(tender: Tender) -> dict:
+    data = {f: getattr(tender, f) for f in TENDER_FIELDS}
+    data["lots"] = [[lot.number, lot.name, lot.estimate] for lot in tender.lots.all()]
+    return data
+
+
+def tender_publish(*, user, tender: Tender, now: datetime | None = None) -> Tender:
+    """Publish a draft: check every statutory rule, then move it through the lifecycle.
+
+    After the commit a task is scheduled for the deadline, so bidding closes on time
+    even if nobody is looking.
+    """
+    require_tenderer(user)
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock_as_owner(user, tender)
+        if locked.status != S.DRAFT:
+            raise lifecycle.TransitionNotAllowed(locked.status, S.PUBLISHED)
+        _check_consistency(locked)
+        statutory.check_deadline_at_publication(
+            now=now, docs_from=locked.docs_from, deadline=locked.deadline
+        )
+        # Reg 16 counts the days documents are actually obtainable: from now at the
+        # earliest.
+        statutory.check_documents_period(
+            docs_from=max(locked.docs_from, now),
+            docs_until=locked.docs_until,
+            deadline=locked.deadline,
+        )
+        if not locked.documents.exists():
+            raise refuse(
+                "documents", _("Attach the tender documents before publishing."), "no_documents"
+            )
+        custody.opening_key_create(locked)
+        lifecycle.tender_transition(
+            tender=locked, to=S.PUBLISHED, by=lifecycle.TENDERER, actor=user, now=now
+        )
+        _schedule_deadline(locked)
+    tender.refresh_from_db()
+    return tender
+
+
+def _schedule_deadline(tender: Tender) -> None:
+    from core.tasks import schedule_at
+
+    transaction.on_commit(lambda: schedule_at(tender.deadline, object_id=tender.pk))
+
+
+# --- documents --------------------------------------------------------------
+
+
+def _validate_upload(upload) -> None:
+    name = os.path.basename(upload.name or "")
+    ext = os.path.splitext(name)[1].lower()
+    if ext not in settings.TENDER_DOCUMENT_EXTENSIONS:
+        raise refuse(
+            "file",
+            _("Files of type “%(ext)s” are not accepted. Allowed: %(allowed)s.")
+            % {"ext": ext or _("none"), "allowed": " ".join(settings.TENDER_DOCUMENT_EXTENSIONS)},
+            "file_type",
+        )
+    if upload.size > settings.TENDER_DOCUMENT_MAX_BYTES:
+        raise refuse(
+            "file",
+            _("The file is %(size)s MB; the limit is %(limit)s MB.")
+            % {
+                "size": round(upload.size / 1048576, 1),
+                "limit": round(settings.TENDER_DOCUMENT_MAX_BYTES / 1048576, 1),
+            },
+            "file_too_large",
+        )
+    if upload.size == 0:
+        raise refuse("file", _("The file is empty."), "file_empty")
+
+
+@contextmanager
+def _stored_files():
+    """Collect names saved to storage; remove them if the block fails."""
+    saved: list[str] = []
+    try:
+        yield saved
+    except BaseException:
+        for name in saved:
+            try:
+                default_storage.delete(name)
+            except OSError:
+                pass
+        raise
+
+
+def _store_document(*, tender, upload, user, now, amendment=None, saved: list) -> TenderDocument:
+    _validate_upload(upload)
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    doc = TenderDocument(
+        tender=tender,
+        amendment=amendment,
+        name=os.path.basename(upload.name)[:255],
+        sha256=digest.hexdigest(),
+        size=upload.size,
+        content_type=getattr(upload, "content_type", "") or "",
+        uploaded_by=user,
+        uploaded_at=now,
+    )
+    doc.file.save(doc.name, File(upload), save=False)
+    saved.append(doc.file.name)
+    doc.save()
+    audit_record(
+        actor=user,
+        action="document.add",
+        obj=doc,
+        payload={
+            "tender": tender.reference,
+            "name": doc.name,
+            "sha256": doc.sha256,
+            "size": doc.size,
+            "amendment": amendment.number if amendment else None,
+        },
+        summary=f"{tender.reference}: {doc.name}",
+    )
+    return doc
+
+
+def document_add(*, user, tender: Tender, upload) -> TenderDocument:
+    """Attach a document to a draft. Published tenders take documents only by amendment."""
+    require_tenderer(user)
+    with _stored_files() as saved, transaction.atomic():
+        locked = _lock_as_owner(user, tender)
+        if locked.status != S.DRAFT:
+            raise refuse(
+                "file",
+                _("Published documents are immutable; add new documents with an amendment."),
+                "document_immutable",
+            )
+        return _store_document(
+            tender=locked, upload=upload, user=user, now=timezone.now(), saved=saved
+        )
+
+
+def document_remove(*, user, tender: Tender, document: TenderDocument) -> None:
+    """Remove a document from a draft. Published documents can never be removed."""
+    require_tenderer(user)
+    with transaction.atomic():
+        locked = _lock_as_owner(user, tender)
+        if locked.status != S.DRAFT or document.tender_id != locked.pk:
+            raise ValidationError(
+                _("Published documents are immutable."), code="document_immutable"
+            )
+        audit_record(
+            actor=user,
+            action="document.remove",
+            obj=document,
+            payload={"sha256": document.sha256, "name": document.name},
+        )
+        name = document.file.name
+        TenderDocument.objects.filter(pk=document.pk).delete()
+        transaction.on_commit(lambda: default_storage.delete(name))
+
+
+# --- registration (obtaining documents) ---------------------------------------
+
+
+def document_obtain(*, user, tender: Tender, now: datetime | None = None) -> DocumentRegistration:
+    """Register the bidder's organisation as having obtained the documents.
+
+    Idempotent: a second call returns the existing registration.
+    """
+    now = now or timezone.now()
+    if not is_bidder(user):
+        raise PermissionDenied(_("Only bidders can obtain tender documents."))
+    with transaction.atomic():
+        locked = Tender.objects.select_for_update(no_key=True).get(pk=tender.pk)
+        existing = DocumentRegistration.objects.filter(
+            tender=locked, organisation_id=user.organisation_id
+        ).first()
+        if existing:
+            return existing
+        if locked.status != S.PUBLISHED:
+            raise ValidationError(
+                _("Documents can be obtained only while bidding is open."), code="not_open"
+            )
+        if now < locked.docs_from or now > locked.docs_until:
+            raise ValidationError(
+                _("Documents are obtainable from %(start)s to %(end)s.")
+                % {
+                    "start": timezone.localtime(locked.docs_from).strftime("%Y-%m-%d %H:%M"),
+                    "end": timezone.localtime(locked.docs_until).strftime("%Y-%m-%d %H:%M"),
+                },
+                code="outside_docs_period",
+            )
+        registration = DocumentRegistration.objects.create(
+            tender=locked, organisation_id=user.organisation_id, user=user, obtained_at=now
+        )
+        audit_record(
+            actor=user,
+            action="document.obtain",
+            obj=registration,
+            payload={"tender": locked.reference, "organisation": user.organisation_id},
+        )
+    return registration
+
+
+# --- clarifications ---------------------------------------------------------
+
+
+def clarification_ask(*, user, tender: Tender, question: str) -> Clarification:
+    """A bidder that obtained the documents asks a question before the deadline."""
+    question = (question or "").strip()
+    if not question:
+        raise ValidationError({"question": _("Write your question.")})
+    if not is_bidder(user):
+        raise PermissionDenied(_("Only bidders can ask questions."))
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Tender.objects.select_for_update(no_key=True).get(pk=tender.pk)
+        if locked.status != S.PUBLISHED or now >= locked.deadline:
+            raise ValidationError(
+                _("Questions are taken only while bidding is open."), code="not_open"
+            )
+        if not has_obtained(user, locked):
+            raise PermissionDenied(_("Obtain the tender documents before asking questions."))
+        item = Clarification.objects.create(
+            tender=locked, question=question[:5000], asked_by=user, asked_at=now
+        )
+        audit_record(
+            actor=user,
+            action="clarification.ask",
+            obj=item,
+            payload={"tender": locked.reference, "question": item.question},
+        )
+    return item
+
+
+def clarification_answer(
+    *,
+    user,
+    tender: Tender,
+    clarification: Clarification,
+    answer: str,
+    affects_bids: bool = False,
+) -> Clarification:
+    """Publish an answer to everyone, without naming who asked.
+
+    An answer that may affect bids is a clarification under Law 23: the same
+    15-day rule as an amendment applies, and the deadline moves if needed.
+    """
+    answer = (answer or "").strip()
+    if not answer:
+        raise ValidationError({"answer": _("Write the answer.")})
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock_as_owner(user, tender)
+        item = Clarification.objects.select_for_update(no_key=True).get(pk=clarification.pk)
+        if item.is_answered:
+            raise ValidationError(
+                _("This question has been answered already."), code="already_answered"
+            )
+        if locked.status != S.PUBLISHED:
+            raise ValidationError(_("The tender is not open for bidding."), code="not_open")
+        moved = None
+        if affects_bids:
+            moved = _apply_deadline_rule(
+                locked, now=now, requested=None, actor=user, cause=f"clarification {item.pk}"
+            )
+        elif now >= locked.deadline:
+            raise ValidationError(_("The bid deadline has passed."), code="after_deadline")
+        item.answer = answer[:10000]
+        item.answered_at = now
+        item.answered_by = user
+        item.save(update_fields=["answer", "answered_at", "answered_by"])
+        audit_record(
+            actor=user,
+            action="clarification.answer",
+            obj=item,
+            payload={
+                "tender": locked.reference,
+                "answer": item.answer,
+                "affects_bids": affects_bids,
+                "new_deadline": moved.isoformat() if moved else None,
+            },
+        )
+    return item
+
+
+# --- amendments -------------------------------------------------------------
+
+
+def _apply_deadline_rule(locked: Tender, *, now, requested, actor, cause) -> datetime | None:
+    """Apply Law 23 / Reg 21 to a locked tender; return the new deadline if it moved."""
+    result = statutory.amendment_deadline(now=now, deadline=locked.deadline, requested=requested)
+    if not result.moved:
+        return None
+    old = locked.deadline
+    locked.deadline = result.deadline
+    if locked.docs_until < now + statutory.days("DOCS_AVAILABLE_MIN_DAYS"):
+        locked.docs_until = min(result.deadline, now + statutory.days("DOCS_AVAILABLE_MIN_DAYS"))
+    locked.save(update_fields=["deadline", "docs_until"])
+    audit_record(
+        actor=actor,
+        action="tender.deadline_moved",
+        obj=locked,
+        payload={"from": old.isoformat(), "to": locked.deadline.isoformat(), "cause": cause},
+        summary=f"{locked.reference}: deadline {old.isoformat()} -> {locked.deadline.isoformat()}",
+    )
+    _schedule_deadline(locked)
+    return locked.deadline
+
+
+def amendment_publish(
+    *,
+    user,
+    tender: Tender,
+    text: str,
+    files: Iterable = (),
+    new_deadline: datetime | None = None,
+    now: datetime | None = None,
+) -> Amendment:
+    """Publish an amendment (with or without new documents) to a published tender.
+
+    Law 23 / Reg 21 (``statutory.amendment_deadline``): if it comes less than 15
+    days before the deadline, the deadline moves to 15 days after it. An amendment
+    at or after the deadline is refused.
+    """
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": _("Describe what the amendment changes.")})
+    require_tenderer(user)
+    now = now or timezone.now()
+    files = list(files)
+    for upload in files:
+        _validate_upload(upload)
+    with _stored_files() as saved, transaction.atomic():
+        locked = _lock_as_owner(user, tender)
+        if locked.status != S.PUBLISHED:
+            raise ValidationError(
+                _("Only a tender open for bidding can be amended (status: %(status)s).")
+                % {"status": locked.get_status_display()},
+                code="not_open",
+            )
+        old_deadline = locked.deadline
+        result = statutory.amendment_deadline(
+            now=now, deadline=locked.deadline, requested=new_deadline
+        )
+        number = (locked.amendments.count() or 0) + 1
+        amendment = Amendment.objects.create(
+            tender=locked,
+            number=number,
+            text=text[:20000],
+            published_at=now,
+            published_by=user,
+            old_deadline=old_deadline,
+            new_deadline=result.deadline,
+            requested_deadline=new_deadline,
+            deadline_moved_by_rule=result.moved
+            and (new_deadline is None or new_deadline < result.required_earliest),
+        )
+        for upload in files:
+            _store_document(
+                tender=locked, upload=upload, user=user, now=now, amendment=amendment, saved=saved
+            )
+        audit_record(
+            actor=user,
+            action="amendment.publish",
+            obj=amendment,
+            payload={
+                "tender": locked.reference,
+                "number": number,
+                "text": amendment.text,
+                "old_deadline": old_deadline.isoformat(),
+                "new_deadline": result.deadline.isoformat(),
+            },
+            summary=f"{locked.reference}: amendment {number}",
+        )
+        if result.moved:
+            _apply_deadline_rule(
+                locked, now=now, requested=new_deadline, actor=user, cause=f"amendment {number}"
+            )
+    return amendment

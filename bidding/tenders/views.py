@@ -1,0 +1,265 @@
+"""Pages. Thin: fetch through access functions, call services, render."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from bidding.tenders import lifecycle, selectors, services
+
+from .forms import (
+    AmendmentForm,
+    AnswerForm,
+    DocumentForm,
+    QuestionForm,
+    TenderForm,
+    add_service_errors,
+)
+from .pages import PageFacts, stage_links
+from .policies import (
+    access_clarification_as_owner,
+    access_register,
+    access_tender,
+    access_tender_as_owner,
+    can_download,
+    can_see_transitions,
+    can_view_register,
+    is_owner,
+    require_tenderer,
+)
+
+
+def refusals_as_messages(view):
+    """Show a refused service call as a message on the tender page, not an error page."""
+
+    @wraps(view)
+    def wrapper(request, tender_id, *args, **kwargs):
+        try:
+            return view(request, tender_id, *args, **kwargs)
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        except lifecycle.TransitionNotAllowed as exc:
+            messages.error(request, str(exc))
+        return redirect("tenders:tender_detail", tender_id=tender_id)
+
+    return wrapper
+
+
+def tender_list(request):
+    search = selectors.tender_search(request.GET)
+    tenders = search.qs if search.is_valid() else selectors.tender_public_list().none()
+    page = Paginator(tenders, 15).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "tenders/tender_list.html",
+        {
+            "filter": search,
+            "page": page,
+            "query": query.urlencode(),
+        },
+    )
+
+
+def tender_detail(request, tender_id):
+    tender = access_tender(request.user, tender_id)
+    user = request.user
+    owner = is_owner(user, tender)
+    obtained = selectors.has_obtained(user, tender)
+    context = {
+        "tender": tender,
+        "is_owner": owner,
+        "documents": tender.documents.select_related("amendment"),
+        "amendments": tender.amendments.prefetch_related("documents"),
+        "clarifications": selectors.clarifications_visible(tender, user),
+        "obtained": obtained,
+        "can_download": can_download(user, tender),
+        "can_view_register": can_view_register(user, tender),
+        "transitions": lifecycle.available_transitions(tender)
+        if can_see_transitions(user, tender) else [],
+        "question_form": QuestionForm(),
+        "answer_form": AnswerForm(),
+        "document_form": DocumentForm(),
+        "stage_links": stage_links(user, tender, PageFacts(owner=owner, obtained=obtained)),
+    }
+    return render(request, "tenders/tender_detail.html", context)
+
+
+def _tender_form_view(request, tender=None):
+    require_tenderer(request.user)
+    form = TenderForm(request.POST or None, instance=tender, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if tender is None:
+                tender = services.tender_create(user=request.user, data=form.to_input())
+                messages.success(
+                    request, _("Draft saved. Attach the tender documents, then publish.")
+                )
+            else:
+                tender = services.tender_update(
+                    user=request.user, tender=tender, data=form.to_input()
+                )
+                messages.success(request, _("Draft updated."))
+            return redirect("tenders:tender_detail", tender_id=tender.pk)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+    return render(request, "tenders/tender_form.html", {"form": form, "tender": tender})
+
+
+@login_required
+def tender_create(request):
+    return _tender_form_view(request)
+
+
+@login_required
+def tender_edit(request, tender_id):
+    tender = access_tender_as_owner(request.user, tender_id)
+    if tender.status != tender.Status.DRAFT:
+        messages.error(
+            request, _("A published tender cannot be edited; publish an amendment instead.")
+        )
+        return redirect("tenders:tender_detail", tender_id=tender.pk)
+    return _tender_form_view(request, tender)
+
+
+@login_required
+@require_POST
+@refusals_as_messages
+def tender_publish(request, tender_id):
+    tender = access_tender_as_owner(request.user, tender_id)
+    services.tender_publish(user=request.user, tender=tender)
+    messages.success(request, _("The tender is published. Bidding closes at the deadline."))
+    return redirect("tenders:tender_detail", tender_id=tender.pk)
+
+
+@login_required
+@require_POST
+@refusals_as_messages
+def document_upload(request, tender_id):
+    tender = access_tender_as_owner(request.user, tender_id)
+    form = DocumentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        raise ValidationError(form.errors["file"])
+    doc = services.document_add(user=request.user, tender=tender, upload=form.cleaned_data["file"])
+    messages.success(request, _("Document “%(name)s” attached.") % {"name": doc.name})
+    return redirect("tenders:tender_detail", tender_id=tender.pk)
+
+
+@login_required
+@require_POST
+@refusals_as_messages
+def document_remove(request, tender_id, document_id):
+    tender = access_tender_as_owner(request.user, tender_id)
+    document = tender.documents.filter(pk=document_id).first()
+    if document is None:
+        raise ValidationError(_("No such document."))
+    services.document_remove(user=request.user, tender=tender, document=document)
+    messages.success(request, _("Document removed."))
+    return redirect("tenders:tender_detail", tender_id=tender.pk)
+
+
+@login_required
+@require_POST
+@refusals_as_messages
+def tender_obtain(request, tender_id):
+    tender = access_tender(request.user, tender_id)
+    services.document_obtain(user=request.user, tender=tender)
+    messages.success(request, _("You have obtained the tender documents."))
+    return redirect("tenders:tender_detail", tender_id=tender.pk)
+
+
+@login_required
+def tender_register(request, tender_id):
+    tender = access_register(request.user, tender_id)
+    return render(
+        request,
+        "tenders/tender_register.html",
+        {
+            "tender": tender,
+            "registrations": selectors.tender_register(tender),
+        },
+    )
+
+
+@login_required
+@require_POST
+@refusals_as_messages
+def clarification_ask(request, tender_id):
+    tender = access_tender(request.user, tender_id)
+    form = QuestionForm(request.POST)
+    if not form.is_valid():
+        raise ValidationError(form.errors["question"])
+    services.clarification_ask(
+        user=request.user, tender=tender, question=form.cleaned_data["question"]
+    )
+    messages.success(
+        request,
+        _(
+            "Your question was sent. The answer will be published to "
+            "every bidder without naming you."
+        ),
+    )
+    return redirect("tenders:tender_detail", tender_id=tender.pk)
+
+
+@login_required
+@require_POST
+@refusals_as_messages
+def clarification_answer(request, tender_id, clarification_id):
+    tender = access_tender(request.user, tender_id)
+    item = access_clarification_as_owner(request.user, tender, clarification_id)
+    form = AnswerForm(request.POST)
+    if not form.is_valid():
+        raise ValidationError(form.errors["answer"])
+    old_deadline = tender.deadline
+    services.clarification_answer(
+        user=request.user, tender=tender, clarification=item, **form.cleaned_data
+    )
+    tender.refresh_from_db()
+    messages.success(request, _("The answer is published."))
+    if tender.deadline != old_deadline:
+        messages.warning(
+            request,
+            _("The bid deadline moved to %(d)s (Law 23).")
+            % {"d": tender.deadline.strftime("%Y-%m-%d %H:%M %Z")},
+        )
+    return redirect("tenders:tender_detail", tender_id=tender.pk)
+
+
+@login_required
+def amendment_create(request, tender_id):
+    tender = access_tender_as_owner(request.user, tender_id)
+    form = AmendmentForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            amendment = services.amendment_publish(
+                user=request.user,
+                tender=tender,
+                text=form.cleaned_data["text"],
+                files=form.cleaned_data["files"],
+                new_deadline=form.cleaned_data["new_deadline"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Amendment %(n)s is published.") % {"n": amendment.number})
+            if amendment.deadline_moved_by_rule:
+                messages.warning(
+                    request,
+                    _(
+                        "It came less than 15 days before the deadline, so the deadline moved to "
+                        "%(d)s (Law 23, Reg 21)."
+                    )
+                    % {"d": amendment.new_deadline.strftime("%Y-%m-%d %H:%M %Z")},
+                )
+            return redirect("tenders:tender_detail", tender_id=tender.pk)
+    return render(request, "tenders/amendment_form.html", {"form": form, "tender": tender})

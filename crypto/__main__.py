@@ -1,5 +1,0 @@
-"""``python -m crypto``: the sealing tool (see :mod:`crypto.cli`)."""
-
-from .cli import main
-
-raise SystemExit(main())
