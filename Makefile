@@ -31,8 +31,10 @@ test: install
 bench: install
 	$(PY) bench/run.py
 
+## Lint: ruff, and the import contracts that keep the house (pyproject.toml)
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 ## Regenerate the translations catalogue (needs gettext) and compile it
 messages: install

@@ -88,7 +88,7 @@ def _setup(cfg_path: str, out_path: str) -> None:
     from bidding.tenders.models import Tender
     from core import platform_keys, tasks
     from tests import factories
-    from tests.bidding.test_opening import data_keys
+    from tests.bidding.opening.test_services import data_keys
 
     started = time.perf_counter()
     platform_keys.signing_key()

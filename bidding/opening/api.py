@@ -15,15 +15,16 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Role
 from bidding.bids.api import PdfRenderer
-from bidding.bids.models import Bid
-from bidding.opening import services as opening
+from bidding.bids.selectors import current_bid_of
 from bidding.tenders.policies import access_tender
+from bidding.tenders.selectors import key_share_of
 from core.api_errors import error_response
 
+from . import selectors
+from . import services as opening
 from .actions import perform
-from .policies import HallRefused, access_hall
+from .policies import HallRefused, access_hall, require_bidder
 from .selectors import hall_state
 
 TENDER_ID = OpenApiParameter("tender_id", str, OpenApiParameter.PATH,
@@ -125,11 +126,10 @@ class InclusionProofApi(APIView):
         if not hasattr(tender, "opening"):
             raise Http404(_("The opening has not started."))
         digest = request.query_params.get("sha256", "")
-        bids = Bid.objects.filter(tender=tender, opening__isnull=False)
         if digest:
-            bid = bids.filter(sha256=digest.lower()).first()
+            bid = selectors.accepted_bid(tender, sha256=digest)
         elif role == "bidder":
-            bid = bids.filter(bidder_id=request.user.organisation_id).first()
+            bid = selectors.accepted_bid(tender, bidder_id=request.user.organisation_id)
         else:
             bid = None
         if bid is None:
@@ -149,10 +149,8 @@ class MyEnvelopeHeadersApi(APIView):
         from crypto import envelope
 
         tender = access_tender(request.user, tender_id)
-        if request.user.role != Role.BIDDER:
-            raise PermissionDenied(_("Only bidders have bids."))
-        bid = Bid.objects.filter(tender=tender, bidder_id=request.user.organisation_id,
-                                 status=Bid.Status.SUBMITTED).first()
+        require_bidder(request.user, _("Only bidders have bids."))
+        bid = current_bid_of(tender, request.user.organisation_id)
         if bid is None:
             raise Http404(_("No bid."))
         with bid.envelope.open("rb") as fh:
@@ -170,10 +168,8 @@ class MyKeyShareApi(APIView):
         """Your encrypted share of the tender's opening key (custodians only). Only your
         private key opens it: ``python -m ggzy_bid hall-share`` decrypts it on your machine
         and hands it to the hall once the decryption window has closed."""
-        from bidding.tenders.models import TenderKeyShare
-
         tender = access_tender(request.user, tender_id)
-        share = TenderKeyShare.objects.filter(tender=tender, custodian=request.user).first()
+        share = key_share_of(tender, request.user)
         if share is None:
             raise PermissionDenied(_("You hold no share of this tender's opening key."))
         return Response(share.encrypted_share)

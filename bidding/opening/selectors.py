@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from bidding.bids.models import Bid
 from bidding.tenders.models import Tender
 
 from .models import OpeningSession, OpeningSignin
@@ -72,3 +73,14 @@ def hall_state(tender: Tender, user, role: str) -> dict:
 
 def _signed_in(tender: Tender) -> set[int]:
     return set(OpeningSignin.objects.filter(tender=tender).values_list("bidder_id", flat=True))
+
+
+def accepted_bid(tender: Tender, *, sha256: str = "", bidder_id: int | None = None) -> Bid | None:
+    """A bid whose envelope the opening accepted (it is in the Merkle tree), found by its
+    digest or by its bidder."""
+    bids = Bid.objects.filter(tender=tender, opening__isnull=False)
+    if sha256:
+        return bids.filter(sha256=sha256.lower()).first()
+    if bidder_id is not None:
+        return bids.filter(bidder_id=bidder_id).first()
+    return None

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.policies import is_bidder, is_tenderer
 
-from .models import Clarification, DocumentRegistration, Tender
+from .models import Clarification, DocumentRegistration, Tender, TenderKeyShare
 from .reference import Category, Region
 
 PUBLIC_STATUSES = [s for s in Tender.Status.values if s != Tender.Status.DRAFT]
@@ -148,3 +148,10 @@ def has_obtained(user, tender: Tender) -> bool:
             tender=tender, organisation_id=user.organisation_id
         ).exists()
     )
+
+
+def key_share_of(tender: Tender, user) -> TenderKeyShare | None:
+    """The user's encrypted share of the tender's opening key, if they are a custodian."""
+    if not user.is_authenticated:
+        return None
+    return TenderKeyShare.objects.filter(tender=tender, custodian=user).first()

@@ -69,7 +69,7 @@ def setup() -> dict:
     from bidding.tenders.models import Tender
     from core import platform_keys, tasks
     from tests import factories
-    from tests.bidding.test_opening import custodian_share, data_keys
+    from tests.bidding.opening.test_services import custodian_share, data_keys
 
     platform_keys.signing_key()  # made once here, before two servers could race for it
     platform_keys.document_certificate()

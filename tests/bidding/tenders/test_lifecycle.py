@@ -149,3 +149,95 @@ def test_the_clock_leaves_a_suspended_tender_alone():
         assert lifecycle.advance_by_clock() == []
     tender.refresh_from_db()
     assert tender.status == S.SUSPENDED
+
+
+# --- the registries: later stages add guards and hooks ------------------------------
+
+
+@pytest.fixture
+def clean_registries(monkeypatch):
+    from collections import defaultdict
+
+    monkeypatch.setattr(lifecycle, "_guards", defaultdict(list))
+    monkeypatch.setattr(lifecycle, "_hooks", defaultdict(list))
+
+
+def test_a_registered_guard_refuses_the_move_with_its_reason(clean_registries):
+    tender = _tender_in(S.OPENED)
+    lifecycle.register_guard(S.OPENED, S.EVALUATION, lambda t, now: "the committee is not drawn")
+    with pytest.raises(lifecycle.TransitionNotAllowed, match="the committee is not drawn") as exc:
+        lifecycle.tender_transition(tender=tender, to=S.EVALUATION, by=SYSTEM)
+    assert exc.value.guarded and exc.value.reason == "the committee is not drawn"
+    tender.refresh_from_db()
+    assert tender.status == S.OPENED
+
+
+def test_a_guard_for_a_move_the_table_lacks_is_refused_at_registration(clean_registries):
+    with pytest.raises(ValueError, match="no move draft -> awarded"):
+        lifecycle.register_guard(S.DRAFT, S.AWARDED, lambda t, now: "")
+
+
+def test_a_hook_runs_inside_the_moving_transaction(clean_registries):
+    from django.db import transaction
+
+    calls = []
+
+    def hook(*, tender, previous, reason, now):
+        in_transaction = transaction.get_connection().in_atomic_block
+        calls.append((tender.status, previous, reason, in_transaction))
+
+    lifecycle.register_hook(S.CANCELLED, hook)
+    tender = _tender_in(S.PUBLISHED)
+    lifecycle.tender_transition(tender=tender, to=S.CANCELLED, by=TENDERER, reason="budget cut")
+    assert calls == [(S.CANCELLED, S.PUBLISHED, "budget cut", True)]
+
+
+def test_a_failing_hook_undoes_the_move(clean_registries):
+    def hook(**kwargs):
+        raise RuntimeError("notification service down")
+
+    lifecycle.register_hook(S.CANCELLED, hook)
+    tender = _tender_in(S.PUBLISHED)
+    before = AuditEvent.objects.count()
+    with pytest.raises(RuntimeError):
+        lifecycle.tender_transition(tender=tender, to=S.CANCELLED, by=TENDERER)
+    tender.refresh_from_db()
+    assert tender.status == S.PUBLISHED and AuditEvent.objects.count() == before
+
+
+def test_advance_or_fail_fails_the_tender_with_the_guards_reason(clean_registries):
+    lifecycle.register_guard(S.OPENING, S.OPENED, lambda t, now: "2 bids opened")
+    tender = _tender_in(S.OPENING)
+    assert lifecycle.tender_advance_or_fail(tender=tender, to=S.OPENED, by=SYSTEM) == S.FAILED
+    event = AuditEvent.objects.filter(action="tender.transition").order_by("seq").last()
+    assert event.summary.endswith("opening -> failed")
+
+
+def test_advance_or_fail_does_not_fail_a_tender_for_a_move_outside_the_table():
+    tender = _tender_in(S.PUBLISHED)
+    with pytest.raises(lifecycle.TransitionNotAllowed):
+        lifecycle.tender_advance_or_fail(tender=tender, to=S.OPENED, by=SYSTEM)
+    tender.refresh_from_db()
+    assert tender.status == S.PUBLISHED
+
+
+def test_the_minimum_bids_rule_is_one_guard_on_both_counts():
+    """Reg 44 at the deadline (bids standing) and after decryption (bids opened)."""
+    names = {
+        edge: [g.__name__ for g in lifecycle._guards[edge]]
+        for edge in [(S.BIDDING_CLOSED, S.OPENING), (S.OPENING, S.OPENED)]
+    }
+    assert names == {
+        (S.BIDDING_CLOSED, S.OPENING): ["min_bids_at_deadline"],
+        (S.OPENING, S.OPENED): ["min_bids_opened"],
+    }
+    guard = lifecycle._guards[(S.BIDDING_CLOSED, S.OPENING)][0]
+    tender = _tender_in(S.BIDDING_CLOSED)
+    assert guard(tender, timezone.now()) == (
+        "0 bids received by the deadline, fewer than the 3 required (Reg 44).")
+
+
+def test_the_minimum_is_statutory_so_a_local_override_cannot_lower_it(settings):
+    settings.STATUTORY_OVERRIDES = {"MIN_BIDS_TO_OPEN": 0}
+    tender = _tender_in(S.BIDDING_CLOSED)
+    assert "fewer than the 3 required" in lifecycle.guard_refusal(tender, S.OPENING)

@@ -10,7 +10,7 @@ from bidding.opening.models import BidOpening
 from core import tasks
 from crypto import keys
 from tests import factories
-from tests.bidding.test_cli_submit import PASSPHRASE, Tool, refused
+from tests.bidding.bids.test_cli_submit import PASSPHRASE, Tool, refused
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

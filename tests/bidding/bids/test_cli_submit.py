@@ -29,7 +29,7 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PASSPHRASE = "bidder key passphrase"
 CHUNK = 64 * 1024
 

@@ -231,3 +231,37 @@ def test_sign_in_is_for_bidders_with_a_bid_and_closes_with_the_window():
     assert opening.opening_signin(user=user, tender=tender).bidder_id == user.organisation_id
     with pytest.raises(PermissionDenied):
         opening.opening_signin(user=factories.supervisor(), tender=tender)
+
+
+def test_too_few_bids_opened_fail_the_tender_through_the_same_minimum_rule():
+    """Reg 44 again after decryption: one bid opened of three, the record is still
+    written and signed, the tender fails with the guard's reason, everyone is told and
+    the bonds still held become refundable."""
+    from accounts.models import Notification
+    from bidding.bids import services as bid_services
+    from bidding.bids.models import BidBond
+
+    tender = factories.published_tender(decryption_fallback="not_opened", bond_amount=1000)
+    users = [factories.bidder_with_key() for _ in range(3)]
+    bids = [factories.submit_bid(tender, u) for u in users]
+    bid_services.bond_record(user=users[1], tender=tender, amount=tender.bond_amount,
+                             kind="transfer", payer_account="6222", payer_name="x")
+    with time_machine.travel(tender.deadline, tick=False):
+        tasks.clock_tick()
+    tender.refresh_from_db()
+    session = tender.opening
+    with time_machine.travel(session.window_ends_at - timedelta(seconds=1), tick=False):
+        k = data_keys(bids[0], users[0])
+        opening.opening_decrypt(user=users[0], tender=tender, bid_key=k[0], price_sheet_key=k[1])
+    with time_machine.travel(session.window_ends_at, tick=False):
+        tasks.clock_tick()
+    session.refresh_from_db()
+    with time_machine.travel(session.confirm_until, tick=False):
+        tasks.clock_tick()
+    session.refresh_from_db()
+    tender.refresh_from_db()
+    assert session.phase == P.CLOSED and session.record_sha256
+    assert tender.status == S.FAILED
+    told = Notification.objects.filter(organisation=users[2].organisation).get()
+    assert "1 bids opened, fewer than the 3 required (Reg 44)" in told.body
+    assert BidBond.objects.get().status == BidBond.Status.REFUND_DUE

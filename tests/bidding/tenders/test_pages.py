@@ -173,3 +173,22 @@ def test_pages_reference_no_external_assets():
         text = Client().get(path).text
         for marker in ("https://", "http://cdn", "//cdn.", "googleapis", "jsdelivr", "unpkg"):
             assert marker not in text.replace("https://www.w3.org", ""), (path, marker)
+
+
+def test_the_tender_page_offers_each_stages_link_to_whom_it_concerns():
+    """The bid page and the hall come from their own stages (tenders.pages registry)."""
+    from bidding.tenders import services as tender_services
+
+    tender = factories.published_tender(public_opening=False)
+    bidder = factories.bidder_with_key()
+    client = Client()
+    client.force_login(bidder)
+    page = client.get(f"/tenders/{tender.pk}/").content.decode()
+    assert f"/tenders/{tender.pk}/bid/" not in page
+    assert f"/tenders/{tender.pk}/opening/" not in page
+    tender_services.document_obtain(user=bidder, tender=tender)
+    page = client.get(f"/tenders/{tender.pk}/").content.decode()
+    assert f'class="btn btn-accent" href="/tenders/{tender.pk}/bid/"' in page
+    assert f'href="/tenders/{tender.pk}/opening/"' in page
+    anonymous = Client().get(f"/tenders/{tender.pk}/").content.decode()
+    assert "/bid/" not in anonymous and "/opening/" not in anonymous

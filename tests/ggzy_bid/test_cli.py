@@ -14,8 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from crypto import keys, receipts, threshold
 from ggzy_bid import cli
-
-from .helpers import det_bytes
+from tests.crypto.helpers import det_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAINTEXT = bytes(range(256)) * 1000  # 256,000 bytes

@@ -10,7 +10,7 @@ from channels.testing import WebsocketCommunicator
 
 from core import tasks
 from tests import factories
-from tests.bidding.test_opening import custodian_share, data_keys
+from tests.bidding.opening.test_services import custodian_share, data_keys
 from tests.conftest import api_as
 from tradecentre.routing import websocket_urlpatterns
 
