@@ -23,7 +23,7 @@ that process):
    event of the real shape, about 0.6 KB) sent to it over a control connection.
 2. **hall, group_send**: ``BENCH_HALL_CLIENTS`` (default 1,000) anonymous watchers of
    the public hall; the load process publishes the same event into the group
-   ``opening.<tender id>`` with channels-redis (``bidding.realtime.hall_message``,
+   ``opening.<tender id>`` with channels-redis (``core.realtime.hall_message``,
    what ``broadcast_on_commit`` sends): the pure fan-out path
    (Redis -> each process -> each consumer's ``hall_event`` -> its socket).
 3. **hall, REST decrypt**: the same clients; each bidder hands over its data keys with
@@ -164,7 +164,7 @@ def _run_loop(coro):
 
 # --- child: the load generator ----------------------------------------------------------
 
-hall_message = None  # bidding.realtime.hall_message, imported by the load process
+hall_message = None  # core.realtime.hall_message, imported by the load process
 
 
 def announce_event(seq: int) -> dict:

@@ -1,4 +1,4 @@
-"""``python -m ggzy_bid``: the sealing tool (see :mod:`crypto.cli`)."""
+"""``python -m ggzy_bid``: the sealing tool (see :mod:`ggzy_bid.cli`)."""
 
 from ggzy_bid.cli import main
 

@@ -9,7 +9,7 @@ Commands are registered in :data:`COMMANDS` with :func:`command`.
 
 The commands that talk to the platform (``login``, ``register-key``,
 ``platform-key``, ``tender``, ``submit``, ``withdraw``, ``receipt``) use
-:mod:`crypto.client`; the server comes from ``--server`` or ``GGZY_SERVER`` (or
+:mod:`ggzy_bid.client`; the server comes from ``--server`` or ``GGZY_SERVER`` (or
 the one saved at login), the token from ``--token``, ``GGZY_TOKEN`` or the token
 file (``~/.config/ggzy/token``, or ``--token-file``). An API refusal is reported
 as one line with the API's message and its field messages.
