@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -180,3 +182,60 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class Mandate(models.Model):
+    """A tenderer's mandate to a tendering agency (委托代理), as Law 12 requires.
+
+    The tenderer grants it, optionally limited to one project code and a period;
+    it counts only once the agency has accepted it, and until the tenderer revokes
+    it or its period ends. Without one the agency cannot file or manage a tender
+    for that tenderer (``accounts.policies.may_act_for``).
+    """
+
+    class Status(models.TextChoices):
+        # Granted by the tenderer; the agency has not accepted it yet.
+        GRANTED = "granted", _("Awaiting the agency's acceptance")
+        # Accepted by the agency: in force within its period.
+        ACCEPTED = "accepted", _("Accepted")
+        # Revoked by the tenderer: no longer in force.
+        REVOKED = "revoked", _("Revoked")
+
+    # Ids in URLs are random, so counting mandates by guessing ids is impossible.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenderer = models.ForeignKey(Organisation, on_delete=models.PROTECT,
+                                 related_name="mandates_granted", verbose_name=_("tenderer"))
+    agency = models.ForeignKey(Organisation, on_delete=models.PROTECT,
+                               related_name="mandates_received", verbose_name=_("agency"))
+    # Empty: every project of the tenderer.
+    project_code = models.CharField(_("project code"), max_length=60, blank=True)
+    valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices,
+                              default=Status.GRANTED)
+    granted_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField(_("granted at"))
+    accepted_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+",
+                                    null=True, blank=True)
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+",
+                                   null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-granted_at"]
+        verbose_name = _("agency mandate")
+        verbose_name_plural = _("agency mandates")
+
+    def __str__(self) -> str:
+        return f"{self.tenderer} → {self.agency}"
+
+    def in_force(self, *, at, project_code: str | None = None) -> bool:
+        """Accepted, not revoked, within its period and (if limited) for this project."""
+        if self.status != self.Status.ACCEPTED:
+            return False
+        if self.valid_from and at < self.valid_from:
+            return False
+        if self.valid_until and at >= self.valid_until:
+            return False
+        return not self.project_code or self.project_code == project_code

@@ -6,7 +6,10 @@ these questions instead of comparing ``user.role`` by hand.
 
 from __future__ import annotations
 
-from .models import Role
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import Mandate, Organisation, Role
 
 
 def is_bidder(user) -> bool:
@@ -33,3 +36,43 @@ def is_custodian_role(user) -> bool:
     """A role that may hold a share of an opening key."""
     return bool(user.is_authenticated
                 and user.role in (Role.OPERATOR, Role.SUPERVISOR, Role.NOTARY))
+
+
+def mandate_in_force(*, agency_id: int, tenderer_id: int, project_code: str | None = None,
+                     at=None) -> bool:
+    """An accepted, unrevoked mandate from the tenderer to the agency holds at ``at``
+    (now by default) and covers the project (a mandate without a project code covers
+    every project; ``project_code=None`` asks about unlimited mandates only)."""
+    at = at or timezone.now()
+    qs = Mandate.objects.filter(
+        agency_id=agency_id, tenderer_id=tenderer_id, status=Mandate.Status.ACCEPTED,
+    ).filter(Q(valid_from__isnull=True) | Q(valid_from__lte=at),
+             Q(valid_until__isnull=True) | Q(valid_until__gt=at))
+    projects = Q(project_code="") | Q(project_code=project_code) if project_code else Q(
+        project_code="")
+    return qs.filter(projects).exists()
+
+
+def may_act_for(user, tenderer_org, *, project_code: str | None = None, at=None) -> bool:
+    """The user may file and manage tenders for ``tenderer_org``: staff of that tenderer,
+    or staff of an agency holding its mandate in force (accepted, unrevoked, within its
+    period, covering ``project_code``)."""
+    if not is_tenderer(user) or tenderer_org is None:
+        return False
+    tenderer_id = getattr(tenderer_org, "pk", tenderer_org)
+    if user.organisation_id == tenderer_id:
+        return True
+    if user.organisation.kind != Organisation.Kind.AGENCY:
+        return False
+    return mandate_in_force(agency_id=user.organisation_id, tenderer_id=tenderer_id,
+                            project_code=project_code, at=at)
+
+
+def is_mandate_tenderer(user, mandate: Mandate) -> bool:
+    """Staff of the tenderer that granted the mandate (they may revoke it)."""
+    return is_tenderer(user) and user.organisation_id == mandate.tenderer_id
+
+
+def is_mandate_agency(user, mandate: Mandate) -> bool:
+    """Staff of the agency the mandate names (they may accept it)."""
+    return is_tenderer(user) and user.organisation_id == mandate.agency_id

@@ -9,8 +9,18 @@ from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from accounts import credit_code
-from accounts.models import ROLE_FOR_KIND, Notification, Organisation, PublicKey, Role, User
+from accounts.models import (
+    ROLE_FOR_KIND,
+    Mandate,
+    Notification,
+    Organisation,
+    PublicKey,
+    Role,
+    User,
+)
+from accounts.policies import is_mandate_agency, is_mandate_tenderer, is_tenderer
 from audit.services import audit_record
+from core.refusals import refuse
 
 SELF_REGISTRATION_KINDS = (
     Organisation.Kind.TENDERER,
@@ -148,3 +158,100 @@ def notify(*, organisation, subject: str, body: str = "", link: str = "") -> Not
     return Notification.objects.create(
         organisation=organisation, subject=subject[:200], body=body, link=link[:200]
     )
+
+
+def _mandate_payload(mandate: Mandate) -> dict:
+    return {"mandate": str(mandate.public_id), "tenderer": mandate.tenderer.credit_code,
+            "agency": mandate.agency.credit_code, "project_code": mandate.project_code,
+            "valid_from": mandate.valid_from, "valid_until": mandate.valid_until}
+
+
+def mandate_grant(*, user, agency: Organisation, project_code: str = "",
+                  valid_from=None, valid_until=None, now=None) -> Mandate:
+    """A tenderer mandates an agency to act for it (委托代理), for every project or
+    one project code, and for a period or until revoked. It counts once the agency
+    accepts it (``mandate_accept``)."""
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    if not (is_tenderer(user) and user.organisation.kind == Organisation.Kind.TENDERER):
+        raise PermissionDenied(_("Only a tenderer can mandate an agency."))
+    if agency is None or agency.kind != Organisation.Kind.AGENCY:
+        raise refuse("agency", _("That organisation is not a tendering agency."),
+                     "not_an_agency")
+    if valid_until is not None:
+        if valid_until <= now:
+            raise refuse("valid_until", _("The mandate would end before it starts: "
+                                          "its end must be in the future."), "mandate_period")
+        if valid_from is not None and valid_until <= valid_from:
+            raise refuse("valid_until", _("The mandate's end must come after its start."),
+                         "mandate_period")
+    with transaction.atomic():
+        mandate = Mandate.objects.create(
+            tenderer=user.organisation, agency=agency, project_code=project_code.strip()[:60],
+            valid_from=valid_from, valid_until=valid_until, granted_by=user, granted_at=now,
+        )
+        audit_record(actor=user, action="mandate.grant", obj=mandate,
+                     object_id=str(mandate.public_id), payload=_mandate_payload(mandate),
+                     summary=f"{mandate.tenderer.name} → {agency.name}")
+    return mandate
+
+
+def _lock_mandate(mandate: Mandate) -> Mandate:
+    return Mandate.objects.select_for_update().select_related("tenderer", "agency").get(
+        pk=mandate.pk)
+
+
+def mandate_accept(*, user, mandate: Mandate, now=None) -> Mandate:
+    """The named agency accepts a mandate; from then on (within its period) it may
+    file and manage tenders for the tenderer."""
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock_mandate(mandate)
+        if not is_mandate_agency(user, locked):
+            raise PermissionDenied(_("Only the agency the mandate names can accept it."))
+        if locked.status != Mandate.Status.GRANTED:
+            raise refuse("status", _("This mandate is %(status)s: only a mandate awaiting "
+                                     "acceptance can be accepted.")
+                         % {"status": locked.get_status_display()}, "mandate_not_pending")
+        if locked.valid_until and locked.valid_until <= now:
+            raise refuse("valid_until", _("This mandate's period has ended."),
+                         "mandate_expired")
+        locked.status = Mandate.Status.ACCEPTED
+        locked.accepted_by = user
+        locked.accepted_at = now
+        locked.save(update_fields=["status", "accepted_by", "accepted_at"])
+        audit_record(actor=user, action="mandate.accept", obj=locked,
+                     object_id=str(locked.public_id), payload=_mandate_payload(locked),
+                     summary=f"{locked.agency.name} ← {locked.tenderer.name}")
+        notify(organisation=locked.tenderer,
+               subject=_("%(agency)s accepted your mandate") % {"agency": locked.agency.name})
+    return locked
+
+
+def mandate_revoke(*, user, mandate: Mandate, now=None) -> Mandate:
+    """The tenderer revokes a mandate (pending or accepted). The agency at once loses
+    the management of every tender it filed for the tenderer under it."""
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock_mandate(mandate)
+        if not is_mandate_tenderer(user, locked):
+            raise PermissionDenied(_("Only the tenderer that granted the mandate can "
+                                     "revoke it."))
+        if locked.status == Mandate.Status.REVOKED:
+            raise refuse("status", _("This mandate is already revoked."),
+                         "mandate_revoked")
+        locked.status = Mandate.Status.REVOKED
+        locked.revoked_by = user
+        locked.revoked_at = now
+        locked.save(update_fields=["status", "revoked_by", "revoked_at"])
+        audit_record(actor=user, action="mandate.revoke", obj=locked,
+                     object_id=str(locked.public_id), payload=_mandate_payload(locked),
+                     summary=f"{locked.tenderer.name} ✕ {locked.agency.name}")
+        notify(organisation=locked.agency,
+               subject=_("%(tenderer)s revoked its mandate") % {"tenderer": locked.tenderer.name})
+    return locked

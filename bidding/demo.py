@@ -166,6 +166,12 @@ def load_demo() -> dict:
         organisation=orgs["centre"],
         display_name="Platform administrator",
     )
+    # The school mandates the agency that files its tender below (委托代理), and the
+    # agency accepts: without that mandate in force it could not act for the school.
+    from accounts.services import mandate_accept, mandate_grant
+
+    mandate_accept(user=users["agency"], mandate=mandate_grant(
+        user=users["school"], agency=orgs["agency"]))
     # Keys made "on each person's side": in the demo their private halves are written
     # to var/demo-keys/, encrypted with the demo password. A real custodian or bidder
     # keeps them on their own machine; the platform never holds them.

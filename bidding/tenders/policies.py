@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from accounts.policies import is_oversight, is_tenderer
+from accounts.policies import is_oversight, is_tenderer, may_act_for
 
 from .models import Clarification, Tender
 
@@ -27,8 +27,13 @@ def _lookup(tender_id) -> dict:
 
 
 def is_owner(user, tender: Tender) -> bool:
-    """The user works for the tenderer or its agency and acts as a tenderer."""
-    return is_tenderer(user) and user.organisation_id in tender.owner_organisations()
+    """The user works for the tenderer, or for its agency while the agency holds the
+    tenderer's mandate in force for this project (revoked or expired: no longer)."""
+    if not is_tenderer(user) or user.organisation_id not in tender.owner_organisations():
+        return False
+    if user.organisation_id == tender.tenderer_id:
+        return True
+    return may_act_for(user, tender.tenderer_id, project_code=tender.project_code)
 
 
 def can_see_draft(user, tender: Tender) -> bool:

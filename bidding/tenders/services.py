@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Organisation
-from accounts.policies import is_bidder
+from accounts.policies import is_bidder, mandate_in_force, may_act_for
 from audit.services import audit_record
 from bidding.tenders import lifecycle
 from core import statutory
@@ -153,9 +153,19 @@ def _parties(user, data: TenderInput):
             raise ValidationError(
                 {"tenderer_org": _("An agency must name the tenderer it acts for.")}
             )
+        if not may_act_for(user, data.tenderer_org, project_code=data.project_code):
+            raise refuse("tenderer_org", _(
+                "Your agency holds no mandate in force from this tenderer for this project: "
+                "the tenderer grants it and you accept it first."), "no_mandate")
         return data.tenderer_org, org
     if data.agency_org is not None and data.agency_org.kind != Organisation.Kind.AGENCY:
         raise ValidationError({"agency_org": _("That organisation is not an agency.")})
+    if data.agency_org is not None and not mandate_in_force(
+        agency_id=data.agency_org.pk, tenderer_id=org.pk, project_code=data.project_code
+    ):
+        raise refuse("agency_org", _(
+            "This agency has not accepted a mandate from you in force for this project."),
+            "agency_without_mandate")
     return org, data.agency_org
 
 
@@ -208,6 +218,9 @@ def tender_update(*, user, tender: Tender, data: TenderInput) -> Tender:
                 _("A published tender cannot be edited; publish an amendment instead."),
                 code="not_draft",
             )
+        if not may_act_for(user, locked.tenderer_id, project_code=data.project_code):
+            raise refuse("project_code", _(
+                "Your agency's mandate does not cover this project."), "no_mandate")
         for f in TENDER_FIELDS:
             setattr(locked, f, getattr(data, f))
         locked.save()

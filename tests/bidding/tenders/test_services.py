@@ -149,6 +149,11 @@ def test_an_agency_files_a_tender_for_a_named_tenderer():
     client = factories.OrganisationFactory(kind=Organisation.Kind.TENDERER)
     with pytest.raises(ValidationError):
         services.tender_create(user=agency_user, data=factories.tender_input())
+    # The client's mandate, accepted (tests/bidding/tenders/test_mandate.py: without it).
+    from accounts.services import mandate_accept, mandate_grant
+
+    mandate_accept(user=agency_user, mandate=mandate_grant(
+        user=factories.tenderer(organisation=client), agency=agency_org))
     tender = services.tender_create(
         user=agency_user, data=factories.tender_input(tenderer_org=client)
     )
