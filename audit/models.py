@@ -73,16 +73,25 @@ class AuditHead(models.Model):
 
 
 class AuditCheckpoint(models.Model):
-    """The platform's signature over the chain head at some event (crypto.checkpoint).
+    """The platform's signatures at some event: over the chain head (crypto.checkpoint,
+    ``statement``) and, since tree heads exist, over the Merkle tree of the first ``seq``
+    events (a signed tree head, crypto.log, ``sth``), with the witness's cosignature.
 
-    Someone who rewrites the chain and recomputes every hash still cannot produce the
-    platform's signature over the new heads: the verifier compares each signed head
-    with the recomputed chain."""
+    The rows are only the platform's copy. Tree heads also leave the database (the public
+    feed, bid receipts, the witness), so deleting or re-signing rows here is caught by
+    anyone who kept one (``verify_audit --against``). Rows written before tree heads
+    existed have no ``sth`` and are checked as chain checkpoints only."""
 
     seq = models.BigIntegerField(unique=True)
     head_hash = models.CharField(max_length=64)
     time = models.DateTimeField()
     statement = models.JSONField()
+    # The signed tree head over events #1..#seq (tree size == seq) and its root.
+    root_hash = models.CharField(max_length=64, blank=True, default="")
+    sth = models.JSONField(null=True, blank=True)
+    # The witness's cosignature of ``sth`` (crypto.log.cosign), once it gave one.
+    cosignature = models.JSONField(null=True, blank=True)
+    witness_error = models.CharField(max_length=300, blank=True, default="")
 
     class Meta:
         ordering = ["seq"]

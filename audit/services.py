@@ -87,25 +87,115 @@ def _jsonable(payload: Any) -> Any:
     return json.loads(json.dumps(payload if payload is not None else {}, cls=DjangoJSONEncoder))
 
 
-def audit_checkpoint() -> AuditCheckpoint | None:
-    """Sign the current chain head with the platform key, if events came since the last
-    checkpoint. Run by the clock; safe to run at any time."""
-    from core import platform_keys
-    from crypto import checkpoint
+def _setting(name: str):
+    """A setting, or the environment variable of that name until settings define it."""
+    import os
 
+    from django.conf import settings
+
+    return getattr(settings, name, None) or os.environ.get(name) or None
+
+
+def audit_checkpoint() -> AuditCheckpoint | None:
+    """Sign the current chain head and the tree head (STH) of the log with the platform
+    key, if events came since the last checkpoint; then ask the witness
+    (``AUDIT_WITNESS_URL``) to cosign it. Run by the clock; safe to run at any time.
+
+    A witness that is down or refuses is logged and recorded on the row, never raised:
+    the tick goes on, and the next tick tries the latest tree head again."""
+    from core import platform_keys
+    from crypto import checkpoint, log
+
+    from .selectors import audit_leaves
+
+    created = None
     with transaction.atomic():
         head = AuditHead.objects.select_for_update(no_key=True).filter(pk=1).first()
-        if head is None or head.seq == 0:
-            return None
-        last = AuditCheckpoint.objects.order_by("-seq").first()
-        if last and last.seq >= head.seq:
-            return None
-        now = timezone.now()
-        statement = checkpoint.checkpoint_sign(
-            platform_keys.signing_key(), index=head.seq - 1, head_hash=head.hash,
-            time=now.isoformat(timespec="microseconds"))
-        return AuditCheckpoint.objects.create(seq=head.seq, head_hash=head.hash, time=now,
-                                              statement=statement)
+        if head is not None and head.seq > 0:
+            last = AuditCheckpoint.objects.order_by("-seq").first()
+            if not (last and last.seq >= head.seq):
+                now = timezone.now()
+                stamp = now.isoformat(timespec="microseconds")
+                key = platform_keys.signing_key()
+                statement = checkpoint.checkpoint_sign(
+                    key, index=head.seq - 1, head_hash=head.hash, time=stamp)
+                root = log.tree_root(audit_leaves(head.seq)).hex()
+                sth = log.sth_sign(key, size=head.seq, root=root, timestamp=stamp)
+                created = AuditCheckpoint.objects.create(
+                    seq=head.seq, head_hash=head.hash, time=now, statement=statement,
+                    root_hash=root, sth=sth)
+    latest = created or AuditCheckpoint.objects.filter(sth__isnull=False).order_by("-seq").first()
+    if latest is not None and latest.cosignature is None and _setting("AUDIT_WITNESS_URL"):
+        audit_witness_cosign(checkpoint=latest)
+    return created
+
+
+def audit_witness_cosign(*, checkpoint: AuditCheckpoint) -> dict | None:
+    """Send a tree head to the witness with the consistency proof from the head the
+    witness cosigned last; store and return its cosignature (None on failure, logged)."""
+    import logging
+
+    from core import platform_keys
+    from crypto import log
+
+    from . import witness_client
+    from .selectors import consistency
+
+    logger = logging.getLogger(__name__)
+    url = _setting("AUDIT_WITNESS_URL")
+    if not url or not checkpoint.sth:
+        return None
+    try:
+        latest = witness_client.witness_latest(url)
+        last = (latest or {}).get("sth") or None
+        first = int(last["size"]) if last else 0
+        if first > checkpoint.seq:
+            raise witness_client.WitnessError(
+                f"the witness already cosigned a larger tree ({first} events)")
+        proof = consistency(first, checkpoint.seq)["proof"] if first else []
+        cosignature = witness_client.witness_submit(
+            url, sth=checkpoint.sth, first=first, proof=proof,
+            platform_key_pem=platform_keys.verify_key_pem())
+        log.cosignature_verify(cosignature, checkpoint.sth, _pinned_witness_key()
+                               or _witness_key_from(cosignature, url))
+    except Exception as exc:  # noqa: BLE001 - a witness failure must never break the tick
+        logger.warning("audit: the witness did not cosign the tree head at #%s: %s",
+                       checkpoint.seq, exc)
+        AuditCheckpoint.objects.filter(pk=checkpoint.pk).update(witness_error=str(exc)[:300])
+        return None
+    AuditCheckpoint.objects.filter(pk=checkpoint.pk).update(cosignature=cosignature,
+                                                            witness_error="")
+    checkpoint.cosignature = cosignature
+    return cosignature
+
+
+def _pinned_witness_key(path=None):
+    from pathlib import Path
+
+    from crypto import keys
+
+    path = path or _setting("AUDIT_WITNESS_KEY_FILE")
+    return keys.verify_key_from_pem(Path(path).read_bytes()) if path else None
+
+
+def _witness_key_from(cosignature: dict, url: str):
+    """Without a pinned witness key, the platform checks the cosignature against the key
+    the witness publishes (``GET {url}/key``): enough to catch a garbled answer. Verifiers
+    pin the key instead."""
+    from crypto import keys
+
+    from . import witness_client
+
+    data = witness_client._call(url.rstrip("/") + "/key")
+    return keys.verify_key_from_pem(data["public_key"].encode("ascii"))
+
+
+def audit_tree_head_latest() -> dict | None:
+    """The latest signed tree head (the JSON statement), for receipts; None before the
+    first one."""
+    latest = (AuditCheckpoint.objects.filter(sth__isnull=False).order_by("-seq")
+              .values_list("sth", flat=True).first())
+    return latest
 
 
 @dataclass(frozen=True)
@@ -116,78 +206,251 @@ class VerifyResult:
     bad_seq: int | None = None
     reason: str = ""
     checkpoints: int = 0
+    # Every problem found, one readable line each (the first is ``reason``).
+    problems: tuple[str, ...] = ()
+    # What was not checked and why (no pinned key, no witness key).
+    notes: tuple[str, ...] = ()
+    tree_heads: int = 0
+    cosigned: int = 0
+    kept: int = 0
 
     def line(self) -> str:
         if self.ok:
+            extra = ""
+            if self.tree_heads:
+                extra += f", {self.tree_heads} tree heads ({self.cosigned} witness-cosigned)"
+            if self.kept:
+                extra += f", consistent with {self.kept} kept tree heads"
             return (f"OK: {self.count} events, head {self.head_hash}, "
-                    f"{self.checkpoints} signed checkpoints")
+                    f"{self.checkpoints} signed checkpoints{extra}")
+        if self.bad_seq is None:
+            return f"FAIL: {self.reason}"
         return f"FAIL at event #{self.bad_seq}: {self.reason}"
 
+    def lines(self) -> list[str]:
+        """The summary line, then every further problem, then the notes."""
+        out = [self.line()]
+        out += [f"FAIL: {p}" for p in self.problems[1:]]
+        out += [f"note: {n}" for n in self.notes]
+        return out
 
-def audit_verify() -> VerifyResult:
-    """Recompute the whole chain; report the first event that breaks it and why.
 
-    An edited event changes its own hash; a deleted, inserted or reordered event
-    breaks the link of the event after it; a gap in the sequence numbers or a head
-    that does not match the last event means events were removed.
+def _leaf(stored_hash: str) -> bytes:
+    try:
+        leaf = bytes.fromhex(stored_hash)
+    except ValueError:
+        leaf = b""
+    return leaf if len(leaf) == 32 else stored_hash.encode("utf-8", "replace")
+
+
+def kept_tree_heads(data: Any) -> list[dict]:
+    """Tree heads kept outside the database, as a list of ``{"sth", "cosignature"}``.
+
+    Accepts what the public feed serves (a page ``{"results": [...]}`` or its list), a
+    list of bare STHs, or one STH or item. ``ValueError`` when it is none of these."""
+    if isinstance(data, dict) and isinstance(data.get("results"), list):
+        data = data["results"]
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        raise ValueError("kept tree heads are a JSON list")
+    items = []
+    for entry in data:
+        if not isinstance(entry, dict):
+            raise ValueError("each kept tree head is a JSON object")
+        if isinstance(entry.get("sth"), dict):
+            items.append({"sth": entry["sth"], "cosignature": entry.get("cosignature")})
+        elif entry.get("type") == "ggzy-tree-head":
+            items.append({"sth": entry, "cosignature": None})
+        else:
+            raise ValueError("an entry is neither a tree head nor a feed item")
+    return items
+
+
+def audit_verify(*, kept: list[dict] | None = None, platform_key=None,
+                 witness_key=None) -> VerifyResult:
+    """Recompute the whole chain and the Merkle tree; report every problem.
+
+    * the chain: an edited event changes its own hash; a deleted, inserted or reordered
+      event breaks the link of the event after it; a gap in the sequence numbers or a
+      head that does not match the last event means events were removed;
+    * the platform's checkpoints and tree heads, against ``platform_key`` (the pinned
+      key; else ``AUDIT_PINNED_KEY_FILE``; else, noted as unpinned, the key the platform
+      holds now): a rewritten chain no longer matches what was signed;
+    * ``kept`` tree heads (kept outside the database by bidders, the witness, an
+      auditor): each must be signed by the pinned key and the log must still be
+      consistent with it (a consistency proof recomputed from the events), which
+      catches a cut tail and a rewrite even when the checkpoint rows were deleted or
+      re-signed;
+    * with a witness key (``witness_key`` or ``AUDIT_WITNESS_KEY_FILE``): every tree
+      head the witness never cosigned, and every cosignature that does not verify.
     """
     from core import platform_keys
     from crypto import checkpoint as cp
+    from crypto import log
     from crypto.errors import CryptoError
 
+    from .selectors import prefix_roots
+
+    problems: list[tuple[int | None, str]] = []
+    notes: list[str] = []
+    pinned = platform_key or platform_keys.pinned_verify_key()
+    if pinned is None:
+        pinned = platform_keys.verify_key()
+        notes.append("the platform key is not pinned (AUDIT_PINNED_KEY_FILE or "
+                     "--platform-key): signatures were checked against the key this "
+                     "server holds now, which whoever controls the server can replace")
+    witness_key = witness_key or _pinned_witness_key()
+
+    rows = list(AuditCheckpoint.objects.order_by("seq"))
     signed = {}
-    for item in AuditCheckpoint.objects.order_by("seq"):
+    for item in rows:
         try:
-            fields = cp.checkpoint_verify(item.statement, platform_keys.verify_key())
+            fields = cp.checkpoint_verify(item.statement, pinned)
         except CryptoError as exc:
-            return VerifyResult(False, 0, "", item.seq,
-                                f"checkpoint at #{item.seq} is not signed by the platform: {exc}")
+            problems.append((item.seq, f"checkpoint at #{item.seq} is not signed by the "
+                                       f"platform key: {exc}"))
+            continue
         if fields["index"] != item.seq - 1 or fields["head_hash"] != item.head_hash:
-            return VerifyResult(False, 0, "", item.seq,
-                                f"checkpoint at #{item.seq} does not match its signed statement")
+            problems.append((item.seq, f"checkpoint at #{item.seq} does not match its "
+                                       "signed statement"))
+            continue
         signed[item.seq] = item.head_hash
-    events = AuditEvent.objects.order_by("seq").iterator(chunk_size=2000)
+
+    # The chain, event by event. The leaves are the recomputed hashes; after a break the
+    # walk goes on collecting the stored ones, so the tree checks below still say which
+    # signed heads the log matches.
+    leaves: list[bytes] = []
     prev = chain.GENESIS_HASH
     count = 0
-    expected_seq = 1
-    for event in events:
-        if event.seq != expected_seq:
-            return VerifyResult(
-                False,
-                count,
-                prev,
-                event.seq,
-                f"sequence jumps from {expected_seq - 1} to {event.seq} (events deleted)",
-            )
+    broken = False
+    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=2000):
+        if broken:
+            leaves.append(_leaf(event.hash))
+            continue
+        if event.seq != count + 1:
+            problems.append((event.seq, f"sequence jumps from {count} to {event.seq} "
+                                        "(events deleted)"))
+            broken = True
+            leaves.append(_leaf(event.hash))
+            continue
         try:
-            prev = chain.verify_chain(
-                [(event.chain_fields(), event.prev_hash, event.hash)],
-                start_hash=prev,
-                start_index=event.seq,
-            )
+            prev = chain.verify_chain([(event.chain_fields(), event.prev_hash, event.hash)],
+                                      start_hash=prev, start_index=event.seq)
         except chain.ChainBroken as exc:
-            return VerifyResult(False, count, prev, exc.index, str(exc))
+            problems.append((exc.index, str(exc)))
+            broken = True
+            leaves.append(_leaf(event.hash))
+            continue
         if event.seq in signed and signed[event.seq] != prev:
-            return VerifyResult(
-                False, count, prev, event.seq,
-                "the platform signed a different chain head here (the chain was rewritten)",
-            )
+            problems.append((event.seq, "the platform signed a different chain head here "
+                                        "(the chain was rewritten)"))
+        leaves.append(bytes.fromhex(prev))
         count += 1
-        expected_seq += 1
     head = AuditHead.objects.filter(pk=1).first()
     head_seq, head_hash = (head.seq, head.hash) if head else (0, chain.GENESIS_HASH)
-    if head_seq != count or head_hash != prev:
-        return VerifyResult(
-            False,
-            count,
-            prev,
+    if not broken and (head_seq != count or head_hash != prev):
+        problems.append((
             count + 1 if head_seq > count else head_seq,
             f"the chain head records {head_seq} events ending in {head_hash[:16]}…, "
             f"but the table holds {count} ending in {prev[:16]}… (events at the end "
-            "were deleted or appended outside the platform)",
-        )
-    if signed and max(signed) > count:
-        return VerifyResult(False, count, prev, count + 1,
-                            f"a signed checkpoint covers event #{max(signed)}, but the chain ends "
-                            f"at #{count} (events were deleted)")
-    return VerifyResult(True, count, prev, checkpoints=len(signed))
+            "were deleted or appended outside the platform)"))
+    if not broken and signed and max(signed) > count:
+        problems.append((count + 1, f"a signed checkpoint covers event #{max(signed)}, but "
+                                    f"the chain ends at #{count} (events were deleted)"))
+    size_now = len(leaves)
+
+    # Tree heads: the platform's copies, then the kept ones.
+    rows_sth = [r for r in rows if r.sth]
+    kept = list(kept or [])
+    kept_sizes = []
+    for item in kept:
+        try:
+            kept_sizes.append(log.sth_parse(item["sth"])["size"])
+        except CryptoError:
+            pass
+    roots = prefix_roots(leaves, [r.seq for r in rows_sth] + kept_sizes + [size_now])
+    current_root = roots.get(size_now, log.AUDIT.empty_root())
+    matching: list[int] = [0]  # sizes of verified heads the log still matches
+
+    def check_head(sth: dict, where: str) -> int | None:
+        """Check one STH against the pinned key and the log; return its size if it
+        matches the log."""
+        try:
+            body = log.sth_verify(sth, pinned)
+        except CryptoError as exc:
+            problems.append((None, f"{where} is not signed by the pinned platform key "
+                                   f"({exc}): it was forged or re-signed"))
+            return None
+        size, stamp = body["size"], body["timestamp"]
+        if size > size_now:
+            problems.append((size_now + 1, f"TRUNCATED: {where} (size {size}, signed {stamp}) "
+                                           f"covers {size} events but the log now has "
+                                           f"{size_now}: events #{size_now + 1}…#{size} "
+                                           "were deleted"))
+            return None
+        proof = log.consistency_proof(leaves, size)
+        try:
+            log.verify_consistency(size, size_now, bytes.fromhex(body["root"]), current_root,
+                                   proof)
+        except CryptoError:
+            lower = max(s for s in matching if s < size) if size else 0
+            problems.append((size, f"MISMATCH: the log is no longer consistent with {where} "
+                                   f"(size {size}, signed {stamp}): an event between "
+                                   f"#{lower + 1} and #{size} was rewritten, reordered, "
+                                   "inserted or removed"))
+            return None
+        matching.append(size)
+        return size
+
+    db_heads = {}
+    cosigned = 0
+    for row in rows_sth:
+        where = f"the tree head at #{row.seq}"
+        ok_size = check_head(row.sth, where)
+        if ok_size is not None and (row.sth.get("size") != row.seq
+                                    or row.sth.get("root") != row.root_hash):
+            problems.append((row.seq, f"{where} does not match its checkpoint row"))
+        db_heads[(row.sth.get("size"), row.sth.get("root"))] = row
+        if witness_key is not None:
+            if not row.cosignature:
+                problems.append((row.seq, f"UNWITNESSED: {where} (signed "
+                                          f"{row.sth.get('timestamp')}) was never cosigned "
+                                          "by the witness"))
+            else:
+                try:
+                    log.cosignature_verify(row.cosignature, row.sth, witness_key)
+                    cosigned += 1
+                except CryptoError as exc:
+                    problems.append((row.seq, f"{where}: the witness cosignature does not "
+                                              f"verify against the pinned witness key ({exc})"))
+        elif row.cosignature:
+            cosigned += 1
+    if witness_key is None and rows_sth:
+        notes.append("witness cosignatures were not checked: no witness key is pinned "
+                     "(AUDIT_WITNESS_KEY_FILE or --witness-key)")
+
+    for n, item in enumerate(sorted(kept, key=lambda i: i["sth"].get("size", 0)
+                                    if isinstance(i.get("sth"), dict) else 0), start=1):
+        sth = item["sth"]
+        where = f"kept tree head {n}"
+        if check_head(sth, where) is None:
+            continue
+        if (sth.get("size"), sth.get("root")) not in db_heads:
+            problems.append((sth.get("size"), f"{where} (size {sth.get('size')}) is missing "
+                                              "from the platform's tree heads (its checkpoint "
+                                              "row was deleted or replaced)"))
+        if witness_key is not None and item.get("cosignature"):
+            try:
+                log.cosignature_verify(item["cosignature"], sth, witness_key)
+            except CryptoError as exc:
+                problems.append((sth.get("size"), f"{where}: its witness cosignature does "
+                                                  f"not verify ({exc})"))
+
+    if problems:
+        bad_seq, reason = problems[0]
+        return VerifyResult(False, count, prev, bad_seq, reason, len(signed),
+                            tuple(p for _, p in problems), tuple(notes), len(rows_sth),
+                            cosigned, len(kept))
+    return VerifyResult(True, count, prev, checkpoints=len(signed), notes=tuple(notes),
+                        tree_heads=len(rows_sth), cosigned=cosigned, kept=len(kept))

@@ -1,9 +1,30 @@
-"""The platform's own Ed25519 signing key: receipts, audit checkpoints, records.
+"""The platform's own Ed25519 signing key: receipts, audit tree heads, records.
 
-The key file is ``settings.PLATFORM_KEY_FILE`` (default ``var/platform_signing_key.pem``);
-it is created on first use when missing. In production point the setting at a secret
-mounted into every web and worker process (all must share one key). The key signs;
-it decrypts nothing: no bid can be opened with anything the server holds.
+Where the private key lives is a *key provider*, chosen by ``settings.PLATFORM_KEY_PROVIDER``
+(or the environment variable of the same name):
+
+``file`` (the default)
+    ``settings.PLATFORM_KEY_FILE`` (default ``var/platform_signing_key.pem``), created on
+    first use when missing (never in production mode, ``core.deploy``). When the
+    environment variable ``PLATFORM_KEY_PASSPHRASE`` is set the file is passphrase-protected
+    PKCS#8 (``crypto.keys``, PBES2 with AES-256): a copy of the disk alone does not
+    yield the key. A plain file is refused while a passphrase is set, so nobody runs
+    unprotected by mistake.
+``env``
+    the PEM in the environment variable ``PLATFORM_SIGNING_KEY`` (a secret injected by the
+    orchestrator; ``PLATFORM_KEY_PASSPHRASE`` applies too). Nothing is written to disk.
+    Chosen automatically when that variable is set and no provider is named.
+``external``
+    an external signer (an HSM, a KMS, a signing service):
+    ``settings.PLATFORM_EXTERNAL_SIGNER`` is the dotted path of a callable taking no
+    arguments and returning an object with ``public_key() -> Ed25519PublicKey`` and
+    ``sign(data: bytes) -> bytes`` (a raw 64-byte Ed25519 signature over ``data``, which
+    already carries the domain label). The private key never enters this process.
+
+Every web and worker process must use the same key. The key signs; it decrypts nothing: no
+bid can be opened with anything the server holds. Verifiers (``manage.py verify_audit``)
+pin the *public* key (``settings.AUDIT_PINNED_KEY_FILE``) instead of trusting whatever key
+the provider yields today.
 """
 
 from __future__ import annotations
@@ -14,16 +35,37 @@ import secrets
 import threading
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from crypto import keys
+from crypto.errors import MalformedData
 
 _lock = threading.Lock()
 _cache: dict[str, object] = {}
 
 
+class PlatformKeyUnavailable(RuntimeError):
+    """The configured provider cannot give the platform key; the message says what to fix."""
+
+
 def _path() -> Path:
     return Path(settings.PLATFORM_KEY_FILE)
+
+
+def _passphrase() -> bytes | None:
+    value = os.environ.get("PLATFORM_KEY_PASSPHRASE")
+    return value.encode("utf-8") if value else None
+
+
+def _production() -> bool:
+    try:
+        from core import deploy
+    except ImportError:  # pragma: no cover - older trees without production mode
+        return False
+    return deploy.is_production()
 
 
 def _create_once(path: Path, data: bytes) -> None:
@@ -46,19 +88,109 @@ def _create_once(path: Path, data: bytes) -> None:
         os.unlink(tmp)
 
 
-def signing_key():
-    """The platform's private signing key (loaded once per process)."""
+class ExternalSigningKey(ed25519.Ed25519PrivateKey):
+    """Adapts an external signer to the Ed25519 private-key interface ``crypto`` signs with.
+
+    Only ``sign`` and ``public_key`` work; the private bytes are not here to export."""
+
+    def __init__(self, signer) -> None:
+        self._signer = signer
+        self._public = signer.public_key()
+        if not isinstance(self._public, ed25519.Ed25519PublicKey):
+            raise PlatformKeyUnavailable("the external signer's public key is not Ed25519")
+
+    def public_key(self) -> ed25519.Ed25519PublicKey:
+        return self._public
+
+    def sign(self, data: bytes) -> bytes:
+        signature = bytes(self._signer.sign(bytes(data)))
+        # A signer that misbehaves must not hand out statements nobody can verify.
+        self._public.verify(signature, bytes(data))
+        return signature
+
+    def private_bytes(self, *args, **kwargs):
+        raise PlatformKeyUnavailable("an external signer does not export its private key")
+
+    def private_bytes_raw(self) -> bytes:
+        raise PlatformKeyUnavailable("an external signer does not export its private key")
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def _provider_name() -> str:
+    name = getattr(settings, "PLATFORM_KEY_PROVIDER", None) or os.environ.get(
+        "PLATFORM_KEY_PROVIDER")
+    if name:
+        return name
+    return "env" if os.environ.get("PLATFORM_SIGNING_KEY") else "file"
+
+
+def _load_pem(data: bytes, where: str):
+    passphrase = _passphrase()
+    try:
+        return keys.signing_key_from_pem(data, passphrase)
+    except (MalformedData, ValueError, TypeError) as exc:
+        raise PlatformKeyUnavailable(
+            f"cannot load the platform signing key from {where}: {exc} (is "
+            "PLATFORM_KEY_PASSPHRASE right, and is the key encrypted when it is set?)") from exc
+
+
+def _from_file():
     path = _path()
-    cached = _cache.get(str(path))
+    if not path.exists():
+        if _production():
+            raise PlatformKeyUnavailable(
+                f"no platform signing key at {path}: in production the key is provided, "
+                "not invented (set PLATFORM_KEY_FILE, PLATFORM_SIGNING_KEY or "
+                "PLATFORM_KEY_PROVIDER=external)")
+        key = keys.generate_signing_key()
+        _create_once(path, keys.signing_key_to_pem(key, _passphrase()))
+    data = path.read_bytes()
+    if _passphrase() and b"ENCRYPTED" not in data:
+        raise PlatformKeyUnavailable(
+            f"{path} is not passphrase-protected but PLATFORM_KEY_PASSPHRASE is set; "
+            "re-write it encrypted (crypto.keys.signing_key_to_pem(key, passphrase)) "
+            "or unset the passphrase")
+    return _load_pem(data, str(path))
+
+
+def _from_env():
+    pem = os.environ.get("PLATFORM_SIGNING_KEY")
+    if not pem:
+        raise PlatformKeyUnavailable("PLATFORM_KEY_PROVIDER=env but PLATFORM_SIGNING_KEY is unset")
+    return _load_pem(pem.encode("utf-8"), "the PLATFORM_SIGNING_KEY environment variable")
+
+
+def _from_external():
+    path = getattr(settings, "PLATFORM_EXTERNAL_SIGNER", None) or os.environ.get(
+        "PLATFORM_EXTERNAL_SIGNER")
+    if not path:
+        raise PlatformKeyUnavailable(
+            "PLATFORM_KEY_PROVIDER=external needs PLATFORM_EXTERNAL_SIGNER, the dotted path "
+            "of a callable returning an object with public_key() and sign(data)")
+    return ExternalSigningKey(import_string(path)())
+
+
+PROVIDERS = {"file": _from_file, "env": _from_env, "external": _from_external}
+
+
+def signing_key():
+    """The platform's private signing key from the configured provider (once per process)."""
+    name = _provider_name()
+    cache_key = f"signing:{name}:{_path() if name == 'file' else ''}"
+    cached = _cache.get(cache_key)
     if cached is not None:
         return cached
+    if name not in PROVIDERS:
+        raise PlatformKeyUnavailable(
+            f"unknown PLATFORM_KEY_PROVIDER {name!r}; use one of {', '.join(PROVIDERS)}")
     with _lock:
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            key = keys.generate_signing_key()
-            _create_once(path, keys.signing_key_to_pem(key, None))
-        key = keys.signing_key_from_pem(path.read_bytes(), None)
-        _cache[str(path)] = key
+        key = PROVIDERS[name]()
+        _cache[cache_key] = key
         return key
 
 
@@ -78,6 +210,17 @@ def fingerprint() -> str:
     return keys.key_fingerprint(verify_key())
 
 
+def pinned_verify_key(path: str | os.PathLike | None = None):
+    """The platform verify key a verifier trusts: the PEM at ``path``, else at
+    ``settings.AUDIT_PINNED_KEY_FILE``; None when neither is given. Never derived from
+    the private key on this machine: whoever can replace that file could re-sign."""
+    path = path or getattr(settings, "AUDIT_PINNED_KEY_FILE", None) or os.environ.get(
+        "AUDIT_PINNED_KEY_FILE")
+    if not path:
+        return None
+    return keys.verify_key_from_pem(Path(path).read_bytes())
+
+
 def document_certificate():
     """The platform's document-signing key and self-issued X.509 certificate (RSA-3072),
     used to sign PDF records (pyHanko). Created on first use at
@@ -85,7 +228,7 @@ def document_certificate():
     import datetime
 
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import NameOID
 
@@ -129,6 +272,4 @@ def document_certificate():
 
 
 def document_certificate_pem() -> str:
-    from cryptography.hazmat.primitives import serialization
-
     return document_certificate()[1].public_bytes(serialization.Encoding.PEM).decode("ascii")
