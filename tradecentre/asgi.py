@@ -13,11 +13,13 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from core.clock import start_embedded_clock  # noqa: E402
+from core.middleware import BodyCapASGI  # noqa: E402
 from tradecentre.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # An oversized body is refused before Django spools it to disk (core/middleware.py).
+        "http": BodyCapASGI(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from core.deploy import production_from_env
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("GGZY_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -31,10 +33,29 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+# Production mode (core/deploy.py): GGZY_PRODUCTION=1. Secrets are never generated,
+# cookies are HTTPS-only, HSTS is on, demo data is refused.
+GGZY_PRODUCTION = production_from_env()
+
+
+class ProductionConfigError(SystemExit):
+    """A production host lacks a setting it must be given: one readable line, exit 1."""
+
+    def __init__(self, line: str):
+        super().__init__(f"ggzy: {line}")
+
+
 def _secret_key() -> str:
-    """SECRET_KEY from the environment, else one generated once and kept in var/."""
+    """SECRET_KEY from the environment, else (not in production) one generated once and
+    kept in var/. A production host must be given its key: generating one silently would
+    sign sessions with a key nobody backs up and that differs between web processes."""
     if key := os.environ.get("SECRET_KEY"):
         return key
+    if GGZY_PRODUCTION:
+        raise ProductionConfigError(
+            "SECRET_KEY is not set; production mode (GGZY_PRODUCTION=1) never generates "
+            "it: set SECRET_KEY to a long random value shared by every web process."
+        )
     path = VAR_DIR / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(50))
@@ -43,7 +64,7 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-DEBUG = env_bool("DEBUG", False)
+DEBUG = env_bool("DEBUG", False) and not GGZY_PRODUCTION
 ALLOWED_HOSTS = [
     h.strip()
     for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
@@ -83,6 +104,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the body or queries the database (core/middleware.py).
+    "core.middleware.BodyCapMiddleware",
+    "core.middleware.RejectNulMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -169,6 +194,13 @@ STORAGES = {
 # Uploads stream to disk above 2.5 MB instead of being held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Any request body over its cap is refused with 413 before it is read (core/middleware.py;
+# under ASGI in front of Django, which would otherwise spool it to disk first). The cap is
+# this, except a bid chunk (BID_UPLOAD_CHUNK_BYTES + 64 KiB) and tender documents from a
+# signed-in user (TENDER_DOCUMENT_MAX_BYTES + 1 MiB).
+MAX_REQUEST_BODY_BYTES = int(os.environ.get("MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024))
+# JSON bodies nested deeper than this are refused with 400 (core/parsers.py).
+JSON_MAX_DEPTH = 64
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
@@ -206,6 +238,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "core.api_errors.exception_handler",
@@ -279,3 +316,16 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Every page: scripts from this origin's files only (core/middleware.py has the policy).
+# CONTENT_SECURITY_POLICY = "..." replaces it; "" turns the header off.
+
+if GGZY_PRODUCTION:
+    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (README "Deployment").
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 31_536_000))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

@@ -166,6 +166,14 @@ def bid_upload_chunk(
             raise UploadConflict(_("This upload is already %(status)s.")
                                  % {"status": upload.get_status_display()},
                                  code="upload_closed")
+        if index >= upload.chunk_count:
+            # All data is in (or the index is past the end): an empty chunk here would be
+            # "accepted" and move next_index past chunk_count.
+            raise UploadConflict(
+                _("Chunk %(got)s does not exist: this upload has %(n)s chunks.")
+                % {"got": index, "n": upload.chunk_count},
+                code="no_such_chunk", next_index=upload.next_index,
+            )
         if index != upload.next_index:
             code = "chunk_duplicate" if index < upload.next_index else "chunk_out_of_order"
             raise UploadConflict(

@@ -23,7 +23,7 @@ from core.api_errors import error_response
 
 from . import selectors
 from . import services as opening
-from .actions import perform
+from .actions import MESSAGES, perform
 from .policies import HallRefused, access_hall, require_bidder
 from .selectors import hall_state
 
@@ -50,21 +50,9 @@ class OpeningStateApi(APIView):
         return Response(hall_state(tender, request.user, role))
 
 
-ACTION_BODIES = {
-    "signin": inline_serializer("OpeningSignin", {}),
-    "decrypt": inline_serializer("OpeningDecrypt", {
-        "bid_key": serializers.CharField(help_text="The bid envelope's 32-byte data key, hex"),
-        "price_sheet_key": serializers.CharField(help_text="The price sheet's data key, hex"),
-    }),
-    "share": inline_serializer("OpeningShare", {
-        "share": serializers.DictField(help_text="Output of `python -m ggzy_bid share-decrypt`"),
-    }),
-    "objection": inline_serializer("OpeningObjection", {"text": serializers.CharField()}),
-    "answer": inline_serializer("OpeningAnswer", {"objection": serializers.IntegerField(),
-                                                  "answer": serializers.CharField()}),
-    "confirm": inline_serializer("OpeningConfirm", {
-        "remark": serializers.CharField(required=False)}),
-}
+# The request bodies are the hall's message serializers: one per message type, the
+# same that check the websocket's messages (bidding/opening/actions.py).
+ACTION_BODIES = MESSAGES
 
 
 class OpeningActionApi(APIView):
@@ -73,11 +61,11 @@ class OpeningActionApi(APIView):
 
     def post(self, request, tender_id):
         tender, _role = _hall(request, tender_id)
-        content = request.data if isinstance(request.data, dict) else {}
-        refusal = perform(request.user, tender.pk, self.action, content)
+        refusal = perform(request.user, tender.pk, self.action, request.data)
         if refusal:
             code = STATUS_FOR.get(refusal["code"], 400)
-            return error_response(code, refusal["code"], refusal["message"])
+            return error_response(code, refusal["code"], refusal["message"],
+                                  refusal.get("fields"))
         return Response(hall_state(tender, request.user, _role))
 
 

@@ -73,7 +73,7 @@ class TenderInput:
     price_formula_params: dict = field(default_factory=dict)
     price_sheet_items: list = field(default_factory=list)
     decryption_fallback: str = "custodians"
-    announce_mode: str = "as_decrypted"
+    announce_mode: str = "at_close"
     public_opening: bool = True
     opening_time: datetime | None = None
     # An agency names the tenderer it acts for; a tenderer may name its agency.
@@ -295,8 +295,22 @@ def _schedule_deadline(tender: Tender) -> None:
 # --- documents --------------------------------------------------------------
 
 
+# A file name is one path component on disk: filesystems allow 255 bytes (not
+# characters: a CJK character is 3 bytes in UTF-8), less the room Django's storage needs
+# to add a suffix when the name is taken.
+DOCUMENT_NAME_MAX_BYTES = 200
+
+
 def _validate_upload(upload) -> None:
     name = os.path.basename(upload.name or "")
+    if len(name.encode("utf-8", "surrogatepass")) > DOCUMENT_NAME_MAX_BYTES:
+        raise refuse(
+            "file",
+            _("The file name is too long (at most %(n)s bytes, about %(cjk)s Chinese "
+              "characters); rename the file.")
+            % {"n": DOCUMENT_NAME_MAX_BYTES, "cjk": DOCUMENT_NAME_MAX_BYTES // 3},
+            "file_name_too_long",
+        )
     ext = os.path.splitext(name)[1].lower()
     if ext not in settings.TENDER_DOCUMENT_EXTENSIONS:
         raise refuse(

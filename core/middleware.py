@@ -1,0 +1,217 @@
+"""Request guards that stand in front of every view, and the Content-Security-Policy.
+
+* ``RejectNulMiddleware``: a NUL character in the path, a query parameter or a form
+  field is refused with 400 (PostgreSQL refuses NUL in text; the query would fail with
+  a 500 deep in a view).
+* ``BodyCapMiddleware`` (Django) and ``BodyCapASGI`` (in front of Django's ASGI handler,
+  which reads the whole body to a temporary file before any middleware runs): a body
+  over its cap is refused with 413 before it is read.
+* ``ContentSecurityPolicyMiddleware``: one CSP header on every response.
+
+Refusals under ``/api/`` use the API's error shape; elsewhere a plain text page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import unquote_to_bytes
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+
+API_PREFIX = "/api/"
+# The resumable bid upload's chunk endpoint: a chunk plus nothing else.
+CHUNK_PATH = re.compile(r"^/api/bids/uploads/[^/]+/chunks/\d+/?$")
+# Pages and endpoints that take tender documents (multipart files).
+DOCUMENT_PATHS = re.compile(r"^/(api/)?tenders/[^/]+/(documents|amendments|amend)/?$")
+# Room for multipart framing and form fields around the files, and for a chunk's
+# request line quirks (a chunk body itself must be exactly the chunk).
+MULTIPART_OVERHEAD = 1024 * 1024
+CHUNK_OVERHEAD = 64 * 1024
+
+
+def _error(path: str, status: int, code: str, message: str) -> HttpResponse:
+    if path.startswith(API_PREFIX):
+        return JsonResponse(
+            {"error": {"status": status, "code": code, "message": message}}, status=status
+        )
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+# --- NUL -----------------------------------------------------------------------------
+
+
+def _has_nul_query(query: str) -> bool:
+    # Decoded as a browser's %00 or a raw byte; '+' is a space and cannot hide a NUL.
+    return "\x00" in query or b"\x00" in unquote_to_bytes(query)
+
+
+class RejectNulMiddleware:
+    """400 for a NUL character in the path, the query string or a url-encoded form."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        nul = (
+            "\x00" in request.path
+            or "\x00" in request.path_info
+            or _has_nul_query(request.META.get("QUERY_STRING", ""))
+        )
+        if not nul and request.content_type == "application/x-www-form-urlencoded":
+            nul = any("\x00" in key or any("\x00" in v for v in values)
+                      for key, values in request.POST.lists())
+        if nul:
+            return _error(request.path, 400, "nul_byte",
+                          _("The request contains a NUL character."))
+        return self.get_response(request)
+
+
+# --- body caps -----------------------------------------------------------------------
+
+
+def body_cap(path: str, *, credentials: bool) -> int:
+    """The largest request body accepted for ``path``, in bytes.
+
+    A bid chunk: the upload's chunk size and a little. Tender documents (pages and API,
+    signed-in users only): ``TENDER_DOCUMENT_MAX_BYTES`` and the multipart framing.
+    Anything else, and any anonymous request: ``MAX_REQUEST_BODY_BYTES`` (10 MiB)."""
+    general = int(getattr(settings, "MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024))
+    if not credentials:
+        return general
+    if CHUNK_PATH.match(path):
+        chunk = int(getattr(settings, "BID_UPLOAD_CHUNK_BYTES", 8 * 1024 * 1024))
+        return chunk + CHUNK_OVERHEAD
+    if DOCUMENT_PATHS.match(path):
+        docs = int(getattr(settings, "TENDER_DOCUMENT_MAX_BYTES", 200 * 1024 * 1024))
+        return max(general, docs + MULTIPART_OVERHEAD)
+    return general
+
+
+def _too_large(cap: int) -> str:
+    return _("The request body is too large (at most %(n)s bytes here).") % {"n": cap}
+
+
+def _has_credentials(authorization: str, cookie: str) -> bool:
+    session_cookie = getattr(settings, "SESSION_COOKIE_NAME", "sessionid")
+    return bool(authorization.strip()) or f"{session_cookie}=" in cookie
+
+
+class BodyCapMiddleware:
+    """413 when ``Content-Length`` is over the path's cap (WSGI and the test client;
+    under ASGI ``BodyCapASGI`` has already refused it before the body was read)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _error(request.path, 400, "bad_request", _("Bad Content-Length."))
+        cap = body_cap(request.path, credentials=_has_credentials(
+            request.META.get("HTTP_AUTHORIZATION", ""), request.META.get("HTTP_COOKIE", "")))
+        if length > cap:
+            return _error(request.path, 413, "request_too_large", _too_large(cap))
+        return self.get_response(request)
+
+
+class BodyCapASGI:
+    """ASGI wrapper around Django's handler: refuse an oversized body before reading it.
+
+    By ``Content-Length`` at once; without one (chunked transfer) while the body streams
+    in: when the count passes the cap, Django is told the client went away (so it stops
+    reading and answers nothing) and the 413 is sent from here."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        path = scope.get("path", "")
+        cap = body_cap(path, credentials=_has_credentials(
+            headers.get(b"authorization", b"").decode("latin-1"),
+            headers.get(b"cookie", b"").decode("latin-1")))
+        length = headers.get(b"content-length")
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                return await self._refuse(send, path, 400, "bad_request", "Bad Content-Length.")
+            if declared > cap:
+                return await self._refuse(send, path, 413, "request_too_large",
+                                          _too_large(cap))
+            return await self.app(scope, receive, send)
+
+        state = {"received": 0, "over": False, "started": False}
+
+        async def capped_receive():
+            if state["over"]:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                state["received"] += len(message.get("body", b""))
+                if state["received"] > cap:
+                    state["over"] = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def watched_send(message):
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            await send(message)
+
+        await self.app(scope, capped_receive, watched_send)
+        if state["over"] and not state["started"]:
+            await self._refuse(send, path, 413, "request_too_large", _too_large(cap))
+
+    @staticmethod
+    async def _refuse(send, path: str, status: int, code: str, message: str) -> None:
+        if path.startswith(API_PREFIX):
+            body = json.dumps({"error": {"status": status, "code": code, "message": message}},
+                              ensure_ascii=False).encode()
+            content_type = b"application/json"
+        else:
+            body = message.encode()
+            content_type = b"text/plain; charset=utf-8"
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", content_type), (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+# --- Content-Security-Policy ---------------------------------------------------------
+
+# Every asset is served from this origin (no CDN). Scripts only from files: no inline
+# script, no eval. Styles allow inline style attributes of a few templates and of
+# Swagger UI. Websockets and fetches go to this origin ('self' covers ws:/wss: of it).
+DEFAULT_CSP = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+
+class ContentSecurityPolicyMiddleware:
+    """``Content-Security-Policy`` on every response (``CONTENT_SECURITY_POLICY``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        policy = getattr(settings, "CONTENT_SECURITY_POLICY", DEFAULT_CSP)
+        if policy and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = policy
+        return response
