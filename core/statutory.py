@@ -57,6 +57,9 @@ RULES: dict[str, Rule] = {
     # E-Rules 32 and practice: bidders confirm the opening record within a set time;
     # silence counts as confirmation (local).
     "OPENING_CONFIRM_MINUTES": Rule(30, "E-Rules 32 (local)", local=True),
+    # E-Rules 31 leaves the remedy for undecrypted bids to the tender documents; the time
+    # the custodians get to open them after the window is a local rule.
+    "CUSTODIAN_WINDOW_MINUTES": Rule(60, "E-Rules 31 (local)", local=True),
     # Retention of electronic records and of notices (local).
     "RECORD_RETENTION_YEARS": Rule(3, "E-Rules (local)", local=True),
     "NOTICE_RETENTION_YEARS": Rule(10, "local", local=True),

@@ -29,6 +29,8 @@ class OpeningSession(models.Model):
     phase = models.CharField(max_length=20, choices=Phase.choices, default=Phase.DECRYPTING)
     started_at = models.DateTimeField()
     window_ends_at = models.DateTimeField()
+    # When the window closed with bids nobody decrypted: the custodians have until then.
+    custodians_until = models.DateTimeField(null=True, blank=True)
     confirm_until = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     merkle_root = models.CharField(max_length=64)
@@ -53,6 +55,10 @@ class BidOpening(models.Model):
         REVOKED = "revoked", _("Not decrypted: bidder's fault (revoked)")
         # E-Rules 31: not decrypted through no fault of the bidder: withdrawn (bond back).
         WITHDRAWN = "withdrawn", _("Not decrypted: not the bidder's fault (withdrawn)")
+        # Sealed so that the custodians' key cannot open it either, which only the bidder
+        # can cause (E-Rules 31: revoked): rejected, the proof kept, the bond kept where
+        # the tender documents say so.
+        REJECTED = "rejected", _("Rejected: sealed so that it cannot be opened")
 
     session = models.ForeignKey(OpeningSession, on_delete=models.PROTECT, related_name="bids")
     bid = models.OneToOneField(Bid, on_delete=models.PROTECT, related_name="opening")
@@ -64,6 +70,8 @@ class BidOpening(models.Model):
     announce_order = models.PositiveIntegerField(null=True, blank=True)
     plaintext = models.FileField(upload_to="opened/", max_length=300, blank=True)
     reason = models.CharField(max_length=300, blank=True)
+    # Why a bid was rejected, checkable by anyone who holds the rebuilt key afterwards.
+    proof = models.JSONField(null=True, blank=True)
 
     class Meta:
         db_table = "bidding_bidopening"

@@ -22,7 +22,9 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 import os
+import uuid
 from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
@@ -56,7 +58,9 @@ from .models import (
 )
 from .policies import require_bidder
 from .realtime import opening_group
+from .signals import bid_rejected_unopenable
 
+log = logging.getLogger(__name__)
 S = Tender.Status
 P = OpeningSession.Phase
 B = BidOpening.Status
@@ -204,7 +208,8 @@ def _decrypt_into(item: BidOpening, bid_key: bytes, sheet_key: bytes) -> dict:
     name = f"opened/{bid.tender.public_id}/{bid.public_id}.bin"
     path = default_storage.path(name)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".part"
+    # A name of its own: the same bidder may hand over twice at once (two tabs).
+    tmp = f"{path}.{uuid.uuid4().hex}.part"
     try:
         with bid.envelope.open("rb") as src, open(tmp, "wb") as dst:
             envelope.open_envelope(src, dst, bid_key, **ids)
@@ -300,37 +305,56 @@ def opening_decrypt(
 ) -> BidOpening:
     """The bidder hands over the data keys of its bid and its price sheet, in the window.
 
-    Keys are checked against every tag before anything is announced; a wrong key is
-    refused and the bidder may try again until the window closes."""
+    The window is judged by the time the request arrived (``now``, read before any lock
+    is waited for). Keys are checked against every tag before anything is announced; a
+    wrong key is refused, the failure stays in the audit log, and the bidder may try
+    again until the window closes. Decryption runs without holding the session's row
+    lock, so one large bid does not hold up the other bidders' hand-overs.
+    """
+    now = now or timezone.now()
     bid_key = _key(bid_key, "bid_key")
     sheet_key = _key(price_sheet_key, "price_sheet_key")
     with transaction.atomic():
         session = _locked_session(tender)
         item = _bidder_opening(session, user)
-        now = now or timezone.now()
-        if session.phase != P.DECRYPTING or now >= session.window_ends_at:
-            raise refuse("__all__", _("The decryption window has closed."), "window_closed")
-        if item.status != B.PENDING:
-            raise refuse("__all__", _("Your bid is already decrypted."), "already_decrypted")
-        try:
-            price_sheet = _decrypt_into(item, bid_key, sheet_key)
-        except CryptoError as exc:
+        _check_decryptable(session, item, now)
+    try:
+        price_sheet = _decrypt_into(item, bid_key, sheet_key)
+    except CryptoError as exc:
+        # Its own transaction: the refusal below must not roll the failure back.
+        with transaction.atomic():
             audit_record(
                 actor=user, action="opening.decrypt_failed", obj=item, payload={"reason": str(exc)}
             )
-            raise refuse(
-                "__all__",
-                _("These keys do not open your bid: %(reason)s") % {"reason": exc},
-                "wrong_key",
-            ) from exc
+        raise refuse(
+            "__all__",
+            _("These keys do not open your bid: %(reason)s") % {"reason": exc},
+            "wrong_key",
+        ) from exc
+    with transaction.atomic():
+        session = _locked_session(tender)
+        locked = _bidder_opening(session, user)
+        _check_decryptable(session, locked, now)
+        locked.plaintext.name = item.plaintext.name
         audit_record(
             actor=user,
             action="opening.decrypt",
-            obj=item,
-            payload={"sha256": item.bid.sha256, "by": "bidder"},
+            obj=locked,
+            payload={"sha256": locked.bid.sha256, "by": "bidder"},
         )
-        _mark_decrypted(item, session, by="bidder", price_sheet=price_sheet, now=now)
-    return item
+        _mark_decrypted(locked, session, by="bidder", price_sheet=price_sheet, now=now)
+    return locked
+
+
+def _check_decryptable(session: OpeningSession, item: BidOpening, now: datetime) -> None:
+    """A bidder's hand-over counts if it arrived before the window ended and its bid is
+    still waiting (not decrypted meanwhile, nor revoked by the window's close)."""
+    if item.status == B.DECRYPTED:
+        raise refuse("__all__", _("Your bid is already decrypted."), "already_decrypted")
+    if item.status != B.PENDING or now >= session.window_ends_at or session.phase not in (
+        P.DECRYPTING, P.CUSTODIANS
+    ):
+        raise refuse("__all__", _("The decryption window has closed."), "window_closed")
 
 
 # --- window close and custodians ---------------------------------------------------------
@@ -350,7 +374,9 @@ def opening_close_window(*, tender_id: int, now: datetime | None = None) -> bool
         pending = list(session.bids.select_for_update(no_key=True).filter(status=B.PENDING))
         if pending and session.tender.decryption_fallback == DecryptionFallback.CUSTODIANS:
             session.phase = P.CUSTODIANS
-            session.save(update_fields=["phase"])
+            session.custodians_until = now + timedelta(
+                minutes=statutory.value("CUSTODIAN_WINDOW_MINUTES"))
+            session.save(update_fields=["phase", "custodians_until"])
             audit_record(
                 actor="clock",
                 action="opening.window_closed",
@@ -358,7 +384,9 @@ def opening_close_window(*, tender_id: int, now: datetime | None = None) -> bool
                 payload={"pending": len(pending), "next": "custodians"},
             )
             _announce(
-                {"type": "hall.phase", "phase": session.phase, "pending": len(pending)}, tender_id
+                {"type": "hall.phase", "phase": session.phase, "pending": len(pending),
+                 "custodians_until": session.custodians_until.isoformat()},
+                tender_id,
             )
             return True
         for item in pending:
@@ -373,6 +401,65 @@ def opening_close_window(*, tender_id: int, now: datetime | None = None) -> bool
         )
         _to_confirming(session, now)
     return True
+
+
+def opening_close_custodians(*, tender_id: int, now: datetime | None = None) -> bool:
+    """Clock: the custodians' time is over. Bids still unopened were not opened through
+    no fault of their bidders (E-Rules 31): withdrawn, bonds back. Then every price is
+    announced at once and the record goes to the bidders for confirmation."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = (
+            OpeningSession.objects.select_for_update(no_key=True)
+            .filter(tender_id=tender_id)
+            .first()
+        )
+        if (not session or session.phase != P.CUSTODIANS or session.custodians_until is None
+                or now < session.custodians_until):
+            return False
+        pending = list(session.bids.select_for_update(no_key=True).filter(status=B.PENDING))
+        for item in pending:
+            item.status = B.WITHDRAWN
+            item.reason = ("the custodians did not open it in time "
+                           "(E-Rules 31: not the bidder's fault)")
+            item.save(update_fields=["status", "reason"])
+        audit_record(
+            actor="clock",
+            action="opening.custodians_closed",
+            obj=session,
+            payload={"withdrawn": len(pending), "shares": session.shares.count()},
+        )
+        _to_confirming(session, now)
+    return True
+
+
+def _reject_unopenable(item: BidOpening, session: OpeningSession, *, proof: dict,
+                       now: datetime) -> None:
+    """A bid that nobody can open although the custodians' key was rebuilt and checked:
+    only its bidder can have sealed it so (a random key in the custodians' stanza, say).
+    It is rejected with the proof, its bond is kept where the tender documents say so
+    (E-Rules 31), and supervision is told. Runs inside the caller's transaction."""
+    from bidding.bids.models import BidBond
+
+    tender = session.tender
+    item.status = B.REJECTED
+    item.reason = "sealed so that the custodians' key cannot open it (E-Rules 31: bidder's fault)"
+    item.proof = proof
+    item.save(update_fields=["status", "reason", "proof"])
+    forfeit = bool(getattr(tender, "forfeit_bond_if_unopenable", True))
+    bond = BidBond.objects.select_for_update(no_key=True).filter(
+        tender=tender, bidder_id=item.bid.bidder_id).first()
+    if bond and forfeit and bond.status == BidBond.Status.HELD:
+        bond.status = BidBond.Status.FORFEITED
+        bond.save(update_fields=["status"])
+    audit_record(
+        actor="platform",
+        action="opening.reject",
+        obj=item,
+        payload={"sha256": item.bid.sha256, "proof": proof,
+                 "bond": bond.status if bond else None},
+    )
+    bid_rejected_unopenable.send(sender=BidOpening, item=item, tender=tender, proof=proof)
 
 
 def _to_confirming(session: OpeningSession, now: datetime) -> None:
@@ -477,9 +564,16 @@ def _open_with_custodians(session: OpeningSession, now: datetime) -> None:
             sheet_key = envelope.unwrap_data_key(bytes(bid.price_sheet), private, label="opening")
             price_sheet = _decrypt_into(item, bid_key, sheet_key)
         except CryptoError as exc:
-            item.status = B.WITHDRAWN
-            item.reason = f"the opening key does not open it: {exc}"
-            item.save(update_fields=["status", "reason"])
+            # The key was rebuilt and checked against the published public key above,
+            # so a bid it cannot open was sealed that way by its bidder.
+            _reject_unopenable(item, session, now=now, proof={
+                "kind": "custodian_key_does_not_open",
+                "reason": str(exc),
+                "opening_key_fingerprint": tender.opening_key_fingerprint,
+                "envelope_sha256": bid.sha256,
+                "header_sha256": hashlib.sha256(_header(bid).raw).hexdigest(),
+                "checked_at": now.isoformat(),
+            })
             continue
         audit_record(
             actor="custodians",
@@ -506,6 +600,7 @@ def opening_objection_raise(
     text = (text or "").strip()
     if not text:
         raise refuse("text", _("Write the objection."), "empty")
+    now = now or timezone.now()
     with transaction.atomic():
         session = _locked_session(tender)
         if session.phase == P.CLOSED:
@@ -516,7 +611,7 @@ def opening_objection_raise(
             bidder_id=item.bid.bidder_id,
             raised_by=user,
             text=text[:2000],
-            raised_at=now or timezone.now(),
+            raised_at=now,
         )
         audit_record(
             actor=user, action="opening.objection", obj=objection, payload={"text": objection.text}
@@ -539,6 +634,7 @@ def objection_row(o: Objection) -> dict:
 def opening_objection_answer(
     *, user, tender: Tender, objection_id, answer: str, now: datetime | None = None
 ) -> Objection:
+    now = now or timezone.now()
     answer = (answer or "").strip()
     if not answer:
         raise refuse("answer", _("Write the answer."), "empty")
@@ -556,7 +652,7 @@ def opening_objection_answer(
         if objection.answered_at:
             raise refuse("objection", _("This objection has been answered."), "answered")
         objection.answer = answer[:2000]
-        objection.answered_at = now or timezone.now()
+        objection.answered_at = now
         objection.answered_by = user
         objection.save(update_fields=["answer", "answered_at", "answered_by"])
         audit_record(
@@ -569,11 +665,12 @@ def opening_objection_answer(
 def opening_confirm(
     *, user, tender: Tender, remark: str = "", now: datetime | None = None
 ) -> Confirmation:
-    """A bidder confirms the opening record within the confirmation time."""
+    """A bidder confirms the opening record within the confirmation time. Once every
+    bidder has confirmed, the record is made at once (not only when the time is up)."""
+    now = now or timezone.now()
     with transaction.atomic():
         session = _locked_session(tender)
         item = _bidder_opening(session, user)
-        now = now or timezone.now()
         if session.phase != P.CONFIRMING or now >= session.confirm_until:
             raise refuse("__all__", _("The record is not open for confirmation."), "not_confirming")
         confirmation, created = Confirmation.objects.get_or_create(
@@ -592,11 +689,30 @@ def opening_confirm(
                 {"type": "hall.confirmed", "bidder": item.bid.bidder.name, "deemed": False},
                 tender.pk,
             )
+            if _all_confirmed(session):
+                tender_id = tender.pk
+                transaction.on_commit(lambda: _finish_now(tender_id))
     return confirmation
 
 
+def _all_confirmed(session: OpeningSession) -> bool:
+    bidders = set(session.bids.values_list("bid__bidder_id", flat=True))
+    confirmed = set(session.confirmations.values_list("bidder_id", flat=True))
+    return bool(bidders) and bidders <= confirmed
+
+
+def _finish_now(tender_id: int) -> None:
+    """After the last confirmation commits; if this fails, the clock finishes it later."""
+    try:
+        opening_finish(tender_id=tender_id)
+    except Exception:
+        log.exception("opening of tender %s: the record after the last confirmation failed; "
+                      "the clock retries", tender_id)
+
+
 def opening_finish(*, tender_id: int, now: datetime | None = None) -> bool:
-    """Clock: after the confirmation time, record silence as confirmation, write and sign
+    """Clock, or the last confirmation: once every bidder has confirmed or the
+    confirmation time is over, record silence as confirmation, write and sign
     the record, publish it, and move the tender to opened (or to failed, when the
     lifecycle's guard finds too few bids opened, Reg 44)."""
     from .pdf.record import opening_record_pdf
@@ -608,7 +724,9 @@ def opening_finish(*, tender_id: int, now: datetime | None = None) -> bool:
             .filter(tender_id=tender_id)
             .first()
         )
-        if not session or session.phase != P.CONFIRMING or now < session.confirm_until:
+        if not session or session.phase != P.CONFIRMING:
+            return False
+        if now < session.confirm_until and not _all_confirmed(session):
             return False
         for item in session.bids.select_related("bid"):
             Confirmation.objects.get_or_create(
@@ -669,8 +787,14 @@ def opening_tick(*, now: datetime | None = None) -> None:
         what="closing the decryption window of tender",
     )
     for_each(
-        OpeningSession.objects.filter(phase=P.CONFIRMING, confirm_until__lte=now)
+        OpeningSession.objects.filter(phase=P.CUSTODIANS, custodians_until__lte=now)
         .values_list("tender_id", flat=True),
+        lambda pk: opening_close_custodians(tender_id=pk, now=now),
+        what="closing the custodians' time of tender",
+    )
+    # Every confirming session: opening_finish decides (time over, or all confirmed).
+    for_each(
+        OpeningSession.objects.filter(phase=P.CONFIRMING).values_list("tender_id", flat=True),
         lambda pk: opening_finish(tender_id=pk, now=now), what="finishing the opening of tender",
     )
 

@@ -117,7 +117,7 @@ class TenderForm(forms.ModelForm):
         data["description"] = data.get("description") or ""
         data["decision_method"] = data.get("decision_method") or ""
         data["decryption_fallback"] = data.get("decryption_fallback") or "custodians"
-        data["announce_mode"] = data.get("announce_mode") or "as_decrypted"
+        data["announce_mode"] = data.get("announce_mode") or "at_close"
         return TenderInput(
             lots=self.cleaned_data.get("lots_text") or [],
             tenderer_org=self.cleaned_data.get("tenderer_org"),

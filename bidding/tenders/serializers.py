@@ -236,8 +236,11 @@ class TenderWriteSerializer(serializers.Serializer):
         choices=Tender._meta.get_field("decryption_fallback").choices, default="custodians"
     )
     announce_mode = serializers.ChoiceField(
-        choices=Tender._meta.get_field("announce_mode").choices, default="as_decrypted",
-        help_text="Announce each bid as it is decrypted, or all when the window closes.",
+        choices=Tender._meta.get_field("announce_mode").choices, default="at_close",
+        help_text="at_close (default): every price together once the decryption window and "
+        "the custodians' opening are over, so no bidder can decide whether to decrypt after "
+        "seeing rivals' prices. as_decrypted: each price as soon as its bid is decrypted; "
+        "this lets a bidder open selectively and is kept only as an explicit choice.",
     )
     public_opening = serializers.BooleanField(default=True,
                                               help_text="The public may watch the opening.")

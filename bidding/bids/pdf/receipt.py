@@ -10,10 +10,11 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
 from core import platform_keys
 from core.pdf.fonts import cjk_font
+from core.pdf.text import para
 
 
 def receipt_pdf(bid) -> bytes:
@@ -37,7 +38,7 @@ def receipt_pdf(bid) -> bytes:
         ("签名 Signature (Ed25519)", r["signature"]),
     ]
     table = Table(
-        [[Paragraph(k, body), Paragraph(v, mono if len(v) > 60 else body)] for k, v in rows],
+        [[para(k, body), para(v, mono if len(v) > 60 else body)] for k, v in rows],
         colWidths=[48 * mm, 122 * mm],
     )
     table.setStyle(TableStyle([
@@ -49,16 +50,16 @@ def receipt_pdf(bid) -> bytes:
     doc = SimpleDocTemplate(buf, pagesize=A4, title=f"投标文件接收回执 {tender.reference}",
                             author="公共资源交易平台", leftMargin=20 * mm, rightMargin=20 * mm)
     doc.build([
-        Paragraph("投标文件接收回执 / Bid Receipt", title),
-        Paragraph("本平台已于下列时间收到贵单位加密投标文件。开标前任何人无法解密。"
-                  "The platform received your sealed bid at the time below. Nobody can "
-                  "decrypt it before the opening.", body),
+        para("投标文件接收回执 / Bid Receipt", title),
+        para("本平台已于下列时间收到贵单位加密投标文件。开标前任何人无法解密。"
+             "The platform received your sealed bid at the time below. Nobody can "
+             "decrypt it before the opening.", body),
         Spacer(1, 6 * mm), table, Spacer(1, 6 * mm),
-        Paragraph("核验：python -m ggzy_bid verify-receipt receipt.json --platform-key "
-                  "platform.pub --file bid.ggzy", body),
-        Paragraph(f"Platform verify key (Ed25519, base64): {platform_keys.verify_key_b64()}", mono),
+        para("核验：python -m ggzy_bid verify-receipt receipt.json --platform-key "
+             "platform.pub --file bid.ggzy", body),
+        para(f"Platform verify key (Ed25519, base64): {platform_keys.verify_key_b64()}", mono),
         Spacer(1, 4 * mm),
-        Paragraph("Signed receipt (JSON):", body),
-        Paragraph(json.dumps(r, ensure_ascii=False, sort_keys=True), mono),
+        para("Signed receipt (JSON):", body),
+        para(json.dumps(r, ensure_ascii=False, sort_keys=True), mono),
     ])
     return buf.getvalue()

@@ -11,10 +11,11 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
 from core.pdf.fonts import cjk_font
 from core.pdf.sign import sign_pdf
+from core.pdf.text import lines, para
 
 
 @dataclass
@@ -112,7 +113,7 @@ def render(data: RecordData) -> bytes:
     ])
 
     def p(text, style=body):
-        return Paragraph(str(text), style)
+        return para(text, style)
 
     story = [
         p("开标记录 / Bid Opening Record", h1),
@@ -134,7 +135,7 @@ def render(data: RecordData) -> bytes:
             "状态", "密文摘要 SHA-256"]
     rows = [[p(h) for h in head]]
     for r in data.rows:
-        rows.append([p(r.order), p(f"{r.bidder}<br/>{r.credit_code}", small), p(r.total_price),
+        rows.append([p(r.order), lines(r.bidder, r.credit_code, style=small), p(r.total_price),
                      p(r.duration), p(r.quality), p(r.manager, small), p(r.bond, small),
                      p(r.status, small), p(r.digest, small)])
         for k, v in r.extra.items():

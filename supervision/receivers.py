@@ -1,0 +1,35 @@
+"""Supervision reacts to what the stages announce (signals); no stage imports it."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from .models import Flag
+
+
+def flag_unopenable_bid(sender, *, item, tender, proof, **kwargs) -> None:
+    """A bid rejected at the opening because its bidder sealed it so nobody could open
+    it: record the proof for the supervisor (inside the rejecting transaction)."""
+    bidder = item.bid.bidder
+    Flag.objects.get_or_create(
+        kind=Flag.Kind.UNOPENABLE_BID,
+        tender_id=tender.pk,
+        subjects=[bidder.credit_code],
+        defaults={
+            "severity": Flag.Severity.HIGH,
+            "tender_reference": tender.reference,
+            "evidence": {"bid_sha256": item.bid.sha256, "bidder": bidder.name,
+                         "proof": proof},
+            "explanation_zh": (
+                f"{bidder.name}的投标文件在托管人联合解密时无法打开：托管人重建的开标密钥已与公布的"
+                "公钥核对一致，仍无法解开，只能是投标人加密时所致。该投标人可能意图在看到他人报价"
+                "后再决定是否解密（选择性开标）。该投标已被拒绝，证据见下。"),
+            "explanation_en": (
+                f"The bid of {bidder.name} could not be opened by the custodians although the "
+                "key they rebuilt matched the published public key, so only its bidder can "
+                "have sealed it that way, perhaps to decide after seeing rivals' prices "
+                "whether to open it (selective opening). The bid was rejected; the proof "
+                "is attached."),
+            "raised_at": timezone.now(),
+        },
+    )

@@ -1,0 +1,198 @@
+"""The opening cannot be steered or stuck: no price before the window and the custodians'
+time are over, arrival time decides, failures stay on record, the record comes as soon
+as everyone confirmed, and hostile text cannot break a signed PDF or the clock."""
+
+import subprocess
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+
+from audit.models import AuditEvent
+from bidding.opening import services as opening
+from bidding.opening.models import BidOpening, OpeningSession
+from bidding.opening.selectors import hall_state
+from bidding.tenders.models import Tender
+from core import statutory, tasks
+from tests import factories
+from tests.bidding.opening.test_services import data_keys
+
+pytestmark = pytest.mark.django_db
+S = Tender.Status
+P = OpeningSession.Phase
+
+
+def _opened(**overrides):
+    tender = factories.published_tender(**overrides)
+    users = [factories.bidder_with_key() for _ in range(3)]
+    bids = [factories.submit_bid(tender, u) for u in users]
+    with time_machine.travel(tender.deadline, tick=False):
+        tasks.clock_tick()
+    tender.refresh_from_db()
+    return tender, users, bids
+
+
+def _decrypt(tender, bid, user, **kw):
+    k = data_keys(bid, user)
+    return opening.opening_decrypt(user=user, tender=tender, bid_key=k[0], price_sheet_key=k[1],
+                                   **kw)
+
+
+def test_by_default_no_price_is_shown_before_the_window_and_the_custodians_time_end():
+    tender, users, bids = _opened()
+    assert tender.announce_mode == "at_close"
+    session = tender.opening
+    with time_machine.travel(session.window_ends_at - timedelta(seconds=5), tick=False):
+        _decrypt(tender, bids[0], users[0])
+        _decrypt(tender, bids[1], users[1])
+    with time_machine.travel(session.window_ends_at, tick=False):
+        tasks.clock_tick()
+        session.refresh_from_db()
+        assert session.phase == P.CUSTODIANS
+        state = hall_state(tender, tender.created_by, "host")
+        assert state["announced"] == [] and "9500000" not in str(state)
+        assert not BidOpening.objects.filter(announced_at__isnull=False).exists()
+    # The custodians never come: their time runs out, the bid is withdrawn (not the
+    # bidder's fault), and only then are all prices announced, together.
+    assert session.custodians_until == session.window_ends_at + timedelta(
+        minutes=statutory.value("CUSTODIAN_WINDOW_MINUTES"))
+    with time_machine.travel(session.custodians_until - timedelta(seconds=1), tick=False):
+        tasks.clock_tick()
+        assert not BidOpening.objects.filter(announced_at__isnull=False).exists()
+    with time_machine.travel(session.custodians_until, tick=False):
+        tasks.clock_tick()
+    session.refresh_from_db()
+    assert session.phase == P.CONFIRMING
+    withheld = BidOpening.objects.get(bid=bids[2])
+    assert withheld.status == "withdrawn" and "custodians did not open it" in withheld.reason
+    announced = BidOpening.objects.filter(announced_at__isnull=False)
+    assert announced.count() == 2
+    assert {a.announced_at for a in announced} == {session.custodians_until}
+
+
+def test_a_hand_over_is_judged_by_its_arrival_time_not_by_when_it_is_processed():
+    tender, users, bids = _opened()
+    session = tender.opening
+    arrived = session.window_ends_at - timedelta(milliseconds=1)
+    with time_machine.travel(session.window_ends_at + timedelta(seconds=2), tick=False):
+        item = _decrypt(tender, bids[0], users[0], now=arrived)
+        assert item.status == "decrypted"
+        with pytest.raises(ValidationError) as late:
+            _decrypt(tender, bids[1], users[1])
+    assert late.value.error_dict["__all__"][0].code == "window_closed"
+
+
+def test_a_failed_decryption_stays_in_the_audit_log():
+    tender, users, bids = _opened()
+    wrong = data_keys(bids[1], users[1])
+    with time_machine.travel(tender.opening.window_ends_at - timedelta(minutes=1), tick=False):
+        with pytest.raises(ValidationError):
+            opening.opening_decrypt(user=users[0], tender=tender, bid_key=wrong[0],
+                                    price_sheet_key=wrong[1])
+    failed = AuditEvent.objects.filter(action="opening.decrypt_failed")
+    assert failed.count() == 1 and failed.get().actor == users[0].get_username()
+
+
+def test_the_record_is_made_as_soon_as_every_bidder_has_confirmed():
+    tender, users, bids = _opened(decryption_fallback="not_opened")
+    session = tender.opening
+    with time_machine.travel(session.window_ends_at - timedelta(minutes=1), tick=False):
+        for bid, user in zip(bids, users, strict=True):
+            _decrypt(tender, bid, user)
+    with time_machine.travel(session.window_ends_at, tick=False):
+        tasks.clock_tick()
+    session.refresh_from_db()
+    early = session.confirm_until - timedelta(minutes=10)
+    with time_machine.travel(early, tick=False):
+        for user in users[:2]:
+            opening.opening_confirm(user=user, tender=tender)
+        session.refresh_from_db()
+        assert session.phase == P.CONFIRMING
+        with django_capture_on_commit():
+            opening.opening_confirm(user=users[2], tender=tender)
+    session.refresh_from_db()
+    tender.refresh_from_db()
+    assert session.phase == P.CLOSED and session.record_sha256
+    assert session.closed_at == early and tender.status == S.OPENED
+    assert not session.confirmations.filter(deemed=True).exists()
+
+
+def django_capture_on_commit():
+    """Run on_commit callbacks at the end of the block, as a real commit would."""
+    from django.test import TestCase
+
+    return TestCase.captureOnCommitCallbacks(execute=True)
+
+
+HOSTILE = 'A<B & <img src="/etc/hostname"/> <font name="x">'
+
+
+def _pdftotext(pdf: bytes, tmp_path) -> str:
+    import shutil
+
+    from tests.conftest import require
+
+    require(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils) is not installed")
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_markup_in_a_title_is_printed_literally_in_the_signed_receipt(tmp_path):
+    from bidding.bids.pdf.receipt import receipt_pdf
+
+    tender = factories.published_tender(title=f"道路工程 {HOSTILE}")
+    bid = factories.submit_bid(tender, factories.bidder_with_key())
+    pdf = receipt_pdf(bid)
+    assert b"/Subtype /Image" not in pdf
+    text = _pdftotext(pdf, tmp_path)
+    assert "A<B &" in text and '<img src="/etc/hostname"/>' in text
+
+
+def test_an_objection_with_markup_is_recorded_literally_and_the_opening_closes(tmp_path):
+    tender, users, bids = _opened(decryption_fallback="not_opened")
+    session = tender.opening
+    with time_machine.travel(session.window_ends_at - timedelta(minutes=1), tick=False):
+        opening.opening_objection_raise(user=users[0], tender=tender, text=HOSTILE + "\x00\x1b")
+    with time_machine.travel(session.window_ends_at, tick=False):
+        tasks.clock_tick()
+    session.refresh_from_db()
+    with time_machine.travel(session.confirm_until, tick=False):
+        tasks.clock_tick()
+    session.refresh_from_db()
+    assert session.phase == P.CLOSED
+    with session.record.open("rb") as fh:
+        pdf = fh.read()
+    assert b"/Subtype /Image" not in pdf
+    assert '<img src="/etc/hostname"/>' in _pdftotext(pdf, tmp_path)
+
+
+def test_one_openings_failure_does_not_hold_up_another_in_the_same_tick():
+    from bidding.opening.pdf import record
+
+    first = _opened(decryption_fallback="not_opened")[0]
+    second = _opened(decryption_fallback="not_opened")[0]
+    end = max(first.opening.window_ends_at, second.opening.window_ends_at)
+    with time_machine.travel(end, tick=False):
+        tasks.clock_tick()
+    later = max(OpeningSession.objects.values_list("confirm_until", flat=True))
+    real = record.opening_record_pdf
+
+    def crashes_for_the_first(session):
+        if session.tender_id == first.pk:
+            raise RuntimeError("renderer crashed")
+        return real(session)
+
+    with mock.patch.object(record, "opening_record_pdf", crashes_for_the_first):
+        with time_machine.travel(later, tick=False):
+            tasks.clock_tick()
+    first.opening.refresh_from_db()
+    second.opening.refresh_from_db()
+    assert (first.opening.phase, second.opening.phase) == (P.CONFIRMING, P.CLOSED)
+    with time_machine.travel(later + timedelta(seconds=5), tick=False):
+        tasks.clock_tick()
+    first.opening.refresh_from_db()
+    assert first.opening.phase == P.CLOSED
