@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from rest_framework.exceptions import ParseError
+
+from core.parsers import loads
 
 from .actions import perform
 from .policies import HallRefused, access_hall
@@ -34,6 +37,9 @@ class OpeningHallConsumer(AsyncJsonWebsocketConsumer):
         try:
             self.tender_pk, self.role = await self._enter()
         except HallRefused:  # no such tender, or not a participant: the same answer
+            # Accept first: a close before accepting is an HTTP 403 at the handshake, and
+            # the client never sees the documented close code.
+            await self.accept()
             await self.close(code=4403)
             return
         self.group = opening_group(self.tender_pk)
@@ -44,6 +50,22 @@ class OpeningHallConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        # Malformed input (not JSON, binary, too deep, NUL in text) answers an error to
+        # this client instead of ending the consumer with an exception.
+        if text_data is None:
+            await self._error("invalid", "Messages are JSON text.")
+            return
+        try:
+            content = loads(text_data)
+        except ParseError as exc:
+            await self._error(exc.detail.code or "invalid", str(exc.detail))
+            return
+        await self.receive_json(content, **kwargs)
+
+    async def _error(self, code, message):
+        await self.send_json({"type": "error", "code": code, "message": message})
 
     async def receive_json(self, content, **kwargs):
         kind = content.get("type") if isinstance(content, dict) else None
@@ -58,8 +80,7 @@ class OpeningHallConsumer(AsyncJsonWebsocketConsumer):
             else:
                 await self.send_json({"type": "ok", "action": kind})
         else:
-            await self.send_json({"type": "error", "code": "unknown_type",
-                                  "message": "unknown message type"})
+            await self._error("unknown_type", "unknown message type")
 
     async def dispatch(self, message):
         # A broadcast touches no database, so it skips the close_old_connections() that

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from rest_framework.exceptions import ParseError
+
+from core.parsers import loads
 
 from .policies import TenderNotFound, access_tender
 from .realtime import tender_group, tender_state
@@ -21,6 +24,9 @@ class TenderFeedConsumer(AsyncJsonWebsocketConsumer):
         tender_id = self.scope["url_route"]["kwargs"]["tender_id"]
         state = await self._state(tender_id)
         if state is None:
+            # Accept first: a close before accepting is an HTTP 403 at the handshake, and
+            # the client would never see the documented close code 4404.
+            await self.accept()
             await self.close(code=4404)
             return
         self.group = tender_group(state["tender"])
@@ -32,11 +38,22 @@ class TenderFeedConsumer(AsyncJsonWebsocketConsumer):
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        # Malformed input answers an error instead of ending the consumer with an exception.
+        try:
+            content = loads(text_data) if text_data is not None else None
+        except ParseError as exc:
+            await self.send_json({"type": "error", "code": exc.detail.code or "invalid",
+                                  "message": str(exc.detail)})
+            return
+        await self.receive_json(content, **kwargs)
+
     async def receive_json(self, content, **kwargs):
-        if content.get("type") == "ping":
+        if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})
         else:
-            await self.send_json({"type": "error", "message": "unknown message type"})
+            await self.send_json({"type": "error", "code": "unknown_type",
+                                  "message": "unknown message type"})
 
     async def tender_state(self, event):
         await self.send_json(event["state"])

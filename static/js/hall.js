@@ -131,8 +131,11 @@
     ws = new WebSocket(`${proto}://${location.host}/ws/openings/${tenderId}/`);
     ws.onopen = () => { retry = 500; $("hall-conn").className = "live-dot on"; $("hall-conn").title = t.connected; };
     ws.onmessage = (ev) => apply(JSON.parse(ev.data));
-    ws.onclose = () => {
-      $("hall-conn").className = "live-dot"; $("hall-conn").title = t.reconnecting;
+    ws.onclose = (ev) => {
+      $("hall-conn").className = "live-dot";
+      // 4403: not allowed in this hall (or no such hall): asking again will not help.
+      if (ev.code === 4403 || ev.code === 4404) return;
+      $("hall-conn").title = t.reconnecting;
       setTimeout(connect, retry); retry = Math.min(retry * 2, 15000);
     };
   }

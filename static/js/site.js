@@ -38,7 +38,11 @@
         }
         retry = 1000;
       };
-      ws.onclose = () => { setTimeout(connect, retry); retry = Math.min(retry * 2, 30000); };
+      ws.onclose = (ev) => {
+        // 4404: no such tender for you (a draft, or gone): reconnecting will not help.
+        if (ev.code === 4404 || ev.code === 4403) return;
+        setTimeout(connect, retry); retry = Math.min(retry * 2, 30000);
+      };
     };
     connect();
   }

@@ -366,8 +366,10 @@ async def test_asgi_lets_a_body_within_the_cap_through(settings):
     assert sent[0]["status"] == 200 and sent[1]["body"] == b"900"
 
 
-def test_the_asgi_application_wraps_django_with_the_body_cap():
+def test_the_asgi_application_wraps_django_with_the_body_cap(settings):
     from core.middleware import BodyCapASGI
+
+    settings.EMBEDDED_CLOCK = False  # importing the application must not start the clock
     from tradecentre.asgi import application
 
     assert isinstance(application.application_mapping["http"], BodyCapASGI)

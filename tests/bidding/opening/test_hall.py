@@ -1,30 +1,35 @@
 """The opening hall over websockets and REST: who enters, what each role sees, every
-message type and every refusal, reconnection."""
+message type and every refusal, reconnection. Websockets go through the real ASGI
+application: the Origin check, the session cookie of a signed-in user, the consumer."""
 
 import pytest
 import time_machine
 from asgiref.sync import sync_to_async
-from channels.auth import AuthMiddlewareStack
-from channels.routing import URLRouter
-from channels.testing import WebsocketCommunicator
 
 from core import tasks
 from tests import factories
 from tests.bidding.opening.test_services import custodian_share, data_keys
+from tests.bidding.tenders.test_consumers import close_code_of, communicator
 from tests.conftest import api_as
-from tradecentre.routing import websocket_urlpatterns
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
-application = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+
+@pytest.fixture(autouse=True)
+def _real_asgi(settings):
+    # Importing the application starts the embedded clock unless it is off.
+    settings.EMBEDDED_CLOCK = False
 
 
 async def connect(tender, user=None):
-    ws = WebsocketCommunicator(application, f"/ws/openings/{tender.pk}/")
-    if user is not None:
-        ws.scope["user"] = user
+    """Enter the hall as ``user`` (signed in through its session cookie) or anonymously."""
+    ws = await communicator(f"/ws/openings/{tender.pk}/", user)
     ok, code = await ws.connect()
     return ws, ok, code
+
+
+async def refused_with(tender_id, user=None) -> int:
+    return await close_code_of(await communicator(f"/ws/openings/{tender_id}/", user))
 
 
 @sync_to_async
@@ -75,8 +80,7 @@ async def test_a_private_opening_refuses_the_public_and_strangers():
     tender, users, bids = await _setup(public=False)
     for user in (None, await sync_to_async(factories.bidder_with_key)(),
                  await sync_to_async(factories.tenderer)()):
-        ws, ok, code = await connect(tender, user)
-        assert not ok and code == 4403
+        assert await refused_with(tender.pk, user) == 4403
     ws, ok, _ = await connect(tender, await sync_to_async(factories.supervisor)())
     assert ok and (await ws.receive_json_from())["role"] in ("observer", "custodian")
     await ws.disconnect()
@@ -85,9 +89,23 @@ async def test_a_private_opening_refuses_the_public_and_strangers():
 async def test_an_unknown_or_draft_tender_hall_is_refused():
     draft = await sync_to_async(factories.draft_tender)()
     for tender_id in (draft.pk, 424242, "nonsense"):
-        ws = WebsocketCommunicator(application, f"/ws/openings/{tender_id}/")
-        ok, code = await ws.connect()
-        assert not ok and code == 4403
+        assert await refused_with(tender_id) == 4403
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", None])
+async def test_a_foreign_or_missing_origin_never_enters_the_hall(origin):
+    tender, users, bids = await _setup()
+    ws = await communicator(f"/ws/openings/{tender.pk}/", users[0], origin=origin)
+    ok, _code = await ws.connect()
+    assert not ok
+
+
+async def test_without_a_session_a_bidder_is_only_the_public():
+    tender, users, bids = await _setup(public=False)
+    assert await refused_with(tender.pk) == 4403
+    ws, ok, _ = await connect(tender, users[0])
+    assert ok and (await ws.receive_json_from())["role"] == "bidder"
+    await ws.disconnect()
 
 
 async def test_decryption_is_announced_live_to_every_participant():
@@ -154,12 +172,24 @@ async def test_every_refusal_answers_only_the_sender_with_a_code():
         (host, {"type": "answer", "objection": 99999, "answer": "x"}, "not_found"),
         (bidder, {"type": "nonsense"}, "unknown_type"),
         (bidder, ["not", "an", "object"], "unknown_type"),
+        (bidder, {"type": "objection", "text": 123}, "invalid"),
+        (bidder, {"type": "objection"}, "invalid"),
+        (host, {"type": "answer", "objection": "abc", "answer": "x"}, "invalid"),
+        (host, {"type": "answer", "objection": 1}, "invalid"),
+        (bidder, {"type": "decrypt", "bid_key": 5, "price_sheet_key": []}, "invalid"),
+        (bidder, {"type": "share", "share": "text"}, "invalid"),
+        (bidder, {"type": "confirm", "remark": {"a": 1}}, "invalid"),
     ]
     for ws, message, code in cases:
         await ws.send_json_to(message)
         reply = await ws.receive_json_from(timeout=5)
         assert reply["type"] == "error" and reply["code"] == code, (message, reply)
         assert reply["message"]
+    for text in ("not json", "[" * 50_000, '{"type": "objection", "text": "\\u0000"}'):
+        await bidder.send_to(text_data=text)
+        reply = await bidder.receive_json_from(timeout=5)
+        assert reply["type"] == "error" and reply["code"] in (
+            "parse_error", "too_deep", "nul_byte"), reply
     await bidder.send_json_to({"type": "ping"})
     assert (await bidder.receive_json_from())["type"] == "pong"
     for ws in (public, bidder, host):
