@@ -1,4 +1,5 @@
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from bidding.demo import DEMO_PASSWORD, USERS, load_demo
 
@@ -7,6 +8,14 @@ class Command(BaseCommand):
     help = "Load demo organisations, users of every role and tenders (idempotent)."
 
     def handle(self, *args, **options):
+        from core.deploy import demo_refusal
+
+        # Demo accounts share one published password: never on a production host.
+        if reason := demo_refusal(debug=settings.DEBUG):
+            raise CommandError(
+                f"load_demo refused: {reason}; this looks like a production host "
+                "(set GGZY_ALLOW_DEMO=1 to load demo data anyway)."
+            )
         result = load_demo()
         if not result["created"]:
             self.stdout.write("Demo data already loaded.")
