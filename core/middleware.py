@@ -69,6 +69,23 @@ class RejectNulMiddleware:
         return self.get_response(request)
 
 
+class RejectNulWebsocket:
+    """ASGI wrapper for websockets: a NUL in the path or query string is refused at the
+    handshake (HTTP 403 from the server) before any consumer looks the id up."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket" and (
+            "\x00" in scope.get("path", "")
+            or _has_nul_query(scope.get("query_string", b"").decode("latin-1"))
+        ):
+            await send({"type": "websocket.close", "code": 4400})
+            return
+        return await self.app(scope, receive, send)
+
+
 # --- body caps -----------------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from core.clock import start_embedded_clock  # noqa: E402
-from core.middleware import BodyCapASGI  # noqa: E402
+from core.middleware import BodyCapASGI, RejectNulWebsocket  # noqa: E402
 from tradecentre.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -21,7 +21,7 @@ application = ProtocolTypeRouter(
         # An oversized body is refused before Django spools it to disk (core/middleware.py).
         "http": BodyCapASGI(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            RejectNulWebsocket(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

@@ -123,3 +123,9 @@ async def test_an_unknown_or_malformed_message_gets_an_error_message():
     await ws.send_json_to({"type": "ping"})
     assert (await ws.receive_json_from())["type"] == "pong"
     await ws.disconnect()
+
+
+async def test_a_nul_in_the_feed_path_is_refused_at_the_handshake():
+    ws = await communicator("/ws/tenders/GGZY\x00/")
+    connected, _code = await ws.connect()
+    assert not connected
