@@ -34,7 +34,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.services import audit_record
+from audit.services import audit_record, audit_tree_head_latest
 from bidding.tenders.models import DocumentRegistration, Tender
 from core import platform_keys, statutory
 from core.refusals import refuse
@@ -468,6 +468,8 @@ def bid_upload_complete(*, user, upload_id, now: datetime | None = None) -> Bid:
                 server_time=now.isoformat(timespec="microseconds"),
                 extra={"bid": str(bid.public_id), "version": version,
                        "price_sheet_sha256": bid.price_sheet_sha256},
+                # The audit log's latest signed tree head: every bidder keeps a copy.
+                tree_head=audit_tree_head_latest(),
             )
             bid.save()
             upload.status = BidUpload.Status.COMPLETED
