@@ -1,11 +1,16 @@
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit import selectors as audit_selectors
 from audit.models import AuditEvent
 from audit.services import audit_verify
+from core.refusals import refuse
 
 from .access import require_oversight
 from .selectors import audit_events_visible
@@ -70,3 +75,121 @@ class AuditVerifyApi(APIView):
         r = audit_verify()
         line = "OK: the audit chain is intact" if r.ok else r.line()
         return Response({"ok": r.ok, "bad_seq": r.bad_seq, "reason": r.reason, "line": line})
+
+# -- The public log: tree heads and proofs (Certificate Transparency style) -------------
+#
+# Anyone may read these without signing in: they carry sizes, root hashes, proof hashes
+# and signatures, never an event's contents, so sealed bidders' events stay sealed.
+
+class TreeHeadItem(serializers.Serializer):
+    """One entry of the feed, as kept for ``verify_audit --against``."""
+
+    sth = serializers.JSONField(help_text="a signed tree head (crypto.log): v, type, log, "
+                                          "size, root, timestamp, key, signature")
+    cosignature = serializers.JSONField(allow_null=True, help_text="the witness's "
+                                        "cosignature of the tree head (crypto.log), or null")
+
+
+class _TreeHeadPagination(PageNumberPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class _PublicLogApi(APIView):
+    permission_classes = [AllowAny]
+
+    @staticmethod
+    def _int(request, name: str, default: int | None = None) -> int:
+        raw = request.query_params.get(name)
+        if raw in (None, "") and default is not None:
+            return default
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            raise refuse(name, _("%(name)s must be a whole number.") % {"name": name},
+                         "invalid") from None
+        if value < 0:
+            raise refuse(name, _("%(name)s must not be negative.") % {"name": name}, "invalid")
+        return value
+
+
+class AuditTreeHeadsApi(generics.ListAPIView):
+    """Every signed tree head of the audit log, oldest first, with the witness's
+    cosignature: keep them (``verify_audit --against``). Public, paginated
+    (``?page=N``, ``?page_size=`` up to 1000)."""
+
+    permission_classes = [AllowAny]
+    pagination_class = _TreeHeadPagination
+    serializer_class = TreeHeadItem
+
+    def get_queryset(self):
+        return audit_selectors.tree_heads()
+
+
+class AuditTreeHeadLatestApi(_PublicLogApi):
+    @extend_schema(responses={200: TreeHeadItem, 404: None})
+    def get(self, request):
+        """The latest signed tree head and its witness cosignature (404 before the first)."""
+        latest = audit_selectors.tree_head_latest()
+        if latest is None:
+            raise NotFound(_("No tree head has been signed yet."))
+        return Response(TreeHeadItem(audit_selectors.tree_head_item(latest)).data)
+
+
+class AuditConsistencyApi(_PublicLogApi):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("first", int, description="the older tree size (>= 1)"),
+            OpenApiParameter("second", int, required=False,
+                             description="the newer tree size (default: the latest signed)"),
+        ],
+        responses=inline_serializer("AuditConsistencyProof", {
+            "first": serializers.IntegerField(), "second": serializers.IntegerField(),
+            "first_root": serializers.CharField(), "second_root": serializers.CharField(),
+            "proof": serializers.ListField(child=serializers.CharField()),
+        }),
+    )
+    def get(self, request):
+        """The consistency proof between two tree sizes (RFC 9162 2.1.4), recomputed from
+        the events: check it with ``crypto.log.verify_consistency`` against the roots of
+        two signed tree heads you hold. Sizes up to the latest signed tree head."""
+        signed = audit_selectors.latest_signed_size()
+        second = self._int(request, "second", signed)
+        first = self._int(request, "first")
+        if not 1 <= first <= second <= signed:
+            raise refuse("first", _("Sizes must satisfy 1 ≤ first ≤ second ≤ %(signed)s, "
+                                    "the latest signed tree size.") % {"signed": signed},
+                         "size_out_of_range")
+        return Response(audit_selectors.consistency(first, second))
+
+
+class AuditInclusionApi(_PublicLogApi):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("seq", int, description="the event's sequence number"),
+            OpenApiParameter("size", int, required=False,
+                             description="the tree size (default: the latest signed)"),
+        ],
+        responses=inline_serializer("AuditInclusionProof", {
+            "seq": serializers.IntegerField(), "leaf_index": serializers.IntegerField(),
+            "size": serializers.IntegerField(), "leaf": serializers.CharField(),
+            "root": serializers.CharField(),
+            "path": serializers.ListField(child=serializers.CharField()),
+        }),
+    )
+    def get(self, request):
+        """The inclusion proof of event ``#seq`` (leaf ``seq - 1``: its chain hash) in the
+        tree of ``size`` (RFC 9162 2.1.3): check it with ``crypto.log.verify_inclusion``
+        against a signed tree head's root. The event's contents are not given, and a
+        bidder's action sealed until the bidding closes answers 404."""
+        signed = audit_selectors.latest_signed_size()
+        size = self._int(request, "size", signed)
+        seq = self._int(request, "seq")
+        if not 1 <= seq <= size <= signed:
+            raise refuse("seq", _("Need 1 ≤ seq ≤ size ≤ %(signed)s, the latest signed tree "
+                                  "size.") % {"signed": signed}, "size_out_of_range")
+        if not audit_events_visible().filter(seq=seq).exists():
+            # A bidder's sealed action: not even its hash before the bidding closes.
+            raise NotFound(_("No such event, or it is sealed until the bidding closes."))
+        return Response(audit_selectors.inclusion(seq, size))

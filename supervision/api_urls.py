@@ -5,4 +5,9 @@ from . import api
 urlpatterns = [
     path("audit/events/", api.AuditEventsApi.as_view()),
     path("audit/verify/", api.AuditVerifyApi.as_view()),
+    # Public, no sign-in: the log's tree heads and proofs.
+    path("audit/sth/", api.AuditTreeHeadsApi.as_view()),
+    path("audit/sth/latest/", api.AuditTreeHeadLatestApi.as_view()),
+    path("audit/consistency/", api.AuditConsistencyApi.as_view()),
+    path("audit/inclusion/", api.AuditInclusionApi.as_view()),
 ]
