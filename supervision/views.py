@@ -1,12 +1,68 @@
+import json
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from audit.services import audit_verify
+from audit import selectors as audit_selectors
+from audit.services import audit_verify, kept_tree_heads
+from crypto import keys
+from crypto.errors import CryptoError
 
 from .access import require_oversight
 from .selectors import audit_events_visible
+
+
+def _pem_key(text: str, setting_key):
+    """A pasted PEM public key, else the key pinned in settings (None: neither)."""
+    text = (text or "").strip()
+    if text:
+        return keys.verify_key_from_pem(text.encode("ascii"))
+    return setting_key
+
+
+def _verification(request) -> dict | None:
+    """Run the verifier when asked: ``?verify=1``, or a POST with kept tree heads (pasted
+    or uploaded, as the public feed serves them) and optionally the platform's and the
+    witness's public keys to pin. Returns what the page shows: ``ok`` and one line per
+    problem, in the words of ``manage.py verify_audit``."""
+    from core import platform_keys
+
+    if request.method != "POST" and not request.GET.get("verify"):
+        return None
+    kept, error = [], None
+    platform_key = witness_key = None
+    if request.method == "POST":
+        text = request.POST.get("kept", "")
+        if upload := request.FILES.get("kept_file"):
+            text = upload.read(4 * 1024 * 1024).decode("utf-8", "replace")
+        try:
+            if text.strip():
+                kept = kept_tree_heads(json.loads(text))
+        except ValueError as exc:
+            error = _("The kept tree heads are not the feed's JSON: %(e)s") % {"e": exc}
+        try:
+            platform_key = _pem_key(request.POST.get("platform_key"),
+                                    platform_keys.pinned_verify_key())
+            witness_key = _pem_key(request.POST.get("witness_key"), None)
+        except (CryptoError, ValueError, OSError) as exc:
+            error = _("A public key is not an Ed25519 PEM: %(e)s") % {"e": exc}
+        if kept and platform_key is None and not error:
+            error = _("Checking kept tree heads needs the platform's public key as you "
+                      "pinned it (paste it, or set AUDIT_PINNED_KEY_FILE): never the key "
+                      "this server holds now.")
+    if error:
+        return {"ok": False, "lines": [error]}
+    result = audit_verify(kept=kept, platform_key=platform_key, witness_key=witness_key)
+    if result.ok:
+        lines = [_("OK: the audit chain is intact")]
+        if result.kept:
+            lines.append(_("The log is consistent with all %(n)s kept tree heads.")
+                         % {"n": result.kept})
+        lines += [_("Note: %(n)s") % {"n": n} for n in result.notes]
+        return {"ok": True, "lines": lines}
+    return {"ok": False, "lines": result.lines()}
 
 
 @login_required
@@ -16,9 +72,7 @@ def audit_trail(request):
     if q := request.GET.get("object_id"):
         events = events.filter(object_id=q)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
-    verification = None
-    if request.GET.get("verify"):
-        result = audit_verify()
-        verification = {"ok": result.ok, "line": _("OK: the audit chain is intact")
-                        if result.ok else result.line()}
-    return render(request, "supervision/audit.html", {"page": page, "verification": verification})
+    verification = _verification(request)
+    tree_head = audit_selectors.tree_head_latest()
+    return render(request, "supervision/audit.html", {"page": page, "verification": verification,
+                                                    "tree_head": tree_head})
