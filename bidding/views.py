@@ -23,6 +23,6 @@ def dashboard(request):
         "notifications": notifications_of(user)[:20],
         "my_bids": bid_selectors.current_bids_of_organisation(user.organisation_id)
         if is_bidder(user) else [],
-        "refunds_due": bid_selectors.bonds_refund_due() if can_see_refunds_due(user) else [],
+        "refunds_due": bid_selectors.refunds_due() if can_see_refunds_due(user) else [],
     }
     return render(request, "bidding/dashboard.html", context)

@@ -13,10 +13,33 @@ from audit.services import audit_verify
 from core.refusals import refuse
 
 from .access import require_oversight
-from .selectors import audit_events_visible
+from .selectors import audit_events_visible, chain_fields_shown, chain_fields_shown_below
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
+    """An event as the viewer lists it. ``seq``, ``prev_hash`` and ``hash`` are null
+    for events after the creation of the earliest tender still open for bidding:
+    their gaps would count the bidders' actions still hidden (``seq`` is inside the
+    hash, so the hash would give it away too)."""
+
+    seq = serializers.SerializerMethodField()
+    prev_hash = serializers.SerializerMethodField()
+    hash = serializers.SerializerMethodField()
+
+    def _shown(self, event) -> bool:
+        if "chain_below" not in self.context:
+            return False  # no cut computed: withhold rather than leak
+        return chain_fields_shown(event, self.context["chain_below"])
+
+    def get_seq(self, event) -> int | None:
+        return event.seq if self._shown(event) else None
+
+    def get_prev_hash(self, event) -> str | None:
+        return event.prev_hash if self._shown(event) else None
+
+    def get_hash(self, event) -> str | None:
+        return event.hash if self._shown(event) else None
+
     class Meta:
         model = AuditEvent
         fields = [
@@ -38,6 +61,12 @@ class AuditEventsApi(generics.ListAPIView):
 
     serializer_class = AuditEventSerializer
     permission_classes = [IsAuthenticated]
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if not getattr(self, "swagger_fake_view", False):
+            context["chain_below"] = chain_fields_shown_below()
+        return context
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
@@ -75,6 +104,7 @@ class AuditVerifyApi(APIView):
         r = audit_verify()
         line = "OK: the audit chain is intact" if r.ok else r.line()
         return Response({"ok": r.ok, "bad_seq": r.bad_seq, "reason": r.reason, "line": line})
+
 
 # -- The public log: tree heads and proofs (Certificate Transparency style) -------------
 #

@@ -1,17 +1,49 @@
 """Reads for the audit trail viewer."""
 
-from django.db.models import Q, QuerySet
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Min, Q, QuerySet
 
 from audit.models import AuditEvent
+from audit.services import audit_object_type
+from bidding.bids.selectors import tenders_still_sealed
 from bidding.tenders.models import Tender
 
 
-def audit_events_visible() -> QuerySet[AuditEvent]:
-    """Every event, except bidders' sealed actions on tenders still open for bidding:
-    before the deadline nobody may learn who has bid or how many have (E-Rules 28)."""
-    still_sealed = Tender.objects.filter(
-        status__in=[Tender.Status.DRAFT, Tender.Status.PUBLISHED]
-    ).values("pk")
+def audit_events_visible(now: datetime | None = None) -> QuerySet[AuditEvent]:
+    """Every event, except bidders' sealed actions on tenders whose bidding has not
+    closed (deadline passed and the tender past bidding; a suspension does not count):
+    before then nobody may learn who has bid or how many have (E-Rules 28)."""
+    still_sealed = tenders_still_sealed(now).values("pk")
     return AuditEvent.objects.filter(
         Q(sealed_tender_id__isnull=True) | ~Q(sealed_tender_id__in=still_sealed)
     )
+
+
+def chain_fields_shown_below(now: datetime | None = None) -> int | None:
+    """The sequence number below which the viewer may show events' ``seq``, previous
+    hash and hash; None: every event's.
+
+    Hidden events would show as gaps in ``seq`` and ``prev_hash`` links, and ``seq`` is
+    inside each hash (so a hash gives it away by trying small numbers). Hidden events
+    all belong to published tenders whose bidding has not closed, and come after that
+    tender was created; so every event before the earliest such creation is visible
+    and its chain fields reveal nothing. The cut depends only on public facts (which
+    tenders are open), never on whether anyone has bid."""
+    open_ids = list(tenders_still_sealed(now).exclude(status=Tender.Status.DRAFT)
+                    .values_list("pk", flat=True))
+    if not open_ids:
+        return None
+    created = AuditEvent.objects.filter(
+        action="tender.create", object_type=audit_object_type(Tender),
+        object_id__in=[str(pk) for pk in open_ids],
+    )
+    if created.values("object_id").distinct().count() < len(open_ids):
+        return 0  # a tender without its creation event (older data): show none
+    return created.aggregate(first=Min("seq"))["first"]
+
+
+def chain_fields_shown(event: AuditEvent, below: int | None) -> bool:
+    return below is None or event.seq < below

@@ -11,7 +11,7 @@ from crypto import keys
 from crypto.errors import CryptoError
 
 from .access import require_oversight
-from .selectors import audit_events_visible
+from .selectors import audit_events_visible, chain_fields_shown, chain_fields_shown_below
 
 
 def _pem_key(text: str, setting_key):
@@ -72,7 +72,13 @@ def audit_trail(request):
     if q := request.GET.get("object_id"):
         events = events.filter(object_id=q)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
+    # Rows are numbered for this listing only; seq and hashes only where they cannot
+    # reveal hidden events (selectors.chain_fields_shown_below).
+    below = chain_fields_shown_below()
+    rows = [{"n": page.start_index() + i, "e": e, "chain": chain_fields_shown(e, below)}
+            for i, e in enumerate(page)]
     verification = _verification(request)
     tree_head = audit_selectors.tree_head_latest()
-    return render(request, "supervision/audit.html", {"page": page, "verification": verification,
+    return render(request, "supervision/audit.html", {"page": page, "rows": rows,
+                                                    "verification": verification,
                                                     "tree_head": tree_head})

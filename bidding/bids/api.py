@@ -22,6 +22,7 @@ import tempfile
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -272,7 +273,9 @@ class BondSerializer(serializers.Serializer):
 
 
 def bond_out(bond: BidBond) -> dict:
-    return {"id": bond.pk, "tender": bond.tender.reference, "bidder": bond.bidder.name,
+    """The bond for its own bidder (its ``id`` is the random public id)."""
+    return {"id": str(bond.public_id), "tender": bond.tender.reference,
+            "bidder": bond.bidder.name,
             "amount": str(bond.amount), "kind": bond.kind, "payer_account": bond.payer_account,
             "payer_name": bond.payer_name, "paid_at": bond.paid_at,
             "from_basic_account": bond.from_basic_account, "status": bond.status,
@@ -302,21 +305,46 @@ class BondApi(APIView):
         return Response(bond_out(bond))
 
 
+class RefundDueSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id", help_text="The bond's public id")
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    kind = serializers.CharField()
+    transfer_reference = serializers.CharField(help_text="The bank transfer's reference")
+    refund_due_by = serializers.DateTimeField(allow_null=True)
+    sealed = serializers.BooleanField(
+        help_text="Bidding on the tender has not closed: tender and bidder are withheld")
+    tender = serializers.CharField(allow_null=True)
+    bidder = serializers.CharField(allow_null=True)
+    payer_account = serializers.CharField(allow_null=True)
+    payer_name = serializers.CharField(allow_null=True)
+    from_basic_account = serializers.BooleanField(allow_null=True)
+
+
 class RefundsDueApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=dict)
+    @extend_schema(responses=RefundDueSerializer(many=True))
     def get(self, request):
-        """Bonds due for refund, soonest first (the trading centre)."""
+        """Bonds due for refund, soonest first (the trading centre). Until the tender's
+        bidding has closed a row names no tender and no bidder (``sealed: true``):
+        pay it by its ``id`` and the bank transfer's reference (Reg 35: 5 days)."""
         if not can_see_refunds_due(request.user):
             raise PermissionDenied(_("Only the trading centre sees refunds due."))
-        return Response([bond_out(b) for b in selectors.bonds_refund_due()])
+        return Response(RefundDueSerializer(selectors.refunds_due(), many=True).data)
 
 
 class RefundDoneApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses=dict)
+    @extend_schema(request=None, responses=inline_serializer("RefundDone", {
+        "id": serializers.UUIDField(), "status": serializers.CharField(),
+        "refunded_at": serializers.DateTimeField()}),
+        parameters=[OpenApiParameter("bond_id", OpenApiTypes.UUID, OpenApiParameter.PATH,
+                                     description="The bond's public id (a UUID)")])
     def post(self, request, bond_id):
+        """Record that the bond was refunded (the trading centre). The answer names
+        no tender or bidder, as the listing before the deadline does not."""
         bond = access_bond_for_refund(request.user, bond_id)
-        return Response(bond_out(bids.bond_mark_refunded(user=request.user, bond=bond)))
+        bond = bids.bond_mark_refunded(user=request.user, bond=bond)
+        return Response({"id": str(bond.public_id), "status": bond.status,
+                         "refunded_at": bond.refunded_at})

@@ -14,5 +14,5 @@ urlpatterns = [
     path("bids/uploads/<str:upload_id>/chunks/<int:index>/", api.UploadChunkApi.as_view()),
     path("bids/uploads/<str:upload_id>/complete/", api.UploadCompleteApi.as_view()),
     path("bonds/refunds-due/", api.RefundsDueApi.as_view()),
-    path("bonds/<int:bond_id>/refunded/", api.RefundDoneApi.as_view()),
+    path("bonds/<uuid:bond_id>/refunded/", api.RefundDoneApi.as_view()),
 ]

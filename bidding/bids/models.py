@@ -113,6 +113,9 @@ class BidBond(models.Model):
         REFUNDED = "refunded", _("Refunded")
         FORFEITED = "forfeited", _("Kept")
 
+    # The id the API and URLs use: random, so bonds cannot be enumerated or counted.
+    # The integer pk stays internal.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tender = models.ForeignKey(Tender, on_delete=models.PROTECT, related_name="bonds")
     bidder = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="bonds")
     amount = models.DecimalField(max_digits=14, decimal_places=2)

@@ -49,10 +49,11 @@ def access_upload(user, upload_id, *, for_update: bool = False) -> BidUpload:
 
 
 def access_bond_for_refund(user, bond_id) -> BidBond:
-    """A bond, for the trading centre to record its refund. The refusal is the same
-    whether the bond exists or not, so ids leak nothing."""
+    """A bond by its public id (a UUID), for the trading centre to record its refund.
+    The refusal is the same whether the bond exists or not, so ids leak nothing."""
     try:
-        bond = BidBond.objects.get(pk=int(bond_id)) if is_operator(user) else None
+        bond = (BidBond.objects.get(public_id=uuid.UUID(str(bond_id)))
+                if is_operator(user) else None)
     except (BidBond.DoesNotExist, ValueError, TypeError):
         bond = None
     if bond is None:

@@ -542,7 +542,7 @@ def bond_record(
             from_basic_account=bool(basic) and basic == payer_account,
         )
         audit_record(actor=user, action="bond.record", obj=bond,
-                     payload={"amount": amount, "kind": kind, "payer_account": payer_account,
+                     object_id=str(bond.public_id), payload={"amount": amount, "kind": kind, "payer_account": payer_account,
                               "from_basic_account": bond.from_basic_account},
                      sealed_tender_id=locked.pk)
     return bond
@@ -557,6 +557,9 @@ def bond_mark_refunded(*, user, bond: BidBond, now: datetime | None = None) -> B
         locked.status = BidBond.Status.REFUNDED
         locked.refunded_at = now or timezone.now()
         locked.save(update_fields=["status", "refunded_at"])
+        # Sealed like the withdrawal it follows: a refund before the deadline would
+        # otherwise tell the audit viewer that someone withdrew from this tender.
         audit_record(actor=user, action="bond.refund", obj=locked,
-                     payload={"amount": locked.amount})
+                     object_id=str(locked.public_id), payload={"amount": locked.amount},
+                     sealed_tender_id=locked.tender_id)
     return locked
