@@ -10,6 +10,7 @@ api_patterns = [
     path("", include("bidding.tenders.api_urls")),
     path("", include("bidding.bids.api_urls")),
     path("", include("bidding.opening.api_urls")),
+    path("", include("expert_pool.api_urls")),
     path("", include("supervision.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script,
