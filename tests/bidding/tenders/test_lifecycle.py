@@ -15,12 +15,60 @@ from tests import factories
 S = Tender.Status
 pytestmark = pytest.mark.django_db
 
-EDGES = [
-    (source, edge.target, sorted(edge.by)[0])
-    for source, edges in TRANSITIONS.items()
-    for edge in edges
-    if edge.target != "resume"
-]
+# The lifecycle of DESIGN.md ("draft -> published -> deadline -> opening -> opened ->
+# evaluation -> candidates -> award -> awarded -> contract; side exits cancelled,
+# failed (fewer than 3 bids, all rejected), suspended (by a complaint)"), written out by
+# hand: every allowed (source, target, who may make the move). Only the tenderer
+# publishes or cancels, and only before bidding closes; the clock closes bidding at the
+# deadline; the platform reacts to events (bids counted, report signed); the supervisor
+# suspends any live stage and resumes to where it was. Not derived from TRANSITIONS:
+# the implementation's table must equal this one exactly.
+EXPECTED = {
+    ("draft", "published", frozenset({"tenderer"})),
+    ("draft", "cancelled", frozenset({"tenderer"})),
+    ("published", "bidding_closed", frozenset({"clock"})),
+    ("published", "cancelled", frozenset({"tenderer"})),
+    ("published", "suspended", frozenset({"supervisor"})),
+    ("bidding_closed", "opening", frozenset({"clock", "system"})),
+    ("bidding_closed", "failed", frozenset({"system"})),
+    ("bidding_closed", "suspended", frozenset({"supervisor"})),
+    ("opening", "opened", frozenset({"system", "tenderer"})),
+    ("opening", "failed", frozenset({"system"})),
+    ("opening", "suspended", frozenset({"supervisor"})),
+    ("opened", "evaluation", frozenset({"system", "tenderer"})),
+    ("opened", "suspended", frozenset({"supervisor"})),
+    ("evaluation", "candidates", frozenset({"system"})),
+    ("evaluation", "failed", frozenset({"system"})),
+    ("evaluation", "suspended", frozenset({"supervisor"})),
+    ("candidates", "award", frozenset({"system", "tenderer"})),
+    ("candidates", "awarded", frozenset({"system", "tenderer"})),
+    ("candidates", "suspended", frozenset({"supervisor"})),
+    ("award", "awarded", frozenset({"system", "tenderer"})),
+    ("award", "suspended", frozenset({"supervisor"})),
+    ("awarded", "contracted", frozenset({"system", "tenderer"})),
+    ("suspended", "resume", frozenset({"supervisor"})),
+}
+TERMINAL = {"contracted", "cancelled", "failed"}
+ALL_STATUSES = {"draft", "published", "bidding_closed", "opening", "opened", "evaluation",
+                "candidates", "award", "awarded", "contracted", "cancelled", "failed",
+                "suspended"}
+
+
+def test_the_implementations_table_is_exactly_the_designed_one():
+    implemented = {(str(source), str(edge.target), frozenset(edge.by))
+                   for source, edges in TRANSITIONS.items() for edge in edges}
+    assert implemented == EXPECTED
+    assert {str(s) for s in TRANSITIONS} == ALL_STATUSES == set(S.values)
+    assert {str(s) for s, edges in TRANSITIONS.items() if not edges} == TERMINAL
+
+
+# Every actor of every edge, from the hand-written table.
+EDGES = sorted(
+    (source, target, by)
+    for source, target, actors in EXPECTED
+    for by in actors
+    if target != "resume"
+)
 
 
 def _tender_in(status: str) -> Tender:
@@ -49,11 +97,11 @@ def test_every_edge_in_the_table_moves_the_tender_and_is_audited(source, target,
 
 NON_EDGES = [
     (source, target)
-    for source in S.values
-    for target in S.values
+    for source in sorted(ALL_STATUSES)
+    for target in sorted(ALL_STATUSES)
     if source != target
-    and target not in {e.target for e in TRANSITIONS[source]}
-    and not (source == S.SUSPENDED)
+    and (source, target) not in {(s, t) for s, t, _ in EXPECTED}
+    and source != "suspended"
 ]
 
 
