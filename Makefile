@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+WITNESS_PORT ?= 8701
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 
 .PHONY: run test install migrate demo serve bench lint messages lock clean
@@ -17,11 +18,20 @@ $(STAMP): requirements.txt
 install: $(STAMP)
 
 ## Set everything up and serve the platform with demo data at http://localhost:8000
+## (with the audit witness beside it on 127.0.0.1:$(WITNESS_PORT); both stop together)
 run: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo
-	$(PY) manage.py verify_audit
-	@echo "Serving HTTP and websockets at http://localhost:$(PORT)  (Ctrl-C stops)"
+	@test -n "$$DATABASE_URL" || test -f var/db.sqlite3 || rm -rf var/witness  # new log, new witness
+	@$(PY) -m audit.witness --port $(WITNESS_PORT) --state-dir var/witness & WITNESS_PID=$$!; \
+	trap 'kill $$WITNESS_PID 2>/dev/null' EXIT INT TERM; \
+	for i in 1 2 3 4 5 6 7 8 9 10; do test -f var/witness/witness_key.pub && break; sleep 0.3; done; \
+	export AUDIT_WITNESS_URL=http://127.0.0.1:$(WITNESS_PORT) \
+	       AUDIT_PINNED_KEY_FILE=var/audit-pinned-platform-key.pem; \
+	$(PY) manage.py migrate --noinput && \
+	$(PY) manage.py load_demo && \
+	$(PY) manage.py audit_export_key $$AUDIT_PINNED_KEY_FILE && \
+	$(PY) manage.py verify_audit && \
+	echo "Serving HTTP and websockets at http://localhost:$(PORT)  (Ctrl-C stops)" && \
+	AUDIT_WITNESS_KEY_FILE=var/witness/witness_key.pub \
 	$(VENV)/bin/uvicorn tradecentre.asgi:application --host $(HOST) --port $(PORT) --lifespan off
 
 ## Run the whole test suite (installs the Python requirements first)
