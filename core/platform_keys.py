@@ -30,6 +30,7 @@ the provider yields today.
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import secrets
 import threading
@@ -41,7 +42,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from crypto import keys
-from crypto.errors import MalformedData
+from crypto.errors import CryptoError
 
 _lock = threading.Lock()
 _cache: dict[str, object] = {}
@@ -133,7 +134,7 @@ def _load_pem(data: bytes, where: str):
     passphrase = _passphrase()
     try:
         return keys.signing_key_from_pem(data, passphrase)
-    except (MalformedData, ValueError, TypeError) as exc:
+    except (CryptoError, ValueError, TypeError) as exc:
         raise PlatformKeyUnavailable(
             f"cannot load the platform signing key from {where}: {exc} (is "
             "PLATFORM_KEY_PASSPHRASE right, and is the key encrypted when it is set?)") from exc
@@ -178,10 +179,20 @@ def _from_external():
 PROVIDERS = {"file": _from_file, "env": _from_env, "external": _from_external}
 
 
+def _provider_detail(name: str) -> str:
+    """What identifies the key within a provider, so a changed setting loads anew."""
+    if name == "file":
+        return str(_path())
+    if name == "env":
+        return hashlib.sha256(os.environ.get("PLATFORM_SIGNING_KEY", "").encode()).hexdigest()
+    return str(getattr(settings, "PLATFORM_EXTERNAL_SIGNER", None)
+               or os.environ.get("PLATFORM_EXTERNAL_SIGNER"))
+
+
 def signing_key():
     """The platform's private signing key from the configured provider (once per process)."""
     name = _provider_name()
-    cache_key = f"signing:{name}:{_path() if name == 'file' else ''}"
+    cache_key = f"signing:{name}:{_provider_detail(name)}"
     cached = _cache.get(cache_key)
     if cached is not None:
         return cached
