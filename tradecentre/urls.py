@@ -30,4 +30,5 @@ urlpatterns = [
     path("", include("bidding.tenders.urls")),
     path("", include("bidding.bids.urls")),
     path("", include("bidding.opening.urls")),
+    path("", include("expert_pool.urls")),
 ]
