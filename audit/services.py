@@ -190,6 +190,25 @@ def _witness_key_from(cosignature: dict, url: str):
     return keys.verify_key_from_pem(data["public_key"].encode("ascii"))
 
 
+def audit_witness_head(url: str | None = None) -> tuple[list[dict], str | None]:
+    """The witness's last cosigned tree head as a kept head for :func:`audit_verify`
+    (its own storage, outside this database), and None; or ``[]`` and why it could not
+    be had. ``url`` defaults to ``AUDIT_WITNESS_URL``; ``([], None)`` when there is none."""
+    from . import witness_client
+
+    url = url or _setting("AUDIT_WITNESS_URL")
+    if not url:
+        return [], None
+    try:
+        latest = witness_client.witness_latest(url)
+    except witness_client.WitnessError as exc:
+        return [], f"the witness's tree head was not checked: {exc}"
+    if not isinstance(latest, dict) or not isinstance(latest.get("sth"), dict):
+        return [], None
+    return [{"sth": latest["sth"], "cosignature": latest.get("cosignature"),
+             "source": "the witness's last cosigned tree head"}], None
+
+
 def audit_tree_head_latest() -> dict | None:
     """The latest signed tree head (the JSON statement), for receipts; None before the
     first one."""
@@ -433,7 +452,7 @@ def audit_verify(*, kept: list[dict] | None = None, platform_key=None,
     for n, item in enumerate(sorted(kept, key=lambda i: i["sth"].get("size", 0)
                                     if isinstance(i.get("sth"), dict) else 0), start=1):
         sth = item["sth"]
-        where = f"kept tree head {n}"
+        where = item.get("source") or f"kept tree head {n}"
         if check_head(sth, where) is None:
             continue
         if (sth.get("size"), sth.get("root")) not in db_heads:

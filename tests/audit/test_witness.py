@@ -209,3 +209,39 @@ def test_the_witness_runs_as_its_own_process_without_django(tmp_path):
         proc.wait(timeout=10)
     assert (tmp_path / "w" / "witness_key.pub").exists()
 
+
+
+@pytest.mark.django_db
+def test_a_cut_tail_is_caught_against_the_witness_copy_without_any_kept_file(
+        witness, settings, tmp_path):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from audit.models import AuditEvent, AuditHead
+    from core import platform_keys
+    from tests.audit.test_verify import _sql
+
+    settings.AUDIT_WITNESS_URL = witness.url
+    pin = tmp_path / "pin.pem"
+    pin.write_text(platform_keys.verify_key_pem())
+    settings.AUDIT_PINNED_KEY_FILE = str(pin)
+    _record(3)
+    audit_checkpoint()
+    _record(3, start=4)
+    audit_checkpoint()
+    call_command("verify_audit")
+    _sql("DELETE FROM audit_auditevent WHERE seq > 3")
+    AuditCheckpoint.objects.filter(seq__gt=3).delete()
+    AuditHead.objects.filter(pk=1).update(seq=3, hash=AuditEvent.objects.get(seq=3).hash)
+    with pytest.raises(CommandError, match="witness's last cosigned tree head"):
+        call_command("verify_audit")
+
+
+@pytest.mark.django_db
+def test_an_unreachable_witness_url_given_on_the_command_line_is_an_error(settings):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    _record(1)
+    with pytest.raises(CommandError, match="cannot be reached"):
+        call_command("verify_audit", "--witness-url", "http://127.0.0.1:9")

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.services import audit_verify, kept_tree_heads
+from audit.services import audit_verify, audit_witness_head, kept_tree_heads
 from crypto import keys
 from crypto.errors import CryptoError
 
@@ -21,6 +21,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--platform-key", metavar="PEM",
             help="the platform's verify key, pinned (default: settings.AUDIT_PINNED_KEY_FILE)")
+        parser.add_argument(
+            "--witness-url", metavar="URL",
+            help="also check the log against the witness's last cosigned tree head "
+                 "(default: settings.AUDIT_WITNESS_URL)")
         parser.add_argument(
             "--witness-key", metavar="PEM",
             help="the witness's verify key, pinned (default: settings.AUDIT_WITNESS_KEY_FILE); "
@@ -50,6 +54,14 @@ class Command(BaseCommand):
                 kept += kept_tree_heads(json.loads(Path(name).read_text("utf-8")))
             except (OSError, ValueError) as exc:
                 raise CommandError(f"cannot read kept tree heads from {name}: {exc}") from exc
+        from_witness, witness_problem = audit_witness_head(options["witness_url"])
+        if witness_problem and options["witness_url"]:
+            raise CommandError(witness_problem)
+        if from_witness and platform_key is None:
+            self.stdout.write("note: the witness's tree head was not checked: no pinned "
+                              "platform key (--platform-key or AUDIT_PINNED_KEY_FILE)")
+            from_witness = []
+        kept += from_witness
         if options["against"] and platform_key is None:
             raise CommandError(
                 "checking kept tree heads needs a pinned platform key: --platform-key PEM or "
@@ -63,3 +75,5 @@ class Command(BaseCommand):
             raise CommandError(lines[0])
         for line in lines:
             self.stdout.write(line)
+        if witness_problem:
+            self.stdout.write(f"note: {witness_problem}")
