@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from audit import selectors as audit_selectors
-from audit.services import audit_verify, kept_tree_heads
+from audit.services import audit_verify, audit_witness_head, kept_tree_heads
 from crypto import keys
 from crypto.errors import CryptoError
 
@@ -54,6 +54,12 @@ def _verification(request) -> dict | None:
                       "this server holds now.")
     if error:
         return {"ok": False, "lines": [error]}
+    # The witness keeps its own copy of the last head it cosigned: check against it too.
+    from_witness, witness_problem = audit_witness_head()
+    if platform_key is None:
+        platform_key = platform_keys.pinned_verify_key()
+    if platform_key is not None:
+        kept += from_witness
     result = audit_verify(kept=kept, platform_key=platform_key, witness_key=witness_key)
     if result.ok:
         lines = [_("OK: the audit chain is intact")]
@@ -61,6 +67,8 @@ def _verification(request) -> dict | None:
             lines.append(_("The log is consistent with all %(n)s kept tree heads.")
                          % {"n": result.kept})
         lines += [_("Note: %(n)s") % {"n": n} for n in result.notes]
+        if witness_problem:
+            lines.append(_("Note: %(n)s") % {"n": witness_problem})
         return {"ok": True, "lines": lines}
     return {"ok": False, "lines": result.lines()}
 
