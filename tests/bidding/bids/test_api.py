@@ -4,17 +4,13 @@ deadline for every role, the deadline race, and the dump test."""
 import base64
 import hashlib
 import io
-import threading
-from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from bidding.bids.models import Bid
 from bidding.tenders import services
-from bidding.tenders.models import Tender
 from tests import factories
 from tests.conftest import api_as
 
@@ -230,56 +226,8 @@ def test_key_registration_refusals():
     assert _error(APIClient().post("/api/keys/", {}, format="json"), 401)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_deadline_race_accepts_nothing_late():
-    """Bidders complete uploads while the deadline passes; every accepted bid was
-    accepted before it, every refusal says the deadline passed, nothing is lost."""
-    tender = factories.published_tender()
-    users = [factories.bidder_with_key() for _ in range(8)]
-    prepared = []
-    for user in users:
-        services.document_obtain(user=user, tender=tender)
-        blob = factories.seal_for(tender, user, b"race")
-        from bidding.bids import services as bids
-
-        upload = bids.bid_upload_start(user=user, tender=tender, size=len(blob),
-                                       price_sheet=factories.price_sheet_for(tender, user))
-        bids.bid_upload_chunk(user=user, upload_id=upload.public_id, index=0,
-                              stream=io.BytesIO(blob), length=len(blob), sha256=None)
-        prepared.append((user, upload))
-    deadline = timezone.now() + timedelta(milliseconds=300)
-    Tender.objects.filter(pk=tender.pk).update(deadline=deadline)
-    results = {}
-    start = threading.Barrier(len(prepared))
-
-    def complete(user, upload, delay):
-        from django.db import connection
-
-        start.wait()
-        import time
-
-        time.sleep(delay)
-        try:
-            bid = bids.bid_upload_complete(user=user, upload_id=upload.public_id)
-            results[user.pk] = ("ok", bid.submitted_at)
-        except Exception as exc:  # noqa: BLE001 - recorded and asserted below
-            results[user.pk] = ("refused", getattr(exc, "error_dict", {}).get("__all__", [exc])[0])
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=complete, args=(u, up, i * 0.08))
-               for i, (u, up) in enumerate(prepared)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    accepted = [r for r in results.values() if r[0] == "ok"]
-    refused = [r for r in results.values() if r[0] == "refused"]
-    assert len(accepted) + len(refused) == len(prepared)
-    assert all(at < deadline for _, at in accepted)
-    assert all(getattr(err, "code", None) == "deadline_passed" for _, err in refused)
-    assert Bid.objects.filter(status="submitted").count() == len(accepted)
-    assert not Bid.objects.filter(submitted_at__gte=deadline).exists()
+# The deadline race: tests/bidding/bids/test_services.py
+# (test_completions_racing_the_deadline_*).
 
 
 def test_the_dump_holds_no_plaintext_and_no_key_that_opens_a_bid(tmp_path, settings, tender):

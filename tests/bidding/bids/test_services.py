@@ -14,6 +14,7 @@ from bidding.bids import selectors as bid_selectors
 from bidding.bids import services as bids
 from bidding.bids.models import Bid
 from bidding.tenders import lifecycle
+from bidding.tenders import services as lifecycle_services
 from bidding.tenders.models import Tender
 from core import platform_keys, tasks
 from crypto import envelope, receipts
@@ -337,6 +338,105 @@ def test_a_bid_completed_exactly_at_the_deadline_is_late(tender, bidder):
         with pytest.raises(ValidationError):
             bids.bid_upload_complete(user=bidder, upload_id=upload.public_id)
     assert not Bid.objects.exists()
+
+
+def _completions_racing_the_deadline(n: int, spacing_ms: int) -> None:
+    """``n`` bidders complete their (fully sent) uploads at instants spread evenly
+    around the deadline, ``spacing_ms`` apart, several at once near it.
+
+    What each thread observes is independent of the service's own timestamps: the
+    server clock when its final attempt began and ended. A completion that began at or
+    after the deadline must be refused; one that ended before it must be in; every bid
+    in has a signed receipt whose server time is before the deadline and within its
+    call; nothing is lost, and only refusals for the deadline occur.
+    """
+    import os
+    import threading
+    import time
+
+    from django.db import OperationalError, connection
+    from django.utils import timezone
+
+    tender = factories.published_tender()
+    prepared = []
+    for _ in range(n):
+        user = factories.bidder_with_key()
+        lifecycle_services.document_obtain(user=user, tender=tender)
+        blob = factories.seal_for(tender, user, os.urandom(64))
+        upload = _start(tender, user, blob)
+        _chunk(upload, user, 0, blob)
+        prepared.append((user, upload))
+    # The deadline a moment ahead; the completions straddle it.
+    deadline = timezone.now() + timedelta(milliseconds=400 + n * spacing_ms // 2)
+    Tender.objects.filter(pk=tender.pk).update(deadline=deadline)
+    offsets = [(i - n // 2) * spacing_ms for i in range(n)]
+    results: dict[int, tuple] = {}
+    ready = threading.Barrier(n)
+
+    def complete(user, upload, offset_ms):
+        ready.wait()
+        target = deadline + timedelta(milliseconds=offset_ms)
+        time.sleep(max(0.0, (target - timezone.now()).total_seconds()))
+        try:
+            while True:
+                began = timezone.now()
+                try:
+                    bid = bids.bid_upload_complete(user=user, upload_id=upload.public_id)
+                    results[user.pk] = ("in", began, timezone.now(), bid.pk, None)
+                    return
+                except OperationalError as exc:
+                    # SQLite's shared in-memory test database answers "locked" instead
+                    # of waiting; a real client retries, and so do we (the retry is a
+                    # new attempt, judged by when it began).
+                    if "locked" not in str(exc):
+                        raise
+                    time.sleep(0.002)
+                except ValidationError as exc:
+                    code = exc.error_dict["__all__"][0].code
+                    results[user.pk] = ("refused", began, timezone.now(), None, code)
+                    return
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=complete, args=(user, upload, offset))
+               for (user, upload), offset in zip(prepared, offsets, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert len(results) == n
+    accepted = [r for r in results.values() if r[0] == "in"]
+    refused = [r for r in results.values() if r[0] == "refused"]
+    assert accepted and refused, "the completions must straddle the deadline"
+    assert {r[4] for r in refused} == {"deadline_passed"}
+    for _, _began, ended, _, _ in refused:
+        assert ended >= deadline, "a completion that ended before the deadline was refused"
+    for _, began, ended, bid_pk, _ in accepted:
+        assert began < deadline, "a completion that began after the deadline got in"
+        bid = Bid.objects.get(pk=bid_pk)
+        fields = receipts.receipt_verify(bid.receipt, platform_keys.verify_key())
+        assert fields["server_time"] == bid.submitted_at.isoformat(timespec="microseconds")
+        assert began <= bid.submitted_at <= ended
+        assert bid.submitted_at < deadline
+    assert Bid.objects.filter(tender=tender, status="submitted").count() == len(accepted)
+    assert not Bid.objects.filter(tender=tender, submitted_at__gte=deadline).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_completions_racing_the_deadline_are_in_before_it_or_refused():
+    _completions_racing_the_deadline(n=16, spacing_ms=30)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_completions_racing_the_deadline_on_postgresql():
+    """The same race where the tender's row lock really makes completions queue."""
+    import os
+
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        pytest.skip("needs DATABASE_URL pointing at PostgreSQL")
+    _completions_racing_the_deadline(n=40, spacing_ms=10)
 
 
 def test_fewer_than_three_bids_fail_the_tender_and_notify_everyone(tender, bidder):
