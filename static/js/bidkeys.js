@@ -12,6 +12,7 @@
  *   fingerprint(raw)                    -> hex SHA-256 of the raw point
  *   exportEncryptedPem(pair|privateKey, passphrase, {iterations=600000}) -> PEM text
  *   importPem(text, passphrase?)        -> {privateKey, publicKey}
+ *   nonExtractable(pair)                -> the same pair, private key no longer exportable
  *   store / load / remove (IndexedDB "ggzy-bid", per bidder id): the browser's key
  *   db                                  -> tiny IndexedDB helper (also used for uploads)
  */
@@ -258,6 +259,20 @@
     return { privateKey: privateKey, publicKey: publicKey };
   }
 
+  /** The pair with its private key re-imported as non-extractable: once the key is backed
+   *  up (or came from a file), nothing running in this page, not even our own code, can
+   *  read the private key out of the browser again; it can only derive (ECDH). */
+  async function nonExtractable(pair) {
+    if (!pair.privateKey.extractable) return pair;
+    const pkcs8 = new Uint8Array(await subtle.exportKey("pkcs8", pair.privateKey));
+    try {
+      const privateKey = await subtle.importKey("pkcs8", pkcs8, EC, false, ["deriveBits"]);
+      return Object.assign({}, pair, { privateKey: privateKey });
+    } finally {
+      pkcs8.fill(0);
+    }
+  }
+
   /** Encrypted PKCS#8 PEM of the private key (600,000 PBKDF2-SHA256 rounds by default). */
   async function exportEncryptedPem(key, passphrase, options) {
     if (!passphrase) throw new KeyFileError("a passphrase is needed", "passphrase");
@@ -316,6 +331,8 @@
 
   /** Keep a key for a bidder id: {privateKey, publicKey, fingerprint, publicRaw, createdAt, backedUp}. */
   async function store(bidderId, pair, extra) {
+    // A key that is already backed up is kept non-extractable.
+    if (extra && extra.backedUp) pair = await nonExtractable(pair);
     const raw = await publicRaw(pair);
     const record = Object.assign({
       privateKey: pair.privateKey, publicKey: pair.publicKey, publicRaw: raw,
@@ -335,6 +352,7 @@
     fingerprint: fingerprint,
     exportEncryptedPem: exportEncryptedPem,
     importPem: importPem,
+    nonExtractable: nonExtractable,
     store: store,
     load: load,
     remove: remove,

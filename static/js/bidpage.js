@@ -123,6 +123,8 @@
     show($("key-none"), !keyRecord);
     show($("key-facts"), !!keyRecord);
     show($("key-more"), !!keyRecord);
+    // A non-extractable key cannot be written to another backup: the file made before is it.
+    show($("key-backup-again"), !!keyRecord && keyRecord.privateKey.extractable !== false);
     show($("key-backup"), !!keyRecord && !keyRecord.backedUp);
     show($("key-register"), !!keyRecord && keyRecord.backedUp && !registered.has(keyRecord.fingerprint));
     if (!keyRecord) {
@@ -193,6 +195,8 @@
       $("backup-pass").value = "";
       $("backup-pass2").value = "";
       keyRecord.backedUp = true;
+      // Backed up: from now on the browser keeps the private key non-extractable.
+      keyRecord.privateKey = (await K.nonExtractable(keyRecord)).privateKey;
       await K.db.put("keys", "bidder:" + bidderId, keyRecord);
       renderKey();
     });
@@ -594,6 +598,11 @@
     $("seal-submit").addEventListener("click", (ev) => submitNew(ev.currentTarget));
     try {
       keyRecord = (await K.load(bidderId)) || null;
+      if (keyRecord && keyRecord.backedUp && keyRecord.privateKey.extractable) {
+        // Kept by an earlier version as extractable: lock it now that it is backed up.
+        keyRecord.privateKey = (await K.nonExtractable(keyRecord)).privateKey;
+        await K.db.put("keys", "bidder:" + bidderId, keyRecord);
+      }
     } catch (e) {
       keyRecord = null;
     }
