@@ -211,15 +211,18 @@ class AuditInclusionApi(_PublicLogApi):
     def get(self, request):
         """The inclusion proof of event ``#seq`` (leaf ``seq - 1``: its chain hash) in the
         tree of ``size`` (RFC 9162 2.1.3): check it with ``crypto.log.verify_inclusion``
-        against a signed tree head's root. The event's contents are not given, and a
-        bidder's action sealed until the bidding closes answers 404."""
+        against a signed tree head's root. The event's contents are not given. While
+        bidding is open, events from the first open tender's creation on answer 404, as
+        the viewer withholds their hashes (a bidder's sealed action among them)."""
         signed = audit_selectors.latest_signed_size()
         size = self._int(request, "size", signed)
         seq = self._int(request, "seq")
         if not 1 <= seq <= size <= signed:
             raise refuse("seq", _("Need 1 ≤ seq ≤ size ≤ %(signed)s, the latest signed tree "
                                   "size.") % {"signed": signed}, "size_out_of_range")
-        if not audit_events_visible().filter(seq=seq).exists():
-            # A bidder's sealed action: not even its hash before the bidding closes.
+        event = audit_events_visible().filter(seq=seq).first()
+        # A bidder's sealed action gets no proof before the bidding closes, nor does any
+        # event whose hash the viewer withholds (selectors.chain_fields_shown_below).
+        if event is None or not chain_fields_shown(event, chain_fields_shown_below()):
             raise NotFound(_("No such event, or it is sealed until the bidding closes."))
         return Response(audit_selectors.inclusion(seq, size))

@@ -75,13 +75,15 @@ def test_an_inclusion_proof_from_the_api_verifies_and_gives_no_contents(api):
     assert api.get("/api/audit/inclusion/?seq=6").status_code == 400
 
 
-def test_a_sealed_bidders_event_gets_no_inclusion_proof_before_the_deadline(api):
+def test_no_inclusion_proof_for_events_whose_hash_the_viewer_withholds(api):
+    _record(1)  # before any tender is open: its hash is shown, so is its proof
     tender = factories.published_tender()
-    _record(1, sealed_tender_id=tender.pk)
+    _record(1, start=2, sealed_tender_id=tender.pk)  # a bidder's sealed action
     audit_checkpoint()
-    seq = api.get("/api/audit/sth/latest/").json()["sth"]["size"]
-    assert api.get(f"/api/audit/inclusion/?seq={seq}").status_code == 404
-    assert api.get(f"/api/audit/inclusion/?seq={seq - 1}").status_code == 200
+    size = api.get("/api/audit/sth/latest/").json()["sth"]["size"]
+    assert api.get("/api/audit/inclusion/?seq=1").status_code == 200
+    assert api.get(f"/api/audit/inclusion/?seq={size}").status_code == 404
+    assert api.get(f"/api/audit/inclusion/?seq={size - 1}").status_code == 404
 
 
 def test_the_schema_documents_the_public_log(api):
