@@ -3,7 +3,8 @@ import binascii
 
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -163,3 +164,100 @@ class NotificationsApi(APIView):
         items = selectors.notifications_of(request.user)[:100]
         return Response([{"subject": n.subject, "body": n.body, "link": n.link,
                           "created_at": n.created_at} for n in items])
+
+
+class MandatePartySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    credit_code = serializers.CharField()
+
+
+class MandateSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    tenderer = MandatePartySerializer(read_only=True)
+    agency = MandatePartySerializer(read_only=True)
+    project_code = serializers.CharField(
+        help_text="Empty: every project of the tenderer")
+    valid_from = serializers.DateTimeField(allow_null=True)
+    valid_until = serializers.DateTimeField(allow_null=True,
+                                            help_text="Exclusive; null: until revoked")
+    status = serializers.ChoiceField(choices=["granted", "accepted", "revoked"])
+    in_force = serializers.SerializerMethodField()
+    granted_at = serializers.DateTimeField()
+    accepted_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+    def get_in_force(self, mandate) -> bool:
+        """Accepted, unrevoked and within its period now."""
+        from django.utils import timezone
+
+        return mandate.in_force(at=timezone.now(), project_code=mandate.project_code or None)
+
+
+class MandateGrantSerializer(serializers.Serializer):
+    agency = serializers.CharField(
+        help_text="The agency's unified social credit code")
+    project_code = serializers.CharField(max_length=60, required=False, allow_blank=True,
+                                         default="")
+    valid_from = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    valid_until = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+def _agency_by_code(code: str):
+    from accounts import credit_code
+    from accounts.models import Organisation
+
+    try:
+        normalised = credit_code.normalise(code)
+        return Organisation.objects.get(credit_code=normalised)
+    except (Organisation.DoesNotExist, ValueError, credit_code.InvalidCreditCode):
+        raise exceptions.ValidationError(
+            {"agency": [_("No organisation with this credit code.")]}) from None
+
+
+MANDATE_ID = OpenApiParameter("mandate_id", OpenApiTypes.UUID, OpenApiParameter.PATH,
+                              description="The mandate's id (a UUID)")
+
+
+class MandatesApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=MandateSerializer(many=True))
+    def get(self, request):
+        """Mandates your organisation granted (tenderer) or received (agency)."""
+        return Response(MandateSerializer(selectors.mandates_of(request.user), many=True).data)
+
+    @extend_schema(request=MandateGrantSerializer, responses={201: MandateSerializer})
+    def post(self, request):
+        """Mandate a tendering agency to act for your organisation (委托代理), for every
+        project or one project code, for a period or until revoked. It counts once the
+        agency accepts it. Tenderers only (403 otherwise)."""
+        ser = MandateGrantSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = dict(ser.validated_data)
+        mandate = services.mandate_grant(user=request.user,
+                                         agency=_agency_by_code(data.pop("agency")), **data)
+        return Response(MandateSerializer(mandate).data, status=status.HTTP_201_CREATED)
+
+
+class MandateAcceptApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, parameters=[MANDATE_ID], responses=MandateSerializer)
+    def post(self, request, mandate_id):
+        """Accept a mandate granted to your agency (403 for anyone else; 404 for a
+        mandate your organisation is not party to)."""
+        mandate = selectors.access_mandate(request.user, mandate_id)
+        return Response(MandateSerializer(
+            services.mandate_accept(user=request.user, mandate=mandate)).data)
+
+
+class MandateRevokeApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, parameters=[MANDATE_ID], responses=MandateSerializer)
+    def post(self, request, mandate_id):
+        """Revoke a mandate your organisation granted: the agency loses the management
+        of your tenders at once."""
+        mandate = selectors.access_mandate(request.user, mandate_id)
+        return Response(MandateSerializer(
+            services.mandate_revoke(user=request.user, mandate=mandate)).data)

@@ -9,5 +9,10 @@ urlpatterns = [
     path("me/", api.MeApi.as_view(), name="api-me"),
     path("keys/", api.PublicKeysApi.as_view(), name="api-keys"),
     path("notifications/", api.NotificationsApi.as_view(), name="api-notifications"),
+    path("mandates/", api.MandatesApi.as_view(), name="api-mandates"),
+    path("mandates/<uuid:mandate_id>/accept/", api.MandateAcceptApi.as_view(),
+         name="api-mandate-accept"),
+    path("mandates/<uuid:mandate_id>/revoke/", api.MandateRevokeApi.as_view(),
+         name="api-mandate-revoke"),
     path("platform/keys/", api.PlatformKeysApi.as_view(), name="api-platform-keys"),
 ]

@@ -34,3 +34,44 @@ class RegistrationForm(forms.Form):
             for field, messages in exc.message_dict.items():
                 self.add_error(None if field == "__all__" else field, messages)
             return None
+
+
+class MandateGrantForm(forms.Form):
+    """A tenderer mandates an agency (委托代理); periods are whole days, local time."""
+
+    agency = forms.ModelChoiceField(
+        label=_("Tendering agency"),
+        queryset=Organisation.objects.filter(kind=Organisation.Kind.AGENCY),
+    )
+    project_code = forms.CharField(
+        label=_("Project code"), max_length=60, required=False,
+        help_text=_("Empty: every project of yours."),
+    )
+    valid_from = forms.DateField(label=_("Valid from"), required=False,
+                                 widget=forms.DateInput(attrs={"type": "date"}))
+    valid_until = forms.DateField(label=_("Valid until (inclusive)"), required=False,
+                                  widget=forms.DateInput(attrs={"type": "date"}),
+                                  help_text=_("Empty: until you revoke it."))
+
+    def mandate_kwargs(self) -> dict:
+        """The grant's arguments: a period from the start of its first day to the end of
+        its last, in the platform's time zone."""
+        from datetime import datetime, time, timedelta
+
+        from django.utils import timezone
+
+        def start_of(day):
+            return timezone.make_aware(datetime.combine(day, time.min)) if day else None
+
+        until = self.cleaned_data.get("valid_until")
+        return {
+            "agency": self.cleaned_data["agency"],
+            "project_code": self.cleaned_data.get("project_code") or "",
+            "valid_from": start_of(self.cleaned_data.get("valid_from")),
+            "valid_until": start_of(until + timedelta(days=1)) if until else None,
+        }
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        """Show a service's refusal beside the field it names (or above the form)."""
+        for field, errors in exc.message_dict.items():
+            self.add_error(field if field in self.fields else None, errors)
