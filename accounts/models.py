@@ -139,12 +139,17 @@ class PublicKey(models.Model):
 
     Bidders register a ``bid`` key: every sealed bid has it as a recipient so the
     bidder can decrypt at the opening. Custodians (trading centre, supervisor, notary)
-    register a ``custodian`` key: each tender's opening-key shares are encrypted to them.
+    register a ``custodian`` key (P-256 ECDH: bidders' tools wrap each envelope's key
+    share to it) and a ``custodian_signing`` key (P-256 ECDSA: it signs their
+    endorsement of each tender's custodian set, see ``crypto.custody``). A person has
+    at most one active key per purpose (a partial unique index): registering a new one
+    retires the old one for new tenders and bids.
     """
 
     class Purpose(models.TextChoices):
         BID = "bid", _("Bid sealing key")
         CUSTODIAN = "custodian", _("Opening-key custodian")
+        CUSTODIAN_SIGNING = "custodian_signing", _("Custodian signing key")
 
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="public_keys")
     organisation = models.ForeignKey(
@@ -160,6 +165,13 @@ class PublicKey(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "purpose"],
+                condition=models.Q(active=True),
+                name="one_active_key_per_purpose",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} {self.fingerprint[:16]}"

@@ -111,6 +111,7 @@ def token_revoke(*, user) -> None:
 KEY_PURPOSE_ROLES = {
     "bid": (Role.BIDDER,),
     "custodian": (Role.OPERATOR, Role.SUPERVISOR, Role.NOTARY),
+    "custodian_signing": (Role.OPERATOR, Role.SUPERVISOR, Role.NOTARY),
 }
 
 
@@ -118,9 +119,12 @@ def public_key_register(*, user, point: bytes, purpose: str, label: str = "") ->
     """Register the public half of a key made on the user's own side.
 
     Bidders register ``bid`` keys (a recipient of each of their sealed bids);
-    the trading centre, supervisors and notaries register ``custodian`` keys (their
-    share of every new tender's opening key is encrypted to it). Registering a new
-    key of a purpose retires the user's previous one for new tenders and bids.
+    the trading centre, supervisors and notaries register ``custodian`` keys (bidders'
+    tools wrap each envelope's key share to it) and ``custodian_signing`` keys (their
+    endorsement of a tender's custodian set is signed with it). A person has one
+    active key per purpose: registering a new key of a purpose retires the previous
+    one for new tenders and bids (tenders already published keep the key their
+    custodian set names). Two registrations racing are refused, not both kept.
     """
     from crypto import keys
     from crypto.errors import MalformedData
@@ -138,18 +142,31 @@ def public_key_register(*, user, point: bytes, purpose: str, label: str = "") ->
     fingerprint = keys.key_fingerprint(parsed)
     if PublicKey.objects.filter(fingerprint=fingerprint).exists():
         raise ValidationError({"public_key": _("This key is already registered.")})
+    from django.db import IntegrityError
     from django.utils import timezone
 
-    with transaction.atomic():
-        PublicKey.objects.filter(user=user, purpose=purpose, active=True).update(
-            active=False, revoked_at=timezone.now()
-        )
-        key = PublicKey.objects.create(
-            user=user, organisation=user.organisation, purpose=purpose,
-            point=keys.public_key_bytes(parsed), fingerprint=fingerprint, label=label[:100],
-        )
-        audit_record(actor=user, action="key.register", obj=key,
-                     payload={"purpose": purpose, "fingerprint": fingerprint})
+    try:
+        with transaction.atomic():
+            # Lock the person so two registrations in parallel queue up here; the
+            # partial unique index is the last line if anything else writes keys.
+            User.objects.select_for_update().filter(pk=user.pk).first()
+            PublicKey.objects.filter(user=user, purpose=purpose, active=True).update(
+                active=False, revoked_at=timezone.now()
+            )
+            key = PublicKey.objects.create(
+                user=user, organisation=user.organisation, purpose=purpose,
+                point=keys.public_key_bytes(parsed), fingerprint=fingerprint,
+                label=label[:100],
+            )
+            audit_record(actor=user, action="key.register", obj=key,
+                         payload={"purpose": purpose, "fingerprint": fingerprint})
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"public_key": _("Another key of this purpose was registered for you at the "
+                             "same moment; you can have only one active key per purpose. "
+                             "Check your keys and try again.")},
+            code="key_conflict",
+        ) from exc
     return key
 
 

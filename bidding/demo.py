@@ -178,6 +178,8 @@ def load_demo() -> dict:
     private = {}
     for username in ("operator", "supervisor", "notary"):
         private[username] = _demo_key(users[username], "custodian")
+        _demo_key(users[username], "custodian_signing")
+    _demo_trust_file(users)
     for n, username in enumerate(("bidder1", "bidder2", "bidder3", "bidder4", "bidder5"), 1):
         org = users[username].organisation
         org.basic_account = f"6217 0018 0000 1234 {n:03d}"
@@ -356,12 +358,42 @@ def _demo_key(user, purpose: str):
     key = keys.generate_private_key()
     folder = demo_keys_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{user.username}.pem").write_bytes(
+    name = f"{user.username}-signing" if purpose == "custodian_signing" else user.username
+    (folder / f"{name}.pem").write_bytes(
         keys.private_key_to_pem(key, DEMO_PASSWORD.encode()))
-    (folder / f"{user.username}.pub").write_bytes(keys.public_key_to_pem(key.public_key()))
+    (folder / f"{name}.pub").write_bytes(keys.public_key_to_pem(key.public_key()))
     public_key_register(user=user, point=keys.public_key_bytes(key.public_key()),
                         purpose=purpose, label="demo")
     return key
+
+
+def _demo_trust_file(users) -> None:
+    """var/demo-keys/custodians.json: the trust file a trading centre hands bidders out
+    of band (``python -m ggzy_bid pin-custodians var/demo-keys/custodians.json``)."""
+    from crypto import custody, keys
+
+    pinned = {}
+    for username in ("operator", "supervisor", "notary"):
+        pem = (demo_keys_dir() / f"{username}-signing.pub").read_bytes()
+        pinned[users[username].get_username()] = keys.public_key_from_pem(pem)
+    (demo_keys_dir() / "custodians.json").write_bytes(custody.trust_file(pinned))
+
+
+def _demo_endorse(tender) -> None:
+    """Each demo custodian endorses the tender's custodian set with its signing key, as
+    its own tool does (``python -m ggzy_bid custodian-endorse``)."""
+    import base64
+
+    from bidding.tenders import custody
+    from crypto import custody as wire
+    from crypto import keys
+
+    stmt = custody.statement(tender)
+    for seat in custody.seats(tender):
+        path = demo_keys_dir() / f"{seat.custodian.get_username()}-signing.pem"
+        key = keys.private_key_from_pem(path.read_bytes(), DEMO_PASSWORD.encode())
+        custody.endorsement_add(user=seat.custodian, tender=tender,
+                                signature=base64.b64encode(wire.endorse(key, stmt)).decode())
 
 
 def _demo_bid(tender, user, private_key, price: str, manager: str) -> None:
@@ -375,18 +407,20 @@ def _demo_bid(tender, user, private_key, price: str, manager: str) -> None:
     # The documents were obtained during their period, weeks ago in this story.
     services.document_obtain(user=user, tender=tender,
                              now=tender.docs_from + timedelta(hours=2))
-    recipients = [
-        envelope.Recipient("bidder", private_key.public_key()),
-        envelope.Recipient("opening", keys.public_key_from_bytes(bytes(tender.opening_public_key))),
-    ]
+    from bidding.tenders import custody
+
+    # Format v2: to the bidder's key, the data key split among the endorsed custodians.
+    recipients = [envelope.Recipient("bidder", private_key.public_key())]
+    plan = envelope.Custody(tender.opening_threshold, tuple(
+        keys.public_key_from_bytes(bytes(s.custodian_key.point)) for s in custody.seats(tender)))
     ids = {"tender_id": tender.reference, "bidder_id": user.organisation.credit_code}
     body = envelope.seal_bytes(
         f"{user.organisation.name} 投标文件（演示）\n投标报价：{price} 元\n".encode() * 200,
-        recipients=recipients, **ids)
+        recipients=recipients, custody=plan, **ids)
     sheet = envelope.seal_bytes(json.dumps({
         "total_price": price, "duration_days": 540, "quality": "合格",
         "project_manager": manager, "project_manager_id": f"闽1352020{len(manager):06d}",
-        "items": {}}, ensure_ascii=False).encode(), recipients=recipients, **ids)
+        "items": {}}, ensure_ascii=False).encode(), recipients=recipients, custody=plan, **ids)
     upload = bids.bid_upload_start(user=user, tender=tender, size=len(body), price_sheet=sheet,
                                    claims={"tool": "demo", "machine_fingerprint":
                                            hashlib.sha256(user.username.encode()).hexdigest()})
@@ -443,4 +477,5 @@ def _demo_tender(user, spec, i, now, orgs, publish=True) -> Tender:
     )
     if publish:
         services.tender_publish(user=user, tender=tender, now=now)
+        _demo_endorse(tender)
     return tender

@@ -1,4 +1,10 @@
-"""Sealed-bid envelopes, format version 1.
+"""Sealed-bid envelopes, format versions 1 and 2.
+
+Version 2 (custody without a trusted dealer) is version 1 plus a *custody block*
+in the header: the bidder's own tool splits the data key k-of-n with Shamir and
+wraps share ``x`` to custodian ``x``; there is no tender opening key. It is
+specified in "Version 2" below and in :mod:`crypto.custody` (checking shares,
+recombining, the bidder-fault proof). Version 1 stays readable for stored bids.
 
 An envelope is a header followed by a body. All integers are big-endian and
 unsigned. Every step uses only what WebCrypto offers (P-256 ECDH, HKDF-SHA256,
@@ -74,6 +80,37 @@ moved between envelopes fail (different keys and header hash).
 
 The *digest* of an envelope is the SHA-256 of all its bytes, header included:
 receipts and bidders' signatures name it.
+
+Version 2: the custody block
+----------------------------
+A v2 header has ``version`` 0x02 and, between the recipient stanzas and the
+header MAC, a custody block (the stanzas are as in v1; a v2 envelope has the
+bidder's own ``bidder`` stanza and no ``opening`` stanza)::
+
+    1     threshold        k, 1 .. count
+    1     count            n, 1 .. 16: the custodian set, in the tender's order
+    n times, for x = 1 .. n (custodian x):
+      32  fingerprint      SHA-256 of custodian x's 65-byte P-256 encryption key
+      32  commitment       SHA-256 commitment to share x (below)
+      65  ephemeral_point  uncompressed P-256 point of a fresh ephemeral key
+      85  wrapped_share    AES-256-GCM of the 69-byte share x, tag appended
+
+The bidder's tool splits ``K`` with :func:`crypto.shamir.split` (k-of-n, field
+GF(2^521 - 1), the 69-byte share wire form) and, for each custodian::
+
+    commitment    = SHA-256("ggzy-envelope-share-commit-v2" || 0x00
+                            || uint16 len || tender_id || x (1 byte) || share (69))
+    wrapped_share = wrap(custodian key, share, info="ggzy-envelope-share-v2",
+                         aad = uint16 len || tender_id || x (1 byte) || salt (16))
+
+with :mod:`crypto.wrap`. The header MAC covers the whole custody block, so the
+threshold, the custodian set and every commitment are bound to the data key.
+An envelope is well formed only if **every** k of its committed shares rebuild
+the data key that passes the header MAC: :func:`crypto.custody.combine` uses
+that to turn k matching shares that do not open the envelope into a proof
+against the bidder. The ``rng`` of :func:`seal` then also supplies, after the
+recipients' ephemeral scalars, the k-1 Shamir coefficients (66-byte candidates,
+rejection-sampled below p) and one ephemeral scalar candidate per custodian.
 """
 
 from __future__ import annotations
@@ -91,6 +128,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from . import shamir
 from ._stream import Pipeline
 from .errors import DecryptionFailed, MalformedData
 from .keys import key_fingerprint, public_key_bytes
@@ -98,12 +136,17 @@ from .wrap import hkdf_sha256, random_bytes, unwrap, wrap
 
 MAGIC = b"GGZYSEAL"
 VERSION = 1
+#: Version 2: the data key is split among custodians in the header (no opening key).
+VERSION_CUSTODY = 2
+VERSIONS = (VERSION, VERSION_CUSTODY)
 SUITE_P256_AES256GCM = 1
 SUITES = {SUITE_P256_AES256GCM: "p256-hkdf-sha256-aes256gcm-stream"}
 
 LABEL_WRAP = b"ggzy-envelope-wrap-v1"
 LABEL_PAYLOAD = b"ggzy-envelope-payload-v1"
 LABEL_HEADER_MAC = b"ggzy-envelope-header-mac-v1"
+LABEL_SHARE_WRAP = b"ggzy-envelope-share-v2"
+LABEL_SHARE_COMMIT = b"ggzy-envelope-share-commit-v2\x00"
 
 TAG_LEN = 16
 KEY_LEN = 32
@@ -117,6 +160,9 @@ MAX_ID_LEN = 256
 MAX_LABEL_LEN = 32
 MAX_STANZAS = 16
 MAX_COUNTER = 2**32 - 1
+MAX_CUSTODIANS = 16
+SHARE_WRAPPED_LEN = shamir.SHARE_LEN + TAG_LEN
+COMMITMENT_LEN = 32
 
 #: Limits the format accepts. Sizes below 64 KiB are slow and meant for tests.
 MIN_CHUNK_SIZE = 64
@@ -182,6 +228,58 @@ class Stanza:
 
 
 @dataclass(frozen=True)
+class Custody:
+    """A v2 envelope's custodians: share the data key ``threshold``-of-``len(custodians)``.
+
+    ``custodians`` are the custodians' P-256 encryption keys in the tender's order;
+    custodian ``x`` (counting from 1) gets share ``x``.
+    """
+
+    threshold: int
+    custodians: tuple[ec.EllipticCurvePublicKey, ...]
+
+
+@dataclass(frozen=True)
+class CustodianEntry:
+    """Custodian ``x``'s part of a v2 header: who, the commitment, the wrapped share."""
+
+    x: int
+    fingerprint: bytes
+    commitment: bytes
+    ephemeral_point: bytes
+    wrapped_share: bytes
+
+    def to_bytes(self) -> bytes:
+        """The entry's wire form (its position gives ``x``)."""
+        return self.fingerprint + self.commitment + self.ephemeral_point + self.wrapped_share
+
+    def to_dict(self) -> dict:
+        """A JSON-friendly view (hex) for display."""
+        return {
+            "x": self.x,
+            "fingerprint": self.fingerprint.hex(),
+            "commitment": self.commitment.hex(),
+            "ephemeral_point": self.ephemeral_point.hex(),
+            "wrapped_share": self.wrapped_share.hex(),
+        }
+
+
+def share_commitment(tender_id: str, x: int, share: bytes) -> bytes:
+    """The 32-byte commitment to share ``x`` of a v2 envelope for ``tender_id``."""
+    tender = str(tender_id).encode("utf-8")
+    return hashlib.sha256(
+        LABEL_SHARE_COMMIT + struct.pack(">H", len(tender)) + tender + bytes([x])
+        + bytes(share)
+    ).digest()
+
+
+def share_wrap_aad(tender_id: str, x: int, salt: bytes) -> bytes:
+    """The associated data of custodian ``x``'s wrapped share (module docstring)."""
+    tender = str(tender_id).encode("utf-8")
+    return struct.pack(">H", len(tender)) + tender + bytes([x]) + bytes(salt)
+
+
+@dataclass(frozen=True)
 class EnvelopeHeader:
     """A parsed, framing-checked header. ``raw`` is its exact wire bytes."""
 
@@ -195,6 +293,14 @@ class EnvelopeHeader:
     stanzas: tuple[Stanza, ...]
     mac: bytes
     raw: bytes = field(repr=False)
+    #: v2 only: the threshold k and the custodian entries (x = 1 .. n, in order).
+    threshold: int = 0
+    custodians: tuple[CustodianEntry, ...] = ()
+
+    @property
+    def custodian_fingerprints(self) -> list[str]:
+        """Hex fingerprints of the custodian set, in order (empty for v1)."""
+        return [c.fingerprint.hex() for c in self.custodians]
 
     @property
     def size(self) -> int:
@@ -208,7 +314,14 @@ class EnvelopeHeader:
 
     def to_dict(self) -> dict:
         """A JSON-friendly view for display (``python -m ggzy_bid show``)."""
+        custody = {}
+        if self.version == VERSION_CUSTODY:
+            custody = {
+                "threshold": self.threshold,
+                "custodians": [c.to_dict() for c in self.custodians],
+            }
         return {
+            **custody,
             "format": "ggzy-envelope",
             "version": self.version,
             "suite": SUITES.get(self.suite, str(self.suite)),
@@ -378,10 +491,18 @@ def _build_header(
     bidder: bytes,
     stanzas: Sequence[Stanza],
     mac_key: bytes,
+    threshold: int = 0,
+    custodians: Sequence[CustodianEntry] = (),
 ) -> bytes:
+    version = VERSION_CUSTODY if custodians else VERSION
+    custody = b""
+    if custodians:
+        custody = bytes([threshold, len(custodians)]) + b"".join(
+            c.to_bytes() for c in custodians
+        )
     body = (
         _FIXED.pack(
-            MAGIC, VERSION, SUITE_P256_AES256GCM, 0, chunk_size, salt, nonce_prefix
+            MAGIC, version, SUITE_P256_AES256GCM, 0, chunk_size, salt, nonce_prefix
         )
         + struct.pack(">H", len(tender))
         + tender
@@ -389,6 +510,7 @@ def _build_header(
         + bidder
         + bytes([len(stanzas)])
         + b"".join(s.to_bytes() for s in stanzas)
+        + custody
     )
     return body + hmac.new(mac_key, body, hashlib.sha256).digest()
 
@@ -397,7 +519,7 @@ def read_header(src: BinaryIO) -> EnvelopeHeader:
     """Read and frame-check an envelope header from ``src``; no key needed.
 
     Leaves ``src`` positioned at the first body byte. Raises ``MalformedData``
-    with a one-line reason for anything that is not a v1 header. The header MAC
+    with a one-line reason for anything that is not a v1 or v2 header. The header MAC
     is *not* checked here: that needs the data key (see :func:`unwrap_data_key`).
     """
     first = _read_upto(src, len(MAGIC))
@@ -406,7 +528,7 @@ def read_header(src: BinaryIO) -> EnvelopeHeader:
     rest = _read_exact(src, _FIXED.size - len(MAGIC), "fixed fields")
     raw = bytearray(first + rest)
     _, version, suite, flags, chunk_size, salt, prefix = _FIXED.unpack(raw)
-    if version != VERSION:
+    if version not in VERSIONS:
         raise MalformedData(f"unsupported envelope version {version}")
     if suite not in SUITES:
         raise MalformedData(f"unsupported envelope suite {suite}")
@@ -451,6 +573,24 @@ def read_header(src: BinaryIO) -> EnvelopeHeader:
             )
         wrapped = take(WRAPPED_LEN, f"stanza {i} wrapped key")
         stanzas.append(Stanza(label, fp, point, wrapped))
+    threshold = 0
+    custodians = []
+    if version == VERSION_CUSTODY:
+        threshold, n = take(2, "custody threshold and count")
+        if not 1 <= n <= MAX_CUSTODIANS or not 1 <= threshold <= n:
+            raise MalformedData(f"custody threshold {threshold} of {n} out of range")
+        for x in range(1, n + 1):
+            fp = take(FINGERPRINT_LEN, f"custodian {x} fingerprint")
+            commitment = take(COMMITMENT_LEN, f"custodian {x} commitment")
+            point = take(POINT_LEN, f"custodian {x} ephemeral key")
+            if point[0] != 0x04:
+                raise MalformedData(
+                    f"custodian {x} ephemeral key is not an uncompressed point"
+                )
+            wrapped = take(SHARE_WRAPPED_LEN, f"custodian {x} wrapped share")
+            custodians.append(CustodianEntry(x, fp, commitment, point, wrapped))
+        if len({c.fingerprint for c in custodians}) != n:
+            raise MalformedData("the custodian set names a key twice")
     mac = _read_exact(src, MAC_LEN, "header MAC")
     raw.extend(mac)
     return EnvelopeHeader(
@@ -464,6 +604,8 @@ def read_header(src: BinaryIO) -> EnvelopeHeader:
         stanzas=tuple(stanzas),
         mac=mac,
         raw=bytes(raw),
+        threshold=threshold,
+        custodians=tuple(custodians),
     )
 
 
@@ -514,8 +656,13 @@ def seal(
     rng: Callable[[int], bytes] | None = None,
     threads: bool = True,
     digest: bool = True,
+    custody: Custody | None = None,
 ) -> SealResult:
     """Encrypt the stream ``src`` into an envelope written to ``dst``.
+
+    With ``custody`` the envelope is version 2: the data key is also split
+    ``custody.threshold``-of-n among ``custody.custodians`` in the header (see
+    the module docstring); ``recipients`` then normally holds only the bidder.
 
     Memory use is two plaintext buffers and one ciphertext buffer of
     ``chunk_size`` bytes each, whatever the input size. ``progress`` is called
@@ -556,6 +703,7 @@ def seal(
                 wrapped,
             )
         )
+    entries = _custody_entries(custody, data_key, tender_id, salt, rng)
     payload_key, mac_key = derive_keys(data_key, salt)
     raw = _build_header(
         chunk_size=chunk_size,
@@ -565,6 +713,8 @@ def seal(
         bidder=bidder,
         stanzas=stanzas,
         mac_key=mac_key,
+        threshold=custody.threshold if custody else 0,
+        custodians=entries,
     )
     header = read_header(io.BytesIO(raw))
     hasher = hashlib.sha256(raw) if digest else None
@@ -615,6 +765,60 @@ def seal(
     )
 
 
+def _randbelow(rng: Callable[[int], bytes] | None) -> Callable[[int], int]:
+    """``secrets.randbelow``, or rejection sampling from ``rng`` in known-answer tests."""
+    if rng is None:
+        import secrets
+
+        return secrets.randbelow
+
+    def randbelow(bound: int) -> int:
+        nbytes = (bound.bit_length() + 7) // 8
+        mask = (1 << bound.bit_length()) - 1
+        while True:
+            v = int.from_bytes(rng(nbytes), "big") & mask
+            if v < bound:
+                return v
+
+    return randbelow
+
+
+def _custody_entries(
+    custody: Custody | None,
+    data_key: bytes,
+    tender_id: str,
+    salt: bytes,
+    rng: Callable[[int], bytes] | None,
+) -> list[CustodianEntry]:
+    """Split the data key among the custodians and wrap each share (v2)."""
+    if custody is None:
+        return []
+    keys_ = tuple(custody.custodians)
+    n = len(keys_)
+    if not 1 <= custody.threshold <= n <= MAX_CUSTODIANS:
+        raise ValueError(f"need 1 <= threshold <= custodians <= {MAX_CUSTODIANS}")
+    fingerprints = [bytes.fromhex(key_fingerprint(public_key_bytes(k))) for k in keys_]
+    if len(set(fingerprints)) != n:
+        raise ValueError("the custodian set names a key twice")
+    shares = shamir.split(data_key, custody.threshold, n, randbelow=_randbelow(rng))
+    entries = []
+    for key, fp, share in zip(keys_, fingerprints, shares, strict=True):
+        wire = share.to_bytes()
+        point, wrapped = wrap(
+            key,
+            wire,
+            info=LABEL_SHARE_WRAP,
+            aad=share_wrap_aad(tender_id, share.x, salt),
+            rng=rng,
+        )
+        entries.append(
+            CustodianEntry(
+                share.x, fp, share_commitment(tender_id, share.x, wire), point, wrapped
+            )
+        )
+    return entries
+
+
 def seal_bytes(
     data: bytes,
     *,
@@ -623,6 +827,7 @@ def seal_bytes(
     recipients: Sequence[Recipient],
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     rng: Callable[[int], bytes] | None = None,
+    custody: Custody | None = None,
 ) -> bytes:
     """Seal a small in-memory payload; return the envelope bytes."""
     out = io.BytesIO()
@@ -636,6 +841,7 @@ def seal_bytes(
         rng=rng,
         threads=False,
         digest=False,
+        custody=custody,
     )
     return out.getvalue()
 
@@ -651,7 +857,7 @@ def check_structure(
     max_size: int | None = None,
     required_recipients: Mapping[str, str] | None = None,
 ) -> EnvelopeInfo:
-    """Check that ``src`` is a well-formed v1 envelope, reading it once; no key.
+    """Check that ``src`` is a well-formed envelope, reading it once; no key.
 
     Checks magic, version, suite, header and stanza framing, and that the body
     length is whole chunks plus a valid final chunk. With ``tender_id`` or

@@ -35,12 +35,14 @@ BID_DIGEST = b"ggzy-bid-digest-v1\x00"
 RECORD = b"ggzy-record-v1\x00"
 OPENING_KEY = b"ggzy-opening-key-v1\x00"
 DRAW = b"ggzy-draw-v1\x00"
+# A custodian vouches for a tender's custodian set (crypto.custody.statement).
+CUSTODIAN_SET = b"ggzy-custodian-set-v1\x00"
 # The audit log's signed tree heads (crypto.log), and a witness's cosignature of one.
 TREE_HEAD = b"ggzy-tree-head-v1\x00"
 WITNESS_COSIGN = b"ggzy-witness-cosign-v1\x00"
 
 LABELS = frozenset({RECEIPT, CHECKPOINT, BID_DIGEST, RECORD, OPENING_KEY, DRAW, TREE_HEAD,
-                    WITNESS_COSIGN})
+                    WITNESS_COSIGN, CUSTODIAN_SET})
 
 SigningKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
 VerifyKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey

@@ -7,8 +7,16 @@ variable ``GGZY_PASSPHRASE``, or a prompt on the terminal.
 
 Commands are registered in :data:`COMMANDS` with :func:`command`.
 
+Bids are sealed in envelope format v2 (``crypto.envelope``, ``crypto.custody``):
+to your own key, with the data key split k-of-n among the tender's custodians.
+Before sealing, the tool checks that every custodian has signed (endorsed) the
+tender's custodian set with a signing key you pinned from the trading centre's
+trust file (``pin-custodians custodians.json``, kept in
+``~/.config/ggzy/custodians.json``); otherwise it refuses in one line.
+
 The commands that talk to the platform (``login``, ``register-key``,
-``platform-key``, ``tender``, ``submit``, ``withdraw``, ``receipt``) use
+``platform-key``, ``tender``, ``submit``, ``withdraw``, ``receipt``,
+``custodian-endorse``, ``hall-decrypt``, ``hall-share``) use
 :mod:`ggzy_bid.client`; the server comes from ``--server`` or ``GGZY_SERVER`` (or
 the one saved at login), the token from ``--token``, ``GGZY_TOKEN`` or the token
 file (``~/.config/ggzy/token``, or ``--token-file``). An API refusal is reported
@@ -31,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
 
-from crypto import envelope, evidence, keys, receipts, signing, threshold
+from crypto import custody, envelope, evidence, keys, receipts, signing, threshold
 from crypto.errors import CryptoError
 from crypto.shamir import ThresholdShare
 from ggzy_bid import client
@@ -330,10 +338,20 @@ def _seal_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tender", required=True, help="tender id")
     p.add_argument("--bidder", required=True, help="your bidder id")
     p.add_argument(
+        "--custody",
+        metavar="JSON",
+        help="the tender's custodian set as the platform serves it (/api/tenders/T/custody/):"
+        " seal format v2, checked against your pinned custodian keys",
+    )
+    p.add_argument(
+        "--custodians",
+        metavar="TRUST",
+        help="custodian trust file (default: the one pin-custodians saved)",
+    )
+    p.add_argument(
         "--opening-key",
-        required=True,
         metavar="PUB",
-        help="the tender's opening public key (PEM, hex, or the published JSON)",
+        help="legacy format v1: the tender's opening public key (PEM, hex, or JSON)",
     )
     p.add_argument(
         "--my-key",
@@ -367,13 +385,17 @@ def cmd_seal(args: argparse.Namespace) -> int:
     """Seal INPUT to the opening key and the bidder's key; print digest and size."""
     if args.no_digest and args.sign_key:
         raise UsageError("--sign-key signs the digest, so it cannot go with --no-digest")
-    opening = _load_p256_public(args, args.opening_key)
+    if bool(args.custody) == bool(args.opening_key):
+        raise UsageError("give --custody (format v2) or --opening-key (legacy v1)")
+    plan = None
+    if args.custody:
+        info = _load_json(args.custody)
+        plan = _custody_plan(args, info, args.tender)
     mine = _load_p256_public(args, args.my_key)
     signer = _load_private(args, args.sign_key) if args.sign_key else None
-    recipients = [
-        envelope.Recipient("bidder", mine),
-        envelope.Recipient("opening", opening),
-    ]
+    recipients = [envelope.Recipient("bidder", mine)]
+    if args.opening_key:
+        recipients.append(envelope.Recipient("opening", _load_p256_public(args, args.opening_key)))
     progress = _Progress(args, "sealing", _size(args.input))
     with _open_in(args.input) as src, _atomic_output(args.output, args.force) as dst:
         result = envelope.seal(
@@ -385,6 +407,7 @@ def cmd_seal(args: argparse.Namespace) -> int:
             chunk_size=args.chunk_size,
             progress=progress,
             digest=not args.no_digest,
+            custody=plan,
         )
     progress.done()
     print(f"sealed {args.output}")
@@ -790,7 +813,8 @@ def cmd_login(args: argparse.Namespace) -> int:
 
 def _register_key_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("public_key", metavar="PUBFILE", help="your P-256 public key (PEM)")
-    p.add_argument("--purpose", required=True, choices=["bid", "custodian"])
+    p.add_argument("--purpose", required=True,
+                   choices=["bid", "custodian", "custodian_signing"])
     p.add_argument("--label", default="", help="a name for the key")
     _server_args(p)
     _passphrase_arg(p)
@@ -858,6 +882,117 @@ def _opening_key(tender: dict):
     return pub
 
 
+CUSTODIANS_FILE = "custodians.json"
+
+
+def _trust_path(args: argparse.Namespace) -> Path:
+    """Where ``pin-custodians`` keeps the trust file: beside the token file."""
+    return _token_path(args).parent / CUSTODIANS_FILE
+
+
+def _pinned_custodians(args: argparse.Namespace) -> dict:
+    given = getattr(args, "custodians", None)
+    path = Path(given) if given else _trust_path(args)
+    if not path.is_file():
+        raise CliError(
+            f"no pinned custodian keys ({path}): get custodians.json from the trading "
+            "centre and run 'python -m ggzy_bid pin-custodians custodians.json'"
+        )
+    return custody.load_trust_file(path.read_bytes())
+
+
+def _custody_plan(args: argparse.Namespace, info: Any, tender_id: str) -> envelope.Custody:
+    """The custodians to split the data key among, after checking that every one of
+    them endorsed this tender's custodian set with the signing key pinned for it."""
+    if not isinstance(info, dict) or not isinstance(info.get("statement"), dict):
+        raise CliError(f"tender {tender_id} has no custodian set: it is not taking bids")
+    stmt = info["statement"]
+    if str(stmt.get("tender_id")) != str(tender_id):
+        raise CliError(f"the custodian set is for tender {stmt.get('tender_id')!r}, "
+                       f"not {tender_id!r}")
+    pinned = _pinned_custodians(args)
+    try:
+        seats = custody.verify_endorsements(stmt, info.get("endorsements") or [], pinned)
+        points = {}
+        for c in info.get("custodians") or []:
+            points[str(c["id"])] = base64.b64decode(str(c["encryption_key"]), validate=True)
+        public = custody.check_custodian_keys(seats, points)
+    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+        raise CliError(f"tender {tender_id}: the custodian set is malformed ({exc})") from exc
+    except CryptoError as exc:
+        raise CliError(f"tender {tender_id}: refusing to seal: {exc}") from exc
+    return envelope.Custody(int(stmt["threshold"]), public)
+
+
+def _check_deadline(tender: dict) -> None:
+    """Refuse early when the deadline has passed (the platform would refuse the upload)."""
+    from datetime import UTC, datetime
+
+    try:
+        deadline = datetime.fromisoformat(str(tender.get("deadline")).replace("Z", "+00:00"))
+    except ValueError:
+        return
+    if deadline.tzinfo and deadline <= datetime.now(UTC):
+        raise CliError(f"the bid deadline has passed ({tender.get('deadline')})")
+
+
+def _pin_custodians_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("trust_file", metavar="FILE",
+                   help="custodians.json from the trading centre (obtained out of band)")
+    p.add_argument("--token-file", metavar="FILE",
+                   help="the token file whose folder keeps the pin (default ~/.config/ggzy)")
+
+
+@command("pin-custodians", "pin the custodians' signing keys (trust file)",
+         _pin_custodians_args)
+def cmd_pin_custodians(args: argparse.Namespace) -> int:
+    """Check and keep the trust file; every later seal checks endorsements with it."""
+    data = _read(args.trust_file)
+    pinned = custody.load_trust_file(data)
+    path = _trust_path(args)
+    _write_private_file(path, data)
+    print(f"pinned {len(pinned)} custodian signing key(s) in {path}:")
+    for cid, key in pinned.items():
+        print(f"  {cid}: {keys.fingerprint_display(keys.key_fingerprint(key))}")
+    return 0
+
+
+def _endorse_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tender", required=True, metavar="ID")
+    p.add_argument("--key", required=True, metavar="PRIV",
+                   help="your custodian signing key (P-256 PEM, purpose custodian_signing)")
+    _server_args(p)
+    _passphrase_arg(p)
+
+
+@command("custodian-endorse", "custodian: sign the tender's custodian set", _endorse_args)
+def cmd_custodian_endorse(args: argparse.Namespace) -> int:
+    """Sign, on this machine, the statement naming the tender, threshold, custodians
+    and deadline, after checking that your own seat names your encryption key."""
+    api = _client(args)
+    me = api.me()
+    info = api.custody(args.tender)
+    stmt = info.get("statement") if isinstance(info, dict) else None
+    if not isinstance(stmt, dict):
+        raise CliError(f"tender {args.tender} has no custodian set")
+    seats = custody.seats_of(stmt)
+    mine = [s for s in seats if s.id == me.get("username")]
+    if not mine:
+        raise CliError(f"you ({me.get('username')}) hold no seat in this custodian set")
+    registered = {str(k.get("fingerprint", "")).lower() for k in api.my_keys()
+                  if k.get("purpose") == "custodian"}
+    if registered and mine[0].key not in registered:
+        raise CliError("your seat names an encryption key that is not one you registered")
+    key = _load_private(args, args.key)
+    sig = custody.endorse(key, stmt)
+    answer = api.endorse(args.tender, sig)
+    done = {e.get("custodian_id") for e in answer.get("endorsements") or []}
+    print(f"endorsed tender {stmt['tender_id']}: {stmt['threshold']} of {len(seats)} "
+          f"custodians, deadline {stmt['deadline']} "
+          f"({len(done)} of {len(seats)} endorsements in)")
+    return 0
+
+
 def _tender_ids(tender: dict) -> str:
     ids = tender.get("envelope_ids") or {}
     tender_id = ids.get("tender_id") or tender.get("reference")
@@ -887,16 +1022,19 @@ def cmd_tender(args: argparse.Namespace) -> int:
     print(f"title:        {tender.get('title')}")
     print(f"status:       {tender.get('status_label') or tender.get('status')}")
     print(f"deadline:     {tender.get('deadline')}")
-    info = tender.get("opening_key")
-    if info:
-        _opening_key(tender)
-        fp = str(info.get("fingerprint"))
-        print(
-            f"opening key:  {keys.fingerprint_display(fp)} ({fp}), "
-            f"{info.get('threshold')} of {len(info.get('custodians') or [])} custodians"
-        )
+    try:
+        info = _client(args).custody(args.tender)
+    except client.ApiError:
+        info = None
+    if isinstance(info, dict) and info.get("statement"):
+        stmt = info["statement"]
+        names = ", ".join(f"{c['x']}:{c['id']}" for c in stmt.get("custodians") or [])
+        done = len(info.get("endorsements") or [])
+        print(f"custodians:   {stmt.get('threshold')} of {len(stmt.get('custodians') or [])}"
+              f" ({names}); {done} endorsement(s)"
+              f"{'' if info.get('complete') else ' - not all in: sealing is refused'}")
     else:
-        print("opening key:  none (not taking bids)")
+        print("custodians:   none (not taking bids)")
     ids = tender.get("envelope_ids") or {}
     print(f"envelope ids: tender_id={ids.get('tender_id')} bidder_id={ids.get('bidder_id')}")
     print(f"price sheet:  {', '.join(_price_items(tender))}")
@@ -995,17 +1133,20 @@ def _seal_new(args: argparse.Namespace, api: client.Client, sealed: Path, state_
             f"{me.get('username', 'this user')} is not a bidder with an organisation"
         )
     tender = api.tender(args.tender)
-    opening = _opening_key(tender)
     tender_id = _tender_ids(tender)
+    _check_deadline(tender)
+    try:
+        info = api.custody(args.tender)
+    except client.ApiError as exc:
+        raise CliError(f"tender {tender_id} has no custodian set: it is not taking bids "
+                       f"({exc})") from exc
+    plan = _custody_plan(args, info, tender_id)
     sheet = _load_price_sheet(args.price_sheet, tender)
     mine = _load_p256_private(args, args.key).public_key()
-    recipients = [
-        envelope.Recipient("bidder", mine),
-        envelope.Recipient("opening", opening),
-    ]
+    recipients = [envelope.Recipient("bidder", mine)]
     claims = evidence.claims_for(args.bid_file, tool=f"{client.TOOL}/{client.TOOL_VERSION}")
     sealed_sheet = envelope.seal_bytes(
-        sheet, tender_id=tender_id, bidder_id=bidder_id, recipients=recipients
+        sheet, tender_id=tender_id, bidder_id=bidder_id, recipients=recipients, custody=plan
     )
     progress = _Progress(args, "sealing", _size(args.bid_file))
     part = str(sealed) + ".part"
@@ -1019,6 +1160,7 @@ def _seal_new(args: argparse.Namespace, api: client.Client, sealed: Path, state_
             chunk_size=args.chunk_size,
             progress=progress,
             digest=False,  # hashed while uploading (issue 3: seal only encrypts)
+            custody=plan,
         )
     progress.done()
     try:
@@ -1249,22 +1391,42 @@ def _hall_share_args(p: argparse.ArgumentParser) -> None:
     _server_args(p)
 
 
-@command("hall-share", "custodian: open undecrypted bids with your share of the opening key",
+@command("hall-share", "custodian: hand over your shares of the undecrypted bids",
          _hall_share_args)
 def cmd_hall_share(args: argparse.Namespace) -> int:
-    """Fetch your encrypted share, decrypt it here with your key, hand it to the hall.
+    """Fetch the headers of every bid still pending, decrypt your share of each on this
+    machine with your custodian key (checking it against the bidder's commitment), and
+    hand the shares to the hall.
 
     The platform takes shares only after the decryption window has closed with bids
-    nobody decrypted; with k shares in, it rebuilds the opening key and opens them."""
+    nobody decrypted; with k good shares of a bid, it rebuilds its data key and opens it."""
     api = _client(args)
     me = api.me()
-    encrypted = api.my_key_share(args.tender)
+    work = api.my_key_share(args.tender)
     key = _load_p256_private(args, args.key)
-    share = threshold.share_decrypt(encrypted, key, tender_id=encrypted.get("tender_id", ""),
-                                    custodian_id=me.get("username", ""))
-    state = api.opening_share(args.tender, share.to_dict())
-    print(f"share {share.x} handed over; phase now {state.get('phase')}, "
-          f"{state.get('shares')} of {state.get('tender', {}).get('threshold')} shares in")
+    out: dict = {"v": 2, "bids": {}}
+    skipped = []
+    for item in work.get("pending") or []:
+        if item.get("version") != envelope.VERSION_CUSTODY:
+            continue
+        try:
+            x, share = custody.unwrap_share(base64.b64decode(item["bid_header"]), key)
+            _, sheet = custody.unwrap_share(base64.b64decode(item["price_sheet"]), key)
+        except (KeyError, ValueError, binascii.Error, CryptoError) as exc:
+            skipped.append(f"{str(item.get('sha256', '?'))[:16]}: {exc}")
+            continue
+        out["bids"][item["sha256"]] = {"x": x, "envelope": base64.b64encode(share).decode(),
+                                       "price_sheet": base64.b64encode(sheet).decode()}
+    if work.get("ciphertext"):
+        share = threshold.share_decrypt(work, key, tender_id=work.get("tender_id", ""),
+                                        custodian_id=me.get("username", ""))
+        out["opening_key_share"] = share.to_dict()
+    for line in skipped:
+        _report_note(f"could not decrypt your share of bid {line}")
+    state = api.opening_share(args.tender, out)
+    print(f"shares of {len(out['bids'])} bid(s) handed over as custodian {work.get('seat')}; "
+          f"phase now {state.get('phase')}, {state.get('shares')} of "
+          f"{state.get('tender', {}).get('threshold')} custodians in")
     return 0
 
 

@@ -339,6 +339,15 @@ class Client:
         return self.post(f"/api/tenders/{_q(tender_id)}/opening/decrypt/",
                          {"bid_key": bid_key.hex(), "price_sheet_key": price_sheet_key.hex()})
 
+    def custody(self, tender_id: str) -> dict:
+        """The tender's custodian set, its endorsements and the custodians' keys."""
+        return self.get(f"/api/tenders/{_q(tender_id)}/custody/")
+
+    def endorse(self, tender_id: str, signature: bytes) -> dict:
+        """Hand over this custodian's signature over the custodian-set statement."""
+        return self.post(f"/api/tenders/{_q(tender_id)}/custody/",
+                         {"signature": base64.b64encode(signature).decode()})
+
     def my_key_share(self, tender_id: str) -> dict:
         return self.get(f"/api/tenders/{_q(tender_id)}/opening/my-share/")
 

@@ -126,6 +126,8 @@ def draft_tender(user=None, now=None, with_document=True, **overrides) -> Tender
 
 # Private keys of test custodians and bidders, as their own machines would hold them.
 PRIVATE_KEYS: dict[str, object] = {}
+# Custodians' signing keys (purpose custodian_signing), as their machines hold them.
+SIGNING_KEYS: dict[str, object] = {}
 
 
 def register_key(user, purpose: str):
@@ -134,12 +136,16 @@ def register_key(user, purpose: str):
     account_services.public_key_register(
         user=user, point=crypto_keys.public_key_bytes(private.public_key()), purpose=purpose
     )
-    PRIVATE_KEYS[user.username] = private
+    if purpose == "custodian_signing":
+        SIGNING_KEYS[user.username] = private
+    else:
+        PRIVATE_KEYS[user.username] = private
     return private
 
 
 def ensure_custodians(n: int = 3) -> list[User]:
-    """The trading centre, a supervisor and a notary, each with a custodian key."""
+    """The trading centre, a supervisor and a notary, each with a custodian key and a
+    custodian signing key."""
     have = list(
         User.objects.filter(
             public_keys__purpose=PublicKey.Purpose.CUSTODIAN, public_keys__active=True
@@ -151,7 +157,73 @@ def ensure_custodians(n: int = 3) -> list[User]:
         user = UserFactory(role=role)
         register_key(user, "custodian")
         have.append(user)
+    for user in have:
+        _ensure_signing_key(user)
     return have
+
+
+def _ensure_signing_key(user):
+    active = PublicKey.objects.filter(
+        user=user, purpose=PublicKey.Purpose.CUSTODIAN_SIGNING, active=True
+    ).first()
+    if active is None or user.username not in SIGNING_KEYS:
+        register_key(user, "custodian_signing")
+    return SIGNING_KEYS[user.username]
+
+
+def endorse_all(tender: Tender) -> None:
+    """Every custodian of the tender endorses its current custodian set, as each
+    custodian's own tool does (``python -m ggzy_bid custodian-endorse``)."""
+    import base64
+
+    from bidding.tenders import custody
+    from crypto import custody as wire
+
+    stmt = custody.statement(tender)
+    for seat in custody.seats(tender):
+        key = _ensure_signing_key(seat.custodian)
+        custody.endorsement_add(user=seat.custodian, tender=tender,
+                                signature=base64.b64encode(wire.endorse(key, stmt)).decode())
+
+
+def trust_file() -> bytes:
+    """A custodian trust file pinning every test custodian's signing key."""
+    from crypto import custody as wire
+
+    return wire.trust_file({name: key.public_key() for name, key in SIGNING_KEYS.items()})
+
+
+def custodian_share(tender: Tender, custodian: User) -> dict:
+    """What a custodian's tool hands over at the opening: its decrypted shares of every
+    bid still pending (format v2), and its legacy opening-key share (v1 bids)."""
+    import base64
+
+    from bidding.bids.models import Bid
+    from crypto import custody as wire
+    from crypto import envelope
+    from crypto import threshold as legacy
+
+    private = PRIVATE_KEYS[custodian.username]
+    bids = {}
+    for bid in Bid.objects.filter(tender=tender, status="submitted"):
+        pending = getattr(bid, "opening", None)
+        if pending is not None and pending.status != "pending":
+            continue
+        with bid.envelope.open("rb") as fh:
+            header = envelope.read_header(fh)
+        if header.version != envelope.VERSION_CUSTODY:
+            continue
+        x, share = wire.unwrap_share(header, private)
+        _, sheet = wire.unwrap_share(bytes(bid.price_sheet), private)
+        bids[bid.sha256] = {"x": x, "envelope": base64.b64encode(share).decode(),
+                            "price_sheet": base64.b64encode(sheet).decode()}
+    out = {"v": 2, "bids": bids}
+    stored = tender.key_shares.get(custodian=custodian)
+    if stored.encrypted_share:
+        out["opening_key_share"] = legacy.share_decrypt(
+            stored.encrypted_share, private, tender_id=tender.reference,
+            custodian_id=custodian.username).to_dict()
+    return out
 
 
 def bidder_with_key(**kw) -> User:
@@ -163,7 +235,9 @@ def bidder_with_key(**kw) -> User:
 def published_tender(user=None, now=None, **overrides) -> Tender:
     user = user or tenderer()
     tender = draft_tender(user=user, now=now, **overrides)
-    return services.tender_publish(user=user, tender=tender, now=now)
+    tender = services.tender_publish(user=user, tender=tender, now=now)
+    endorse_all(tender)
+    return tender
 
 
 def seal_for(
@@ -175,31 +249,44 @@ def seal_for(
     tender_id: str | None = None,
     bidder_id: str | None = None,
     bidder_key=None,
+    version: int = 2,
 ) -> bytes:
-    """Seal bytes as the bidder's tool does: to the bidder's key and the opening key."""
+    """Seal bytes as the bidder's tool does (format v2): to the bidder's key, the data
+    key split among the tender's endorsed custodian set. ``version=1`` seals as the
+    browser still may: to the bidder's key and the legacy opening key."""
     import io
 
+    from bidding.tenders import custody
     from crypto import envelope
 
     own = bidder_key or PRIVATE_KEYS[user.username]
+    recipients = [envelope.Recipient("bidder", own.public_key())]
+    plan = None
+    if version == 1:
+        recipients.append(envelope.Recipient(
+            "opening", crypto_keys.public_key_from_bytes(bytes(tender.opening_public_key))))
+    else:
+        if not custody.fully_endorsed(tender):
+            endorse_all(tender)
+        plan = envelope.Custody(
+            tender.opening_threshold,
+            tuple(crypto_keys.public_key_from_bytes(bytes(s.custodian_key.point))
+                  for s in custody.seats(tender)),
+        )
     out = io.BytesIO()
     envelope.seal(
         io.BytesIO(plaintext),
         out,
         tender_id=tender_id or tender.reference,
         bidder_id=bidder_id or user.organisation.credit_code,
-        recipients=[
-            envelope.Recipient("bidder", own.public_key()),
-            envelope.Recipient(
-                "opening", crypto_keys.public_key_from_bytes(bytes(tender.opening_public_key))
-            ),
-        ],
+        recipients=recipients,
         chunk_size=chunk_size,
+        custody=plan,
     )
     return out.getvalue()
 
 
-def price_sheet_for(tender: Tender, user: User, **items) -> bytes:
+def price_sheet_for(tender: Tender, user: User, version: int = 2, **items) -> bytes:
     import json
 
     sheet = {
@@ -210,7 +297,8 @@ def price_sheet_for(tender: Tender, user: User, **items) -> bytes:
         "project_manager_id": "闽135000000001",
     }
     sheet.update(items)
-    return seal_for(tender, user, json.dumps(sheet, ensure_ascii=False).encode())
+    return seal_for(tender, user, json.dumps(sheet, ensure_ascii=False).encode(),
+                    version=version)
 
 
 def submit_bid(tender: Tender, user: User, plaintext: bytes = b"BID PLAINTEXT", **kw):
@@ -224,7 +312,8 @@ def submit_bid(tender: Tender, user: User, plaintext: bytes = b"BID PLAINTEXT", 
     bidding_services.document_obtain(user=user, tender=tender)
     blob = seal_for(tender, user, plaintext, **kw)
     upload = bids.bid_upload_start(
-        user=user, tender=tender, size=len(blob), price_sheet=price_sheet_for(tender, user)
+        user=user, tender=tender, size=len(blob),
+        price_sheet=price_sheet_for(tender, user, version=kw.get("version", 2)),
     )
     for index in range(upload.chunk_count):
         piece = blob[index * upload.chunk_size : (index + 1) * upload.chunk_size]

@@ -1,15 +1,21 @@
 """The checks a sealed envelope must pass on upload, without any key.
 
-Bids are sealed on the bidder's side (``crypto.envelope``) to two recipients: the
-bidder's own registered ``bid`` key and the tender's opening key
-(``bidding.tenders.custody``).
+Bids are sealed on the bidder's side (``crypto.envelope``). Format v2: to the
+bidder's own registered ``bid`` key, with the data key split k-of-n among the
+tender's custodian set in the header (``bidding.tenders.custody``); the header must
+name exactly the tender's endorsed set, in order, and its threshold. Format v1
+(browser bids until the bid page seals v2; ``settings.ACCEPT_V1_ENVELOPES``, on by
+default): to the bidder's key and the tender's legacy opening key.
 """
 
 from __future__ import annotations
 
 from typing import BinaryIO
 
+from django.conf import settings
+
 from accounts.models import PublicKey
+from bidding.tenders import custody
 from bidding.tenders.custody import OPENING_LABEL
 from bidding.tenders.models import Tender
 from crypto import envelope
@@ -32,15 +38,16 @@ def check_envelope(
     src: BinaryIO, *, tender: Tender, organisation, max_size: int | None = None
 ) -> envelope.EnvelopeInfo:
     """Check, without any key, that ``src`` is a sealed envelope for this tender and
-    bidder, sealed to the tender's opening key and to one of the bidder's registered
-    keys. Raises ``MalformedData`` with a one-line reason."""
+    bidder, sealed to one of the bidder's registered keys and (v2) split among exactly
+    the tender's endorsed custodian set with its threshold, or (v1) sealed to the
+    tender's legacy opening key. Raises ``MalformedData`` with a one-line reason."""
     info = envelope.check_structure(
         src,
         tender_id=tender.reference,
         bidder_id=bidder_id(organisation),
         max_size=max_size,
-        required_recipients={OPENING_LABEL: tender.opening_key_fingerprint},
     )
+    check_custody(info.header, tender)
     registered = {k.fingerprint for k in bidder_keys(organisation)}
     own = [s for s in info.header.stanzas
            if s.label == BIDDER_LABEL and s.fingerprint.hex() in registered]
@@ -51,9 +58,62 @@ def check_envelope(
     return info
 
 
+def check_custody(header: envelope.EnvelopeHeader, tender: Tender) -> None:
+    """The header's custody: v2 names the tender's endorsed set; v1 the opening key."""
+    if header.version == envelope.VERSION_CUSTODY:
+        # Every seat must have endorsed this set; the statement's deadline may have
+        # moved since (an amendment), which does not change the set or the threshold.
+        seats = custody.seats(tender)
+        endorsed = set(tender.endorsements.values_list("custodian_id", flat=True))
+        if not seats or any(s.custodian_id not in endorsed for s in seats):
+            raise MalformedData(
+                "the tender's custodians have not all endorsed its custodian set yet"
+            )
+        want = [s.custodian_key.fingerprint for s in seats]
+        if header.custodian_fingerprints != want:
+            raise MalformedData("envelope is not split among this tender's custodian set")
+        if header.threshold != tender.opening_threshold:
+            raise MalformedData(
+                f"envelope threshold is {header.threshold}, the tender's is "
+                f"{tender.opening_threshold}"
+            )
+        return
+    if not getattr(settings, "ACCEPT_V1_ENVELOPES", True):
+        raise MalformedData("envelope format v1 is no longer accepted: seal again (v2)")
+    fingerprint = bytes.fromhex(tender.opening_key_fingerprint or "")
+    if not any(s.label == OPENING_LABEL and s.fingerprint == fingerprint
+               for s in header.stanzas):
+        raise MalformedData(
+            f"envelope is not sealed to the required {OPENING_LABEL!r} key "
+            f"{(tender.opening_key_fingerprint or '')[:16]}"
+        )
+
+
 def bidder_stanza_fingerprint(info: envelope.EnvelopeInfo, organisation) -> str:
     registered = {k.fingerprint for k in bidder_keys(organisation)}
     for stanza in info.header.stanzas:
         if stanza.label == BIDDER_LABEL and stanza.fingerprint.hex() in registered:
             return stanza.fingerprint.hex()
     return ""
+
+
+def custodian_work(seat, bids) -> dict:
+    """What a custodian's tool needs at the opening (``/opening/my-share/``): its seat,
+    its legacy v1 opening-key share, and the headers of every bid still pending
+    (``{"sha256", "bid_header", "price_sheet"}``, base64) so that it decrypts its
+    shares of each on its own machine (``crypto.custody.unwrap_share``)."""
+    import base64
+
+    pending = []
+    for bid in bids:
+        with bid.envelope.open("rb") as fh:
+            header = envelope.read_header(fh)
+        pending.append({
+            "sha256": bid.sha256,
+            "version": header.version,
+            "bid_header": base64.b64encode(header.raw).decode(),
+            "price_sheet": base64.b64encode(bytes(bid.price_sheet)).decode(),
+        })
+    return {**(seat.encrypted_share or {}), "seat": seat.x,
+            "tender_id": seat.tender.reference, "custodian_id": seat.custodian.get_username(),
+            "pending": pending}

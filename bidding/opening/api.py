@@ -160,4 +160,12 @@ class MyKeyShareApi(APIView):
         share = key_share_of(tender, request.user)
         if share is None:
             raise PermissionDenied(_("You hold no share of this tender's opening key."))
-        return Response(share.encrypted_share)
+        # Format v2: the headers of every bid still pending, whose shares the
+        # custodian's tool decrypts on its machine (bidding.bids.sealing).
+        from bidding.bids.sealing import custodian_work
+
+        from .models import BidOpening
+
+        pending = [o.bid for o in BidOpening.objects.filter(
+            session__tender=tender, status=BidOpening.Status.PENDING).select_related("bid")]
+        return Response(custodian_work(share, pending))

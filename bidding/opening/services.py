@@ -487,12 +487,19 @@ def _to_confirming(session: OpeningSession, now: datetime) -> None:
 def opening_custodian_share(
     *, user, tender: Tender, share: dict, now: datetime | None = None
 ) -> int:
-    """A custodian hands over its decrypted share (``python -m ggzy_bid share-decrypt``).
+    """A custodian hands over its shares (``python -m ggzy_bid hall-share``).
 
-    Only after the window has closed with undecrypted bids. When k shares are in, the
-    opening key is rebuilt, checked against the published public key, and every
-    undecrypted bid is opened and announced. Returns how many shares are in."""
-    from crypto import shamir
+    Only after the window has closed with undecrypted bids. ``share`` is
+    ``{"v": 2, "bids": {envelope sha256: {"x", "envelope": base64 share,
+    "price_sheet": base64 share}}, "opening_key_share": legacy v1 share (optional)}``:
+    the custodian decrypted its shares of every pending bid on its own machine
+    (``crypto.custody.unwrap_share``). Each share is checked at once against the
+    bidder's commitment in the envelope header; a bad one is refused naming the
+    custodian. A bid the custodian could not decrypt may be left out. Every pending
+    bid with k good shares is then opened (``_open_with_custodians``). A legacy
+    (v1) share is checked when k of them rebuild the legacy opening key. Returns how
+    many custodians have handed over shares."""
+    from crypto import custody, shamir
 
     with transaction.atomic():
         session = _locked_session(tender)
@@ -509,20 +516,58 @@ def opening_custodian_share(
         mine = TenderKeyShare.objects.filter(tender_id=tender.pk, custodian=user).first()
         if mine is None:
             raise PermissionDenied(_("You hold no share of this tender's opening key."))
-        try:
-            parsed = shamir.ThresholdShare.from_dict(share)
-        except (CryptoError, TypeError, ValueError, KeyError, AttributeError) as exc:
-            raise refuse(
-                "share", _("Not a decrypted share: %(reason)s") % {"reason": exc}, "bad_share"
-            ) from exc
-        if parsed.x != mine.x:
-            raise refuse("share", _("This is not your share (wrong index)."), "bad_share")
+        if not isinstance(share, dict):
+            raise refuse("share", _("Not a set of decrypted shares."), "bad_share")
+        stored: dict = {"v": 2, "x": mine.x, "bids": {}}
+        legacy = share.get("opening_key_share") if share.get("v") == 2 else share
+        if legacy:
+            try:
+                parsed = shamir.ThresholdShare.from_dict(legacy)
+            except (CryptoError, TypeError, ValueError, KeyError, AttributeError) as exc:
+                raise refuse(
+                    "share", _("Not a decrypted share: %(reason)s") % {"reason": exc},
+                    "bad_share",
+                ) from exc
+            if parsed.x != mine.x:
+                raise refuse("share", _("This is not your share (wrong index)."), "bad_share")
+            stored["opening_key_share"] = parsed.to_dict()
+        given = share.get("bids") if share.get("v") == 2 else {}
+        if not isinstance(given, dict):
+            raise refuse("share", _("Not a set of decrypted shares."), "bad_share")
+        for item in session.bids.filter(status=B.PENDING).select_related("bid"):
+            bid = item.bid
+            entry = given.get(bid.sha256)
+            if not entry:
+                continue
+            try:
+                header = _header(bid)
+                if header.version != envelope.VERSION_CUSTODY:
+                    continue
+                custody.check_share(header, mine.x, str(entry["envelope"]))
+                custody.check_share(bytes(bid.price_sheet), mine.x, str(entry["price_sheet"]))
+            except custody.BidderFault:
+                pass  # a committed share that is junk: the bidder's; judged on combining
+            except (CryptoError, KeyError, TypeError) as exc:
+                raise refuse(
+                    "share",
+                    _("Custodian %(who)s (x = %(x)s): your share of bid %(sha)s does not "
+                      "match the bidder's commitment: %(reason)s")
+                    % {"who": user.get_username(), "x": mine.x, "sha": bid.sha256[:16],
+                       "reason": exc},
+                    "bad_share",
+                ) from exc
+            stored["bids"][bid.sha256] = {"envelope": str(entry["envelope"]),
+                                          "price_sheet": str(entry["price_sheet"])}
+        if not stored["bids"] and "opening_key_share" not in stored:
+            raise refuse("share", _("No share of any undecrypted bid was handed over."),
+                         "bad_share")
         CustodianShare.objects.update_or_create(
             session=session,
             custodian=user,
-            defaults={"share": parsed.to_dict(), "submitted_at": now},
+            defaults={"share": stored, "submitted_at": now},
         )
-        audit_record(actor=user, action="opening.share", obj=session, payload={"x": mine.x})
+        audit_record(actor=user, action="opening.share", obj=session,
+                     payload={"x": mine.x, "bids": sorted(stored["bids"])})
         count = session.shares.count()
         _announce(
             {
@@ -539,42 +584,102 @@ def opening_custodian_share(
 
 
 def _open_with_custodians(session: OpeningSession, now: datetime) -> None:
-    from crypto import shamir
+    """Open every pending bid the custodians' shares can open.
+
+    v2 bids: with k shares checked against their commitments, rebuild the data keys
+    (``crypto.custody.combine``); if k matching shares do not open the envelope the
+    bidder sealed it so: the bid is rejected with the proof (``_reject_unopenable``,
+    proof kind ``custodian_shares_do_not_open``, ``crypto.custody.FaultProof``).
+    Legacy v1 bids: with k legacy shares, rebuild the opening key. A bid with fewer
+    than k shares waits for more custodians; once every custodian has handed over,
+    it stays unopened through no proven fault of its bidder (withdrawn)."""
+    from crypto import custody, shamir
 
     tender = session.tender
-    shares = [shamir.ThresholdShare.from_dict(s.share) for s in session.shares.all()]
-    try:
-        private = threshold.opening_key_combine(
-            shares, opening_public_key=bytes(tender.opening_public_key)
-        )
-    except CryptoError as exc:
-        raise refuse(
-            "share",
-            _("The shares do not rebuild the opening key: %(reason)s") % {"reason": exc},
-            "bad_share",
-        ) from exc
+    handed = list(session.shares.all())
+    k = tender.opening_threshold or 2
+    seat_count = TenderKeyShare.objects.filter(tender_id=tender.pk).count()
+    everyone = len(handed) >= seat_count
+    legacy = [shamir.ThresholdShare.from_dict(s.share.get("opening_key_share", s.share))
+              for s in handed if "opening_key_share" in s.share or "commitment" in s.share]
+    private = None
+    if len(legacy) >= k and tender.opening_public_key:
+        try:
+            private = threshold.opening_key_combine(
+                legacy, opening_public_key=bytes(tender.opening_public_key)
+            )
+        except CryptoError as exc:
+            raise refuse(
+                "share",
+                _("The shares do not rebuild the opening key: %(reason)s") % {"reason": exc},
+                "bad_share",
+            ) from exc
     for item in (
         session.bids.select_for_update(no_key=True)
         .filter(status=B.PENDING)
         .select_related("bid__bidder", "bid__tender")
     ):
         bid = item.bid
-        try:
-            bid_key = envelope.unwrap_data_key(_header(bid), private, label="opening")
-            sheet_key = envelope.unwrap_data_key(bytes(bid.price_sheet), private, label="opening")
-            price_sheet = _decrypt_into(item, bid_key, sheet_key)
-        except CryptoError as exc:
-            # The key was rebuilt and checked against the published public key above,
-            # so a bid it cannot open was sealed that way by its bidder.
-            _reject_unopenable(item, session, now=now, proof={
-                "kind": "custodian_key_does_not_open",
-                "reason": str(exc),
-                "opening_key_fingerprint": tender.opening_key_fingerprint,
-                "envelope_sha256": bid.sha256,
-                "header_sha256": hashlib.sha256(_header(bid).raw).hexdigest(),
-                "checked_at": now.isoformat(),
-            })
-            continue
+        header = _header(bid)
+        if header.version == envelope.VERSION_CUSTODY:
+            mine = {s.share.get("x"): s.share.get("bids", {}).get(bid.sha256)
+                    for s in handed}
+            mine = {x: v for x, v in mine.items() if x and v}
+            if len(mine) < header.threshold:
+                if everyone:
+                    item.status = B.WITHDRAWN
+                    item.reason = (f"only {len(mine)} of the {header.threshold} custodian "
+                                   "shares needed could be handed over")
+                    item.save(update_fields=["status", "reason"])
+                continue
+            try:
+                bid_key = custody.combine(header, {x: v["envelope"] for x, v in mine.items()},
+                                          envelope_sha256=bid.sha256)
+                sheet_key = custody.combine(bytes(bid.price_sheet),
+                                            {x: v["price_sheet"] for x, v in mine.items()})
+                price_sheet = _decrypt_into(item, bid_key, sheet_key)
+            except custody.BidderFault as fault:
+                _reject_unopenable(item, session, now=now, proof={
+                    "kind": "custodian_shares_do_not_open",
+                    "reason": str(fault),
+                    "envelope_sha256": bid.sha256,
+                    "fault_proof": fault.proof.to_dict(),
+                    "checked_at": now.isoformat(),
+                })
+                continue
+            except CryptoError as exc:
+                _reject_unopenable(item, session, now=now, proof={
+                    "kind": "custodian_data_key_does_not_open",
+                    "reason": str(exc),
+                    "envelope_sha256": bid.sha256,
+                    "header_sha256": hashlib.sha256(header.raw).hexdigest(),
+                    "checked_at": now.isoformat(),
+                })
+                continue
+        else:
+            if private is None:
+                if everyone:
+                    item.status = B.WITHDRAWN
+                    item.reason = "the custodians could not rebuild the legacy opening key"
+                    item.save(update_fields=["status", "reason"])
+                continue
+            try:
+                bid_key = envelope.unwrap_data_key(header, private, label="opening")
+                sheet_key = envelope.unwrap_data_key(bytes(bid.price_sheet), private,
+                                                     label="opening")
+                price_sheet = _decrypt_into(item, bid_key, sheet_key)
+            except CryptoError as exc:
+                # The key was rebuilt and checked against the published public key
+                # above, so a bid it cannot open was sealed that way by its bidder.
+                _reject_unopenable(item, session, now=now, proof={
+                    "kind": "custodian_key_does_not_open",
+                    "reason": str(exc),
+                    "opening_key_fingerprint": tender.opening_key_fingerprint,
+                    "envelope_sha256": bid.sha256,
+                    "header_sha256": hashlib.sha256(header.raw).hexdigest(),
+                    "checked_at": now.isoformat(),
+                })
+                continue
         audit_record(
             actor="custodians",
             action="opening.decrypt",
@@ -582,7 +687,8 @@ def _open_with_custodians(session: OpeningSession, now: datetime) -> None:
             payload={"sha256": bid.sha256, "by": "custodians"},
         )
         _mark_decrypted(item, session, by="custodians", price_sheet=price_sheet, now=now)
-    _to_confirming(session, now)
+    if not session.bids.filter(status=B.PENDING).exists():
+        _to_confirming(session, now)
 
 
 def _header(bid: Bid) -> envelope.EnvelopeHeader:

@@ -327,3 +327,40 @@ class AmendmentsApi(APIView):
             user=request.user, tender=tender, **ser.validated_data
         )
         return Response(AmendmentSerializer(amendment).data, status=status.HTTP_201_CREATED)
+
+
+class TenderCustodyApi(APIView):
+    """The tender's custodian set and the custodians' signed endorsements of it."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[TENDER_ID], responses=dict)
+    def get(self, request, tender_id):
+        """What a bidder's tool needs to seal (envelope format v2): the custodian-set
+        statement, every custodian's endorsement of it, the custodians' encryption keys,
+        and whether all have endorsed. Tools verify the endorsements against custodian
+        signing keys they pinned out of band; they do not trust this answer."""
+        from . import custody
+
+        tender = access_tender(request.user, tender_id)
+        info = custody.custody_info(tender)
+        if info is None:
+            raise Http404(_("This tender has no custodian set yet."))
+        return Response(info)
+
+    @extend_schema(
+        parameters=[TENDER_ID],
+        request=inline_serializer("Endorsement", {"signature": serializers.CharField()}),
+        responses=dict,
+    )
+    def post(self, request, tender_id):
+        """A custodian endorses the custodian set: ``signature`` is base64 of its
+        signature over the statement (``python -m ggzy_bid custodian-endorse``)."""
+        from . import custody
+
+        if not request.user.is_authenticated:
+            raise PermissionDenied(_("Log in first."))
+        tender = access_tender(request.user, tender_id)
+        custody.endorsement_add(user=request.user, tender=tender,
+                                signature=str(request.data.get("signature") or ""))
+        return Response(custody.custody_info(tender), status=status.HTTP_201_CREATED)

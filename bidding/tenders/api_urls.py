@@ -23,4 +23,5 @@ urlpatterns = [
         api.ClarificationAnswerApi.as_view(),
     ),
     path("tenders/<str:tender_id>/amendments/", api.AmendmentsApi.as_view()),
+    path("tenders/<str:tender_id>/custody/", api.TenderCustodyApi.as_view()),
 ]

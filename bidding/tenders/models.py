@@ -305,7 +305,12 @@ class Clarification(models.Model):
 
 
 class TenderKeyShare(models.Model):
-    """One custodian's share of a tender's opening key, encrypted to that custodian."""
+    """A custodian's seat ``x`` in a tender's custodian set (``bidding.tenders.custody``).
+
+    Bidders' tools split each envelope's data key among the seats and wrap share ``x``
+    to ``custodian_key`` (envelope format v2). ``encrypted_share`` holds the seat's
+    share of the legacy opening key, kept only for browser bids sealed in format v1.
+    """
 
     tender = models.ForeignKey(Tender, on_delete=models.PROTECT, related_name="key_shares")
     custodian = models.ForeignKey(
@@ -322,4 +327,29 @@ class TenderKeyShare(models.Model):
         ordering = ["x"]
         constraints = [
             models.UniqueConstraint(fields=["tender", "custodian"], name="one_share_each")
+        ]
+
+
+class CustodianEndorsement(models.Model):
+    """A custodian's signature over the tender's custodian-set statement
+    (``crypto.custody.statement``), made with its registered signing key on its own
+    machine. Bidders' tools seal only when every seat has endorsed the current
+    statement with a key the bidder pinned."""
+
+    tender = models.ForeignKey(Tender, on_delete=models.PROTECT, related_name="endorsements")
+    custodian = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    signing_key = models.ForeignKey(
+        "accounts.PublicKey", on_delete=models.PROTECT, related_name="+"
+    )
+    statement = models.JSONField()
+    signature = models.CharField(max_length=100)  # base64 of the 64-byte r || s
+    endorsed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "bidding_custodianendorsement"
+        ordering = ["endorsed_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tender", "custodian"], name="one_endorsement_each")
         ]

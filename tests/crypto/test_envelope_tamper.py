@@ -231,7 +231,7 @@ def test_not_an_envelope_is_refused_by_magic():
 
 def test_unknown_version_and_suite_and_flags_are_refused():
     for pos, value, message in (
-        (8, 2, "unsupported envelope version 2"),
+        (8, 3, "unsupported envelope version 3"),
         (9, 7, "unsupported envelope suite 7"),
         (11, 1, "reserved header flags"),
     ):

@@ -119,6 +119,9 @@ def work(tmp_path, live_server, user, small_chunks):
     tool.ok("keygen", str(tmp_path / "mykey"))
     out = tool.ok("register-key", str(tmp_path / "mykey.pub"), "--purpose", "bid")
     assert "registered bid key" in out
+    (tmp_path / "custodians.json").write_bytes(factories.trust_file())
+    out = tool.ok("pin-custodians", str(tmp_path / "custodians.json"))
+    assert "custodian signing key(s)" in out
     (tmp_path / "bid.pdf").write_bytes(_pdf(300 * 1024))
     (tmp_path / "sheet.json").write_text(json.dumps({
         "total_price": "9500000.00", "duration_days": 365, "quality": "合格",
@@ -142,7 +145,7 @@ def _submit(tool: Tool, tender: Tender, *extra: str, bid: str = "bid.pdf"):
 def test_submit_seals_uploads_in_chunks_and_verifies_the_receipt(work, tender, user):
     tmp = work.tmp
     shown = work.ok("tender", tender.reference)
-    assert tender.reference in shown and tender.opening_key_fingerprint in shown
+    assert tender.reference in shown and "custodians:   2 of 3" in shown
     assert "warranty_years" in shown
 
     proc = _submit(work, tender)
@@ -166,6 +169,9 @@ def test_submit_seals_uploads_in_chunks_and_verifies_the_receipt(work, tender, u
     with bid.envelope.open("rb") as fh:
         stored = fh.read()
     assert stored == sealed.read_bytes()
+    header = envelope.read_header(io.BytesIO(stored))
+    assert header.version == 2 and header.threshold == 2
+    assert not [s for s in header.stanzas if s.label == "opening"]  # no opening key
     plain = envelope.open_bytes_with_key(stored, _my_key(tmp), label="bidder")
     assert plain == (tmp / "bid.pdf").read_bytes()
     sheet = json.loads(envelope.open_bytes_with_key(bytes(bid.price_sheet), _my_key(tmp)))
@@ -205,15 +211,66 @@ def test_submitting_again_needs_force_and_replaces_the_bid(work, tender, user):
         (work.tmp / "bid.pdf.ggzy").read_bytes()).hexdigest()
 
 
+def _custody_file(tmp: Path, tender: Tender) -> None:
+    """The tender's custodian set as the platform serves it, saved for offline sealing."""
+    from bidding.tenders import custody
+
+    (tmp / "custody.json").write_text(json.dumps(custody.custody_info(tender)))
+
+
+def test_without_pinned_custodian_keys_sealing_is_refused(work, tender, user):
+    (work.home / ".config" / "ggzy" / "custodians.json").unlink()
+    refused(_submit(work, tender), "pin-custodians")
+    assert not Bid.objects.filter(tender=tender).exists()
+
+
+def test_a_custodian_that_has_not_endorsed_stops_sealing(work, tender, user):
+    from bidding.tenders.models import CustodianEndorsement
+
+    CustodianEndorsement.objects.filter(tender=tender).first().delete()
+    refused(_submit(work, tender), "has not endorsed")
+    assert not (work.tmp / "bid.pdf.ggzy").exists()
+
+
+def test_an_endorsement_by_a_key_other_than_the_pinned_one_is_refused(work, tender, user):
+    """The platform swaps a custodian's key and signs with a key of its own: the
+    bidder's tool checks the pinned key and refuses."""
+    from crypto import custody as wire
+
+    trust = json.loads((work.tmp / "custodians.json").read_text())
+    seated = tender.key_shares.first().custodian.username
+    for entry in trust["custodians"]:
+        if entry["id"] == seated:
+            entry["signing_key"] = base64.b64encode(
+                keys.public_key_bytes(keys.generate_private_key().public_key())).decode()
+    (work.tmp / "other.json").write_text(json.dumps(trust))
+    work.ok("pin-custodians", str(work.tmp / "other.json"))
+    refused(_submit(work, tender), "does not verify with its pinned key")
+    assert wire.load_trust_file((work.tmp / "other.json").read_bytes())
+
+
+def test_a_custodian_key_not_the_endorsed_one_is_refused_offline(work, tender, user):
+    from bidding.tenders import custody
+
+    info = custody.custody_info(tender)
+    info["custodians"][0]["encryption_key"] = base64.b64encode(
+        keys.public_key_bytes(keys.generate_private_key().public_key())).decode()
+    (work.tmp / "custody.json").write_text(json.dumps(info))
+    refused(work("seal", "--tender", tender.reference, "--bidder",
+                 user.organisation.credit_code, "--custody", str(work.tmp / "custody.json"),
+                 "--my-key", str(work.tmp / "mykey.pub"), str(work.tmp / "bid.pdf"),
+                 str(work.tmp / "x.ggzy")), "is not the one it endorsed")
+
+
 def _start_by_hand(work: Tool, tender: Tender, user, chunks: int) -> dict:
     """Seal with the offline tool, open the upload and send ``chunks`` chunks through
     the API, and leave the state file a broken ``submit`` would have left."""
     from rest_framework.test import APIClient
 
     tmp = work.tmp
-    (tmp / "opening.pub").write_text(base64.b64encode(bytes(tender.opening_public_key)).decode())
+    _custody_file(tmp, tender)
     work.ok("seal", "--tender", tender.reference, "--bidder", user.organisation.credit_code,
-            "--opening-key", str(tmp / "opening.pub"), "--my-key", str(tmp / "mykey.pub"),
+            "--custody", str(tmp / "custody.json"), "--my-key", str(tmp / "mykey.pub"),
             str(tmp / "bid.pdf"), str(tmp / "bid.pdf.ggzy"))
     blob = (tmp / "bid.pdf.ggzy").read_bytes()
     sheet = factories.seal_for(tender, user, b'{"total_price": "1"}', bidder_key=_my_key(tmp))
@@ -281,9 +338,9 @@ def test_a_completed_upload_whose_answer_was_lost_fetches_the_receipt(work, tend
 def _sealed_size_probe(work: Tool, tender: Tender, user) -> bytes:
     """An envelope of bid.pdf as the offline tool makes it (same size as any other)."""
     tmp = work.tmp
-    (tmp / "opening.pub").write_text(base64.b64encode(bytes(tender.opening_public_key)).decode())
+    _custody_file(tmp, tender)
     work.ok("seal", "--tender", tender.reference, "--bidder", user.organisation.credit_code,
-            "--opening-key", str(tmp / "opening.pub"), "--my-key", str(tmp / "mykey.pub"),
+            "--custody", str(tmp / "custody.json"), "--my-key", str(tmp / "mykey.pub"),
             str(tmp / "bid.pdf"), str(tmp / "probe.ggzy"))
     return (tmp / "probe.ggzy").read_bytes()
 

@@ -13,7 +13,7 @@ from bidding.opening import services as opening
 from bidding.opening.models import BidOpening, OpeningSession
 from bidding.tenders.models import Tender
 from core import tasks
-from crypto import envelope, merkle, threshold
+from crypto import envelope, merkle
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -31,11 +31,8 @@ def data_keys(bid, user):
 
 
 def custodian_share(tender, custodian):
-    stored = tender.key_shares.get(custodian=custodian)
-    share = threshold.share_decrypt(stored.encrypted_share,
-                                    factories.PRIVATE_KEYS[custodian.username],
-                                    tender_id=tender.reference, custodian_id=custodian.username)
-    return share.to_dict()
+    """What the custodian's tool hands over: its shares of every pending bid."""
+    return factories.custodian_share(tender, custodian)
 
 
 @pytest.fixture
