@@ -104,10 +104,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside the guards below, so their refusals carry the policy too.
+    "core.middleware.ContentSecurityPolicyMiddleware",
     # Before anything reads the body or queries the database (core/middleware.py).
     "core.middleware.BodyCapMiddleware",
     "core.middleware.RejectNulMiddleware",
-    "core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
