@@ -403,8 +403,12 @@ def draw_request(
     return draw
 
 
-def _get_locked(draw: Draw) -> Draw:
-    return Draw.objects.select_for_update().select_related("tender").get(pk=draw.pk)
+def _get_locked(draw: Draw, *, full: bool = False) -> Draw:
+    """Lock the draw row; the candidate lists (large) are read only when needed."""
+    qs = Draw.objects.select_for_update(of=("self",)).select_related("tender")
+    if not full:
+        qs = qs.defer("groups", "exclusions")
+    return qs.get(pk=draw.pk)
 
 
 @transaction.atomic
@@ -535,6 +539,7 @@ def _perform(draw: Draw, public_input: str, *, now: datetime) -> None:
                  summary=f"draw {draw.pk} drawn; result digest {result_digest(picked)}")
     for m in DrawMember.objects.filter(draw=draw).select_related("expert"):
         if m.position < draw.groups[m.group]["count"]:  # seat holders; backups wait
+            m.draw = draw
             services.member_call(member=m, now=now)
 
 
