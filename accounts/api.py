@@ -85,7 +85,7 @@ class PublicKeySerializer(serializers.Serializer):
     public_key = serializers.CharField(
         help_text="Base64 of the 65-byte uncompressed P-256 point, or a PEM public key"
     )
-    purpose = serializers.ChoiceField(choices=["bid", "custodian"])
+    purpose = serializers.ChoiceField(choices=["bid", "custodian", "custodian_signing"])
     label = serializers.CharField(required=False, allow_blank=True, max_length=100)
     fingerprint = serializers.CharField(read_only=True)
     active = serializers.BooleanField(read_only=True)

@@ -469,6 +469,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     for s in info.header.stanzas:
         fp = s.fingerprint.hex()
         print(f"recipient:  {s.label:<10} key {keys.fingerprint_display(fp)} ({fp})")
+    if info.header.custodians:
+        print(f"custody:    data key split {info.header.threshold} of "
+              f"{len(info.header.custodians)} (no opening key)")
+        for c in info.header.custodians:
+            fp = c.fingerprint.hex()
+            print(f"custodian:  {c.x:<10} key {keys.fingerprint_display(fp)} ({fp})")
     return 0
 
 

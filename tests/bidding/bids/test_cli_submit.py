@@ -428,3 +428,49 @@ def test_the_sealed_file_holds_no_plaintext(work, tender):
     assert b"Zhang San" not in data
     assert hashlib.sha256(b"bid").digest() not in data  # the filler of the bid file
     assert envelope.check_structure(io.BytesIO(data)).header.tender_id == tender.reference
+
+
+def test_a_custodian_endorses_from_the_command_line(tmp_path, live_server, tender):
+    from bidding.tenders import custody
+    from bidding.tenders.models import CustodianEndorsement
+
+    seat = custody.seats(tender)[0]
+    CustodianEndorsement.objects.filter(tender=tender, custodian=seat.custodian).delete()
+    home = tmp_path / "custodian"
+    home.mkdir()
+    tool = Tool(home, live_server.url)
+    (tmp_path / "pw").write_text(factories.PASSWORD + "\n")
+    tool.ok("login", "--username", seat.custodian.username, "--password-file",
+            str(tmp_path / "pw"))
+    tool.ok("keygen", str(tmp_path / "signing"))
+    assert "registered custodian_signing key" in tool.ok(
+        "register-key", str(tmp_path / "signing.pub"), "--purpose", "custodian_signing")
+    out = tool.ok("custodian-endorse", "--tender", tender.reference, "--key",
+                  str(tmp_path / "signing.key"))
+    assert f"endorsed tender {tender.reference}: 2 of 3" in out
+    assert "(3 of 3 endorsements in)" in out
+    assert custody.fully_endorsed(tender)
+    # Signing with a key other than the registered one is refused by the platform.
+    tool.ok("keygen", str(tmp_path / "other"))
+    refused(tool("custodian-endorse", "--tender", tender.reference, "--key",
+                 str(tmp_path / "other.key")), "does not verify")
+
+
+def test_a_bidder_has_no_seat_to_endorse(work, tender):
+    refused(work("custodian-endorse", "--tender", tender.reference, "--key",
+                 str(work.tmp / "mykey.key")), "hold no seat")
+
+
+def test_a_junk_trust_file_is_refused(work):
+    (work.tmp / "junk.json").write_text('{"v": 1, "custodians": []}')
+    refused(work("pin-custodians", str(work.tmp / "junk.json")), "names no custodian")
+
+
+def test_show_lists_the_custodians_of_a_v2_envelope(work, tender, user):
+    _custody_file(work.tmp, tender)
+    work.ok("seal", "--tender", tender.reference, "--bidder", user.organisation.credit_code,
+            "--custody", str(work.tmp / "custody.json"), "--my-key", str(work.tmp / "mykey.pub"),
+            str(work.tmp / "bid.pdf"), str(work.tmp / "bid.ggzy"))
+    out = work.ok("show", str(work.tmp / "bid.ggzy"))
+    assert "format v2" in out and "data key split 2 of 3" in out
+    assert out.count("custodian: ") == 3
