@@ -77,6 +77,14 @@ class TenderForm(forms.ModelForm):
             or (user.organisation.kind != Organisation.Kind.AGENCY)
         ):
             del self.fields["tenderer_org"]
+        else:
+            # An agency picks only among tenderers whose mandate it has accepted (the
+            # service still checks the period and project: accounts.policies.may_act_for).
+            from accounts.selectors import mandators_of
+
+            self.fields["tenderer_org"].queryset = mandators_of(user.organisation_id)
+            self.fields["tenderer_org"].help_text = _(
+                "Tenderers whose mandate your agency has accepted (委托代理).")
         if self.instance.pk and not self.initial.get("price_items_text"):
             self.initial["price_items_text"] = "\n".join(self.instance.price_sheet_items or [])
         if self.instance.pk and not self.initial.get("lots_text"):

@@ -252,3 +252,15 @@ def test_tenderer_cannot_name_an_agency_that_has_not_accepted_its_mandate():
         agency_org=agency.organisation))
     assert tender.agency == agency.organisation
     assert is_owner(agency, tender)
+
+
+def test_the_tender_form_offers_an_agency_only_the_tenderers_that_mandated_it():
+    from django.test import Client
+
+    agency, client, stranger = agency_user(), client_user(), client_user()
+    mandated(agency, client)
+    page = Client()
+    page.force_login(agency)
+    html = page.get("/tenders/new/").content.decode()
+    assert f'value="{client.organisation.pk}"' in html
+    assert f'value="{stranger.organisation.pk}"' not in html
