@@ -158,3 +158,9 @@ def test_markup_in_a_tender_title_is_printed_literally_in_the_record(operator):
 
     pdf = draw_record_pdf(draw)
     assert pdf.startswith(b"%PDF") and b"/etc/passwd" not in pdf.split(b"stream")[0]
+
+
+def test_the_navigation_links_experts_and_operators_to_their_pages(operator):
+    assert "/experts/me/" in client_for(factories.expert()).get("/").content.decode()
+    assert "/experts/pool/" in client_for(operator).get("/").content.decode()
+    assert "/experts/pool/" not in client_for(factories.bidder()).get("/").content.decode()
