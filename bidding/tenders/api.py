@@ -7,12 +7,13 @@ from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bidding.tenders import lifecycle, selectors, services
+from core.parsers import JSONParser  # the API's parser: deep JSON and NUL are a 400
 
 from .policies import (
     access_clarification_as_owner,

@@ -373,3 +373,11 @@ def test_the_asgi_application_wraps_django_with_the_body_cap(settings):
     from tradecentre.asgi import application
 
     assert isinstance(application.application_mapping["http"], BodyCapASGI)
+
+
+def test_deeply_nested_json_to_an_endpoint_with_its_own_parsers_is_refused():
+    user = factories.tenderer()
+    tender = factories.published_tender(user=user)
+    r = api_as(user).post(f"/api/tenders/{tender.pk}/amendments/", "[" * 50_000,
+                          content_type="application/json")
+    _api_error(r, 400, "too_deep")
