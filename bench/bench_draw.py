@@ -99,8 +99,32 @@ def _measure(out_path: str, rounds: int) -> None:
             req_ms.append((t1 - t0) * 1000)
             draw_ms.append((t3 - t2) * 1000)
             all_ms.append((t3 - t0) * 1000)
+    info["slowest_queries"] = _slowest_queries(
+        lambda: D.draw_request(tender=tender, user=operator, committee_size=7, tenderer_reps=2,
+                               quotas=quotas, backups=2, region_mode="local"))
     Path(out_path).write_text(json.dumps({"request": req_ms, "draw": draw_ms, "all": all_ms,
                                           "info": info}))
+
+
+def _slowest_queries(run, top: int = 6) -> list[str]:
+    """Run one request (rolled back) and name its slowest SQL statements."""
+    from django.db import connection, transaction
+
+    timings = []
+
+    def timed(execute, sql, params, many, context):
+        t = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            timings.append(((time.perf_counter() - t) * 1000, sql))
+
+    with transaction.atomic(), connection.execute_wrapper(timed):
+        run()
+        transaction.set_rollback(True)
+    timings.sort(reverse=True)
+    return [f"{ms:7.1f} ms  {sql[:160]}" for ms, sql in timings[:top]] + [
+        f"{len(timings)} statements, {sum(ms for ms, _sql in timings):.1f} ms in SQL"]
 
 
 def main() -> list[dict]:
@@ -109,6 +133,7 @@ def main() -> list[dict]:
     rounds = int(os.environ.get("BENCH_DRAW_ROUNDS", "40"))
     timeout = int(os.environ.get("BENCH_DRAW_TIMEOUT_S", "1200"))
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
 
     def left() -> int:
         remaining = int(timeout - (time.monotonic() - started))
@@ -131,6 +156,11 @@ def main() -> list[dict]:
     print(f"pool {info['experts']:,} experts, {info['bidders']} bidders registered; seeded in "
           f"{seed_s:.0f} s; eligible per quota {info['eligible']}, {info['excluded']} excluded; "
           f"first draw {info['status']}, verifies: {info['verified']}")
+    print(f"load average (1 min) {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on "
+          f"{os.cpu_count()} cores: a loaded machine inflates every number")
+    print("slowest statements of one request:")
+    for line in info.get("slowest_queries", []):
+        print("  " + line)
     rows = []
     for name in ("request", "draw", "all"):
         ms = data[name]

@@ -163,18 +163,29 @@ class Eligibility:
 
 def eligibility(tender: Tender, quotas: list[Quota], region_mode: str, *,
                 now: datetime) -> Eligibility:
-    """Who may be drawn for each quota, and who was excluded and why."""
-    base = qualified_experts(tender, region_mode)
-    per_quota: list[dict[int, str]] = []
-    for q in quotas:
-        rows = base.filter(specialties__code__startswith=q.specialty).values_list("pk", "code")
-        per_quota.append(dict(rows))
-    everyone = set().union(*(p.keys() for p in per_quota)) if per_quota else set()
+    """Who may be drawn for each quota, and who was excluded and why.
+
+    One query finds every qualified holder of any quota's specialties (a quota's code
+    covers the codes below it: codes are hierarchical prefixes); the avoidance rules
+    then run once over all of them."""
+    specs = list(Specialty.objects.values_list("pk", "code"))
+    quota_of: dict[int, list[int]] = {}
+    for i, q in enumerate(quotas):
+        for pk, code in specs:
+            if code.startswith(q.specialty):
+                quota_of.setdefault(pk, []).append(i)
+    qualified = qualified_experts(tender, region_mode).values("pk")
+    rows = Expert.specialties.through.objects.filter(
+        specialty_id__in=list(quota_of), expert_id__in=qualified,
+    ).values_list("expert_id", "expert__code", "specialty_id")
+    per_quota: list[dict[int, str]] = [{} for _q in quotas]
+    codes: dict[int, str] = {}
+    for pk, code, spec in rows:
+        codes[pk] = code
+        for i in quota_of[spec]:
+            per_quota[i][pk] = code
     ctx = avoidance.context_for(tender, now=now)
-    excluded_ids = avoidance.exclusions(ctx, everyone)
-    codes = {}
-    for p in per_quota:
-        codes.update(p)
+    excluded_ids = avoidance.exclusions(ctx, set(codes))
     pools = [[c for pk, c in p.items() if pk not in excluded_ids] for p in per_quota]
     excluded = {codes[pk]: sorted(r) for pk, r in excluded_ids.items()}
     return Eligibility(pools=pools, excluded=excluded)

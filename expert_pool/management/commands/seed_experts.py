@@ -13,7 +13,7 @@ import time
 from datetime import date, timedelta
 
 from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts import credit_code
 from accounts.models import Organisation, Role, User
@@ -145,6 +145,12 @@ class Command(BaseCommand):
             Relation.objects.bulk_create(rels, batch_size=10000)
             Penalty.objects.bulk_create(pens, batch_size=10000)
             Unavailability.objects.bulk_create(cal, batch_size=10000)
+        if connection.vendor == "postgresql":
+            # Fresh statistics, as a live database has: the draw's plans depend on them.
+            with connection.cursor() as cursor:
+                for model in (Expert, Expert.specialties.through, Employment, Relation,
+                              Penalty, Unavailability, Organisation):
+                    cursor.execute(f'ANALYZE "{model._meta.db_table}"')
         self.stdout.write(self.style.SUCCESS(
             f"seeded {experts} experts, {bidders} bidders' relations ({len(emps)} employments, "
             f"{len(rels)} relations, {len(pens)} penalties, {len(cal)} calendar entries) in "
