@@ -25,7 +25,8 @@ def _login(page, base, username):
 def test_a_bidder_decrypts_in_the_hall_and_the_public_sees_it_live(browser, asgi_live_server,
                                                                  tmp_path):
     live_server = asgi_live_server
-    tender = factories.published_tender(title="排涝泵站改造工程")
+    # Announced as decrypted (the default is now at_close): the watcher sees it live.
+    tender = factories.published_tender(title="排涝泵站改造工程", announce_mode="as_decrypted")
     users = [factories.bidder_with_key() for _ in range(3)]
     for user in users:
         factories.submit_bid(tender, user)
