@@ -92,19 +92,20 @@ class RejectNulWebsocket:
 def body_cap(path: str, *, credentials: bool) -> int:
     """The largest request body accepted for ``path``, in bytes.
 
-    A bid chunk: the upload's chunk size and a little. Tender documents (pages and API,
-    signed-in users only): ``TENDER_DOCUMENT_MAX_BYTES`` and the multipart framing.
-    Anything else, and any anonymous request: ``MAX_REQUEST_BODY_BYTES`` (10 MiB)."""
+    A bid chunk: the upload's chunk size and a little (``BID_UPLOAD_CHUNK_BYTES`` + 64
+    KiB). Tender documents (pages and API): ``TENDER_DOCUMENT_MAX_BYTES`` and the
+    multipart framing. Anything else: ``MAX_REQUEST_BODY_BYTES`` (10 MiB). Without
+    credentials nothing is allowed more than ``MAX_REQUEST_BODY_BYTES``."""
     general = int(getattr(settings, "MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024))
-    if not credentials:
-        return general
     if CHUNK_PATH.match(path):
-        chunk = int(getattr(settings, "BID_UPLOAD_CHUNK_BYTES", 8 * 1024 * 1024))
-        return chunk + CHUNK_OVERHEAD
-    if DOCUMENT_PATHS.match(path):
-        docs = int(getattr(settings, "TENDER_DOCUMENT_MAX_BYTES", 200 * 1024 * 1024))
-        return max(general, docs + MULTIPART_OVERHEAD)
-    return general
+        special = int(getattr(settings, "BID_UPLOAD_CHUNK_BYTES", 8 * 1024 * 1024))
+        special += CHUNK_OVERHEAD
+    elif DOCUMENT_PATHS.match(path):
+        special = int(getattr(settings, "TENDER_DOCUMENT_MAX_BYTES", 200 * 1024 * 1024))
+        special = max(general, special + MULTIPART_OVERHEAD)
+    else:
+        return general
+    return special if credentials else min(general, special)
 
 
 def _too_large(cap: int) -> str:
@@ -114,6 +115,33 @@ def _too_large(cap: int) -> str:
 def _has_credentials(authorization: str, cookie: str) -> bool:
     session_cookie = getattr(settings, "SESSION_COOKIE_NAME", "sessionid")
     return bool(authorization.strip()) or f"{session_cookie}=" in cookie
+
+
+async def _credentials_valid(authorization: str, cookie: str) -> bool:
+    """A live API token or a signed-in session (one indexed lookup, off the event loop)."""
+    from channels.db import database_sync_to_async
+
+    return await database_sync_to_async(_credentials_valid_sync)(authorization, cookie)
+
+
+def _credentials_valid_sync(authorization: str, cookie: str) -> bool:
+    from importlib import import_module
+
+    from django.http import parse_cookie
+
+    scheme, _sep, key = authorization.strip().partition(" ")
+    if scheme.lower() == "token" and key.strip():
+        from rest_framework.authtoken.models import Token
+
+        if Token.objects.filter(key=key.strip(), user__is_active=True).exists():
+            return True
+    session_key = parse_cookie(cookie).get(
+        getattr(settings, "SESSION_COOKIE_NAME", "sessionid"))
+    if session_key:
+        store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+        if store.get("_auth_user_id"):
+            return True
+    return False
 
 
 class BodyCapMiddleware:
@@ -128,8 +156,13 @@ class BodyCapMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return _error(request.path, 400, "bad_request", _("Bad Content-Length."))
-        cap = body_cap(request.path, credentials=_has_credentials(
-            request.META.get("HTTP_AUTHORIZATION", ""), request.META.get("HTTP_COOKIE", "")))
+        authorization = request.META.get("HTTP_AUTHORIZATION", "")
+        cookie = request.META.get("HTTP_COOKIE", "")
+        general = body_cap(request.path, credentials=False)
+        cap = general
+        if length > general and _has_credentials(authorization, cookie) and (
+                _credentials_valid_sync(authorization, cookie)):
+            cap = body_cap(request.path, credentials=True)
         if length > cap:
             return _error(request.path, 413, "request_too_large", _too_large(cap))
         return self.get_response(request)
@@ -150,15 +183,24 @@ class BodyCapASGI:
             return await self.app(scope, receive, send)
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         path = scope.get("path", "")
-        cap = body_cap(path, credentials=_has_credentials(
-            headers.get(b"authorization", b"").decode("latin-1"),
-            headers.get(b"cookie", b"").decode("latin-1")))
+        authorization = headers.get(b"authorization", b"").decode("latin-1")
+        cookie = headers.get(b"cookie", b"").decode("latin-1")
+        general = body_cap(path, credentials=False)
+        cap = body_cap(path, credentials=_has_credentials(authorization, cookie))
         length = headers.get(b"content-length")
+        declared = None
         if length is not None:
             try:
                 declared = int(length)
             except ValueError:
                 return await self._refuse(send, path, 400, "bad_request", "Bad Content-Length.")
+        if cap > general and (declared is None or declared > general):
+            # Only a signed-in user may send more than the general cap (a document, a
+            # chunk): a made-up cookie or token must not buy an anonymous client the room
+            # to fill the disk, so the credentials are checked here, before the body.
+            if not await _credentials_valid(authorization, cookie):
+                cap = general
+        if declared is not None:
             if declared > cap:
                 return await self._refuse(send, path, 413, "request_too_large",
                                           _too_large(cap))

@@ -381,3 +381,43 @@ def test_deeply_nested_json_to_an_endpoint_with_its_own_parsers_is_refused():
     r = api_as(user).post(f"/api/tenders/{tender.pk}/amendments/", "[" * 50_000,
                           content_type="application/json")
     _api_error(r, 400, "too_deep")
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_asgi_gives_the_document_cap_only_to_real_credentials():
+    from asgiref.sync import sync_to_async
+
+    from core.middleware import BodyCapASGI
+
+    path = "/api/tenders/1/documents/"
+    big = [(b"content-length", str(50 * 1024 * 1024).encode())]
+    for forged in ([(b"cookie", b"sessionid=madeup")], [(b"authorization", b"Token nope")]):
+        inner = _Inner()
+        sent, reads = await _call(BodyCapASGI(inner), path, big + forged, [b"x"])
+        assert not inner.called and reads == 0 and sent[0]["status"] == 413, forged
+
+    @sync_to_async
+    def credentials():
+        from rest_framework.authtoken.models import Token
+
+        user = factories.tenderer()
+        client = Client()
+        client.force_login(user)
+        return client.cookies["sessionid"].value, Token.objects.create(user=user).key
+
+    session, token = await credentials()
+    for real in ([(b"cookie", f"sessionid={session}".encode())],
+                 [(b"authorization", f"Token {token}".encode())]):
+        inner = _Inner()
+        await _call(BodyCapASGI(inner), path, big + real, [b"x"])
+        assert inner.called, real
+
+
+def test_a_forged_session_cookie_does_not_raise_the_cap(settings):
+    settings.MAX_REQUEST_BODY_BYTES = 1000
+    client = Client()
+    client.cookies["sessionid"] = "madeup"
+    r = client.generic("POST", "/api/tenders/1/documents/", b"x",
+                       CONTENT_LENGTH=str(2 * 1024 * 1024))
+    _api_error(r, 413, "request_too_large")
