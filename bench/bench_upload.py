@@ -94,9 +94,10 @@ def _setup(out_path: str, envelope_path: str, mib: int) -> None:
             bidder_id=user.organisation.credit_code,
             recipients=[
                 envelope.Recipient("bidder", factories.PRIVATE_KEYS[user.username].public_key()),
-                envelope.Recipient("opening", crypto_keys.public_key_from_bytes(
-                    bytes(tender.opening_public_key))),
             ],
+            custody=envelope.Custody(tender.opening_threshold, tuple(  # format v2
+                crypto_keys.public_key_from_bytes(bytes(s.custodian_key.point))
+                for s in tender.key_shares.order_by("x"))),
         )
     sealed_s = time.perf_counter() - started
     Path(out_path).write_text(json.dumps({

@@ -219,7 +219,7 @@ def custodian_share(tender: Tender, custodian: User) -> dict:
                             "price_sheet": base64.b64encode(sheet).decode()}
     out = {"v": 2, "bids": bids}
     stored = tender.key_shares.get(custodian=custodian)
-    if stored.encrypted_share:
+    if stored.encrypted_share:  # a legacy tender with a v1 opening key
         out["opening_key_share"] = legacy.share_decrypt(
             stored.encrypted_share, private, tender_id=tender.reference,
             custodian_id=custodian.username).to_dict()
@@ -252,8 +252,9 @@ def seal_for(
     version: int = 2,
 ) -> bytes:
     """Seal bytes as the bidder's tool does (format v2): to the bidder's key, the data
-    key split among the tender's endorsed custodian set. ``version=1`` seals as the
-    browser still may: to the bidder's key and the legacy opening key."""
+    key split among the tender's endorsed custodian set. ``version=1`` seals the legacy
+    way, to the bidder's key and the tender's opening key (only tenders published with
+    ``settings.LEGACY_OPENING_KEY`` have one)."""
     import io
 
     from bidding.tenders import custody

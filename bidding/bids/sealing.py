@@ -4,8 +4,8 @@ Bids are sealed on the bidder's side (``crypto.envelope``). Format v2: to the
 bidder's own registered ``bid`` key, with the data key split k-of-n among the
 tender's custodian set in the header (``bidding.tenders.custody``); the header must
 name exactly the tender's endorsed set, in order, and its threshold. Format v1
-(browser bids until the bid page seals v2; ``settings.ACCEPT_V1_ENVELOPES``, on by
-default): to the bidder's key and the tender's legacy opening key.
+(only for tenders published with a legacy opening key; ``settings.ACCEPT_V1_ENVELOPES``,
+on by default): to the bidder's key and that opening key.
 """
 
 from __future__ import annotations
@@ -80,6 +80,10 @@ def check_custody(header: envelope.EnvelopeHeader, tender: Tender) -> None:
         return
     if not getattr(settings, "ACCEPT_V1_ENVELOPES", True):
         raise MalformedData("envelope format v1 is no longer accepted: seal again (v2)")
+    if not tender.opening_key_fingerprint:
+        raise MalformedData(
+            "this tender has no opening key: seal in format v2, split among its custodians"
+        )
     fingerprint = bytes.fromhex(tender.opening_key_fingerprint or "")
     if not any(s.label == OPENING_LABEL and s.fingerprint == fingerprint
                for s in header.stanzas):

@@ -17,10 +17,12 @@ The statement names the deadline: a deadline moved by an amendment makes the old
 endorsements stale (they are kept but no longer count) and the custodians endorse
 again; envelopes already sealed stay valid (the set and threshold do not change).
 
-Legacy (format v1, browser bids until the bid page seals v2): at publication a
-tender opening key is still made and split among the same seats
-(:func:`opening_key_create`, ``crypto.threshold``); a platform that kept that
-private key could open v1 bids. Only v1 envelopes use it.
+Legacy (format v1): tenders published before format v2 have a tender opening key,
+made inside the publication request and split among the same seats
+(``crypto.threshold``); the custodians' fallback still opens their v1 bids with it. New
+tenders get no opening key unless ``settings.LEGACY_OPENING_KEY`` is on (off by
+default; a platform that kept such a private key could open v1 bids, which is exactly
+what format v2 removes).
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ def custodian_keys() -> list[PublicKey]:
 
 
 def opening_key_create(tender: Tender) -> None:
-    """Seat the tender's custodian set (and make the legacy v1 opening key).
+    """Seat the tender's custodian set (and, only with ``LEGACY_OPENING_KEY``, make a
+    v1 opening key).
 
     Called inside the publication transaction, on a locked tender. Refused when
     fewer custodians are registered than the threshold needs, or more than an
@@ -83,6 +86,16 @@ def opening_key_create(tender: Tender) -> None:
             % {"n": len(custodians), "max": MAX_CUSTODIANS},
             "too_many_custodians",
         )
+    tender.opening_threshold = k
+    if not getattr(settings, "LEGACY_OPENING_KEY", False):
+        # No tender opening key: bidders' tools split each data key among the seats.
+        tender.save(update_fields=["opening_threshold"])
+        TenderKeyShare.objects.bulk_create(
+            TenderKeyShare(tender=tender, custodian=c.user, custodian_key=c, x=x,
+                           encrypted_share={})
+            for x, c in enumerate(custodians, 1)
+        )
+        return
     opening = threshold.opening_key_create(
         custodians=[(_custodian_id(c), keys.public_key_from_bytes(bytes(c.point)))
                     for c in custodians],
@@ -91,7 +104,6 @@ def opening_key_create(tender: Tender) -> None:
     )
     tender.opening_public_key = opening.public_key
     tender.opening_key_fingerprint = opening.fingerprint
-    tender.opening_threshold = k
     tender.save(update_fields=["opening_public_key", "opening_key_fingerprint",
                                "opening_threshold"])
     TenderKeyShare.objects.bulk_create(
@@ -199,7 +211,8 @@ def fully_endorsed(tender: Tender) -> bool:
 def custody_info(tender: Tender) -> dict | None:
     """What a bidder's tool needs to seal v2 (the ``/custody/`` API answer).
 
-    ``{"statement", "endorsements": [{"custodian_id", "signing_key" (fingerprint),
+    ``{"statement", "statement_b64" (its signed canonical JSON), "endorsements":
+    [{"custodian_id", "signing_key" (fingerprint),
     "signature"}], "custodians": [{"x", "id", "encryption_key": base64 point,
     "fingerprint"}], "complete": bool}``."""
     stmt = statement(tender)
@@ -207,6 +220,8 @@ def custody_info(tender: Tender) -> dict | None:
         return None
     return {
         "statement": stmt,
+        # The exact signed bytes, so that a browser verifies without re-encoding JSON.
+        "statement_b64": base64.b64encode(wire.statement_bytes(stmt)).decode(),
         "endorsements": [
             {"custodian_id": e.custodian.get_username(), "signing_key": e.signing_key.fingerprint,
              "signature": e.signature, "endorsed_at": e.endorsed_at.isoformat()}

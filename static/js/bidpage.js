@@ -27,8 +27,18 @@
 
   const strings = {};
   document.querySelectorAll("#bid-strings [data-s]").forEach((el) => { strings[el.dataset.s] = el.textContent.trim(); });
+  // Texts this script adds before the template carries them (the lead regenerates locale/).
+  const FALLBACK = {
+    custodyIncomplete: "The tender's custodians have not all endorsed its custodian set yet: sealing is refused until they have.",
+    custodyUnpinned: "Import the custodians' trust file (custodians.json from the trading centre) first: custodian %(id)s is not pinned in this browser.",
+    custodyBadSignature: "Custodian %(id)s's endorsement does not verify with the key pinned in this browser: sealing is refused.",
+    custodyBadKey: "Custodian %(id)s's encryption key is not the one it endorsed: sealing is refused.",
+    trustLabel: "Custodians' trust file (custodians.json, from the trading centre)",
+    trustPinned: "Pinned custodian signing keys: %(ids)s",
+    trustBad: "This is not a custodian trust file:",
+  };
   function t(key, params) {
-    let s = strings[key] || key;
+    let s = strings[key] || FALLBACK[key] || key;
     for (const [k, v] of Object.entries(params || {})) s = s.split("%(" + k + ")s").join(String(v));
     return s;
   }
@@ -342,12 +352,106 @@
 
   // -- step 3: seal and upload ----------------------------------------------------------------
 
-  function openingKeyRaw() { return K.util.unb64(app.dataset.openingKey); }
+  // Format v2 (crypto/custody.py): no tender opening key. The data key is split among
+  // the tender's custodians, after checking that every one of them endorsed the custodian
+  // set with the signing key pinned in this browser (from the trading centre's trust file,
+  // kept in localStorage). Residual trust: this page's JavaScript comes from the platform,
+  // so a platform that serves other JavaScript could skip this check; the command-line
+  // tool (python -m ggzy_bid) does not have that weakness.
+  const PINS = "ggzy.custodianPins";
+  const CUSTODIAN_SET_LABEL = new TextEncoder().encode("ggzy-custodian-set-v1\0");
 
-  function sealOptions() {
+  function pins() {
+    try { return JSON.parse(window.localStorage.getItem(PINS) || "{}"); } catch (e) { return {}; }
+  }
+
+  async function pointOf(value) {
+    value = String(value).trim();
+    if (!value.startsWith("-----BEGIN")) return K.util.unb64(value);
+    const der = K.util.unb64(value.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""));
+    const key = await crypto.subtle.importKey("spki", der, { name: "ECDSA", namedCurve: "P-256" }, true, ["verify"]);
+    return new Uint8Array(await crypto.subtle.exportKey("raw", key));
+  }
+
+  async function importTrustFile(file) {
+    const doc = JSON.parse(await file.text());
+    if (!doc || doc.v !== 1 || !Array.isArray(doc.custodians) || !doc.custodians.length) {
+      throw new Error("not version 1, or no custodians");
+    }
+    const out = {};
+    for (const c of doc.custodians) {
+      const raw = await pointOf(c.signing_key);
+      if (raw.length !== 65 || raw[0] !== 4) throw new Error("custodian " + c.id + ": not a P-256 key");
+      out[String(c.id)] = K.util.b64(raw);
+    }
+    window.localStorage.setItem(PINS, JSON.stringify(out));
+    return Object.keys(out);
+  }
+
+  function setupTrustFile() {
+    const anchor = $("seal-submit");
+    if (!anchor || $("custodian-trust-file")) return;
+    const box = document.createElement("div");
+    box.className = "field";
+    const label = document.createElement("label");
+    label.htmlFor = "custodian-trust-file";
+    label.textContent = t("trustLabel");
+    const input = document.createElement("input");
+    input.type = "file";
+    input.id = "custodian-trust-file";
+    input.accept = "application/json,.json";
+    const status = document.createElement("p");
+    status.id = "custodian-trust-status";
+    const pinned = Object.keys(pins());
+    say(status, pinned.length ? t("trustPinned", { ids: pinned.join(", ") }) : "", "info");
+    input.addEventListener("change", async () => {
+      try {
+        const ids = await importTrustFile(input.files[0]);
+        say(status, t("trustPinned", { ids: ids.join(", ") }), "success");
+      } catch (e) {
+        say(status, t("trustBad") + " " + (e.message || e), "error");
+      }
+    });
+    box.append(label, input, status);
+    anchor.parentNode.insertBefore(box, anchor);
+  }
+
+  async function custodyPlan() {
+    const info = await api("GET", "/api/tenders/" + tenderPk + "/custody/");
+    if (!info.complete) throw new Error(t("custodyIncomplete"));
+    const bytes = K.util.unb64(info.statement_b64);
+    const stmt = JSON.parse(new TextDecoder().decode(bytes));
+    if (stmt.tender_id !== tenderRef) throw new Error(t("custodyIncomplete"));
+    const pinned = pins();
+    const message = E.util.concat([CUSTODIAN_SET_LABEL, bytes]);
+    const keysById = {};
+    for (const c of info.custodians) keysById[c.id] = K.util.unb64(c.encryption_key);
+    const custodians = [];
+    for (const seat of stmt.custodians) {
+      if (!pinned[seat.id]) throw new Error(t("custodyUnpinned", { id: seat.id }));
+      const key = await crypto.subtle.importKey("raw", K.util.unb64(pinned[seat.id]),
+        { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+      let ok = false;
+      for (const e of info.endorsements.filter((x) => x.custodian_id === seat.id)) {
+        ok = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key,
+          K.util.unb64(e.signature), message);
+        if (ok) break;
+      }
+      if (!ok) throw new Error(t("custodyBadSignature", { id: seat.id }));
+      const raw = keysById[seat.id];
+      if (!raw || E.util.hex(await E.util.sha256(raw)) !== seat.key) {
+        throw new Error(t("custodyBadKey", { id: seat.id }));
+      }
+      custodians.push(raw);
+    }
+    return { threshold: stmt.threshold, custodians: custodians };
+  }
+
+  async function sealOptions() {
     return {
       tenderId: tenderRef, bidderId: bidderId, chunkSize: ENVELOPE_CHUNK,
-      recipients: [{ label: "bidder", publicKeyRaw: keyRecord.publicRaw }, { label: "opening", publicKeyRaw: openingKeyRaw() }],
+      recipients: [{ label: "bidder", publicKeyRaw: keyRecord.publicRaw }],
+      custody: await custodyPlan(),
     };
   }
 
@@ -487,7 +591,7 @@
       try {
         show($("upload-box"), true);
         $("upload-status").textContent = t("sealingSheet");
-        const opts = sealOptions();
+        const opts = await sealOptions();
         const sealedSheet = await E.sealBytes(new TextEncoder().encode(JSON.stringify(sheet)), opts);
         const { header, dataKey } = await E.prepare(opts);
         const size = E.envelopeSize(file.size, header.length, opts.chunkSize);
@@ -593,6 +697,7 @@
       return;
     }
     setupKeyStep();
+    setupTrustFile();
     setupResume();
     $("bid-file").addEventListener("change", () => { const f = $("bid-file").files[0]; if (f) showClaims(f); });
     $("seal-submit").addEventListener("click", (ev) => submitNew(ev.currentTarget));

@@ -1,4 +1,4 @@
-/* Sealed-bid envelopes, format v1, in the browser (WebCrypto only).
+/* Sealed-bid envelopes, formats v1 and v2, in the browser (WebCrypto + BigInt).
  *
  * Byte-compatible with crypto/envelope.py (see its module docstring for the wire
  * format). Everything here is P-256 ECDH, HKDF-SHA256, AES-256-GCM, SHA-256 and
@@ -20,9 +20,18 @@
  *       key: a CryptoKeyPair {privateKey, publicKey}, or an extractable private key.
  *   openBytes(envelopeBytes, dataKey)  -> Promise<Uint8Array> plaintext
  *
- * opts = {tenderId, bidderId, recipients: [{label, publicKeyRaw}], chunkSize = 1 MiB}.
+ *   unwrapShare(headerBytes, key)      -> Promise<{x, share}>  a custodian's own share
+ *       of a v2 envelope (crypto.custody.unwrap_share), checked against its commitment.
+ *   shamir: {split(secret, k, n, coeffs?), combine(shares)}  GF(2^521 - 1), as crypto/shamir.py
+ *
+ * opts = {tenderId, bidderId, recipients: [{label, publicKeyRaw}], chunkSize = 1 MiB,
+ *         custody?: {threshold, custodians: [publicKeyRaw, ...]}}.
+ * With opts.custody the envelope is format v2 (crypto/envelope.py "the custody block"):
+ * the data key is split threshold-of-n with Shamir and share x is wrapped to custodian x;
+ * recipients then holds only the bidder's own key.
  * Only for known-answer tests, opts.inject = {dataKey, salt, noncePrefix,
- * ephemeral: [{d, point}]} (Uint8Arrays) replaces the randomness.
+ * ephemeral: [{d, point}], coefficients: [Uint8Array(66)], custodianEphemeral: [{d, point}]}
+ * replaces the randomness.
  */
 (function (root) {
   "use strict";
@@ -50,6 +59,14 @@
   const LABEL_WRAP = enc.encode("ggzy-envelope-wrap-v1");
   const LABEL_PAYLOAD = enc.encode("ggzy-envelope-payload-v1");
   const LABEL_MAC = enc.encode("ggzy-envelope-header-mac-v1");
+  const LABEL_SHARE_WRAP = enc.encode("ggzy-envelope-share-v2");
+  const LABEL_SHARE_COMMIT = concat([enc.encode("ggzy-envelope-share-commit-v2"), new Uint8Array([0])]);
+  const VERSION_CUSTODY = 2;
+  const MAX_CUSTODIANS = 16;
+  const SHARE_LEN = 69;
+  const SHARE_WRAPPED_LEN = SHARE_LEN + TAG_LEN;
+  const ENTRY_LEN = FP_LEN + 32 + POINT_LEN + SHARE_WRAPPED_LEN;
+  const PRIME = (1n << 521n) - 1n;
   const LABEL_RE = /^[a-z0-9_-]{1,32}$/;
   const CONTROL_RE = /[\x00-\x1f\x7f-\x9f]/;
   const EC = { name: "ECDH", namedCurve: "P-256" };
@@ -161,7 +178,82 @@
     let n = FIXED_LEN + 2 + checkId(String(opts.tenderId), "tender id").length +
       2 + checkId(String(opts.bidderId), "bidder id").length + 1 + MAC_LEN;
     for (const r of opts.recipients) n += 1 + r.label.length + FP_LEN + POINT_LEN + WRAPPED_LEN;
+    if (opts.custody) n += 2 + ENTRY_LEN * opts.custody.custodians.length;
     return n;
+  }
+
+  // -- Shamir over GF(2^521 - 1) (crypto/shamir.py) ---------------------------------------
+
+  function toBig(bytes) {
+    let v = 0n;
+    for (const b of u8(bytes)) v = (v << 8n) | BigInt(b);
+    return v;
+  }
+
+  function fromBig(v, n) {
+    const out = new Uint8Array(n);
+    for (let i = n - 1; i >= 0; i--) { out[i] = Number(v & 255n); v >>= 8n; }
+    if (v) throw new EnvelopeError("value does not fit in " + n + " bytes");
+    return out;
+  }
+
+  function mod(a) { const r = a % PRIME; return r < 0n ? r + PRIME : r; }
+
+  function inverse(a) {
+    let [r0, r1, s0, s1] = [PRIME, mod(a), 0n, 1n];
+    while (r1) { const q = r0 / r1; [r0, r1] = [r1, r0 - q * r1]; [s0, s1] = [s1, s0 - q * s1]; }
+    return mod(s0);
+  }
+
+  /** A uniform coefficient below p: 66 random bytes masked to 521 bits, rejection-sampled
+   * (as crypto.envelope's rng path does), or the injected 66-byte candidate. */
+  function coefficient(injected) {
+    for (;;) {
+      const v = toBig(injected || random(66)) & PRIME;
+      if (v < PRIME) return v;
+      if (injected) throw new EnvelopeError("injected coefficient is not below p");
+    }
+  }
+
+  /** Split ``secret`` k-of-n; share x is its 69-byte wire form [1, x, len, y (66)]. */
+  function shamirSplit(secret, k, n, coeffs) {
+    secret = u8(secret);
+    if (!(k >= 1 && k <= n && n <= 255)) throw new EnvelopeError("need 1 <= k <= n <= 255");
+    const poly = [toBig(secret)];
+    for (let i = 1; i < k; i++) poly.push(coefficient(coeffs ? u8(coeffs[i - 1]) : null));
+    const out = [];
+    for (let x = 1; x <= n; x++) {
+      let acc = 0n;
+      for (let j = poly.length - 1; j >= 0; j--) acc = mod(acc * BigInt(x) + poly[j]);
+      out.push({ x: x, share: concat([new Uint8Array([1, x, secret.length]), fromBig(acc, 66)]) });
+    }
+    return out;
+  }
+
+  /** Lagrange at 0 of wire-form shares [{x, share}]; returns the secret bytes. */
+  function shamirCombine(shares) {
+    const pts = shares.map((s) => ({ x: BigInt(s.share[1]), y: toBig(s.share.subarray(3)) }));
+    const len = shares[0].share[2];
+    let total = 0n;
+    for (let i = 0; i < pts.length; i++) {
+      let num = 1n;
+      let den = 1n;
+      for (let j = 0; j < pts.length; j++) {
+        if (i === j) continue;
+        num = mod(num * -pts[j].x);
+        den = mod(den * (pts[i].x - pts[j].x));
+      }
+      total = mod(total + pts[i].y * num * inverse(den));
+    }
+    return fromBig(total, len);
+  }
+
+  async function shareCommitment(tender, x, share) {
+    return sha256(concat([LABEL_SHARE_COMMIT, be16(tender.length), tender, new Uint8Array([x]), share]));
+  }
+
+  function shareAad(tender, x, salt) {
+    return concat([be16(tender.length), tender, new Uint8Array([x]), salt]);
   }
 
   // -- wrapping (crypto/wrap.py) -------------------------------------------------------
@@ -179,22 +271,22 @@
     return { privateKey: await subtle.importKey("jwk", jwk, EC, false, ["deriveBits"]), point: point };
   }
 
-  async function wrap(recipientRaw, plaintext, injected) {
+  async function wrap(recipientRaw, plaintext, injected, info, aad) {
     const recipient = await subtle.importKey("raw", recipientRaw, EC, false, []);
     const eph = await ephemeralPair(injected);
     const shared = new Uint8Array(await subtle.deriveBits({ name: "ECDH", public: recipient }, eph.privateKey, 256));
-    const key = await aesKey(await hkdf(shared, concat([eph.point, recipientRaw]), LABEL_WRAP), ["encrypt"]);
-    const ct = await subtle.encrypt({ name: "AES-GCM", iv: new Uint8Array(12), additionalData: new Uint8Array(0) },
+    const key = await aesKey(await hkdf(shared, concat([eph.point, recipientRaw]), info || LABEL_WRAP), ["encrypt"]);
+    const ct = await subtle.encrypt({ name: "AES-GCM", iv: new Uint8Array(12), additionalData: aad || new Uint8Array(0) },
       key, plaintext);
     return { point: eph.point, wrapped: new Uint8Array(ct) };
   }
 
-  async function unwrap(privateKey, ownRaw, ephPoint, wrapped) {
+  async function unwrap(privateKey, ownRaw, ephPoint, wrapped, info, aad) {
     const eph = await subtle.importKey("raw", ephPoint, EC, false, []);
     const shared = new Uint8Array(await subtle.deriveBits({ name: "ECDH", public: eph }, privateKey, 256));
-    const key = await aesKey(await hkdf(shared, concat([ephPoint, ownRaw]), LABEL_WRAP), ["decrypt"]);
+    const key = await aesKey(await hkdf(shared, concat([ephPoint, ownRaw]), info || LABEL_WRAP), ["decrypt"]);
     return new Uint8Array(await subtle.decrypt(
-      { name: "AES-GCM", iv: new Uint8Array(12), additionalData: new Uint8Array(0) }, key, wrapped));
+      { name: "AES-GCM", iv: new Uint8Array(12), additionalData: aad || new Uint8Array(0) }, key, wrapped));
   }
 
   async function deriveKeys(dataKey, salt) {
@@ -217,13 +309,36 @@
     if (dataKey.length !== KEY_LEN || salt.length !== SALT_LEN || prefix.length !== PREFIX_LEN) {
       throw new EnvelopeError("injected randomness has the wrong lengths");
     }
-    const parts = [MAGIC, new Uint8Array([VERSION, SUITE, 0, 0]), be32(chunkSize), salt, prefix,
+    const custody = opts.custody || null;
+    const parts = [MAGIC, new Uint8Array([custody ? VERSION_CUSTODY : VERSION, SUITE, 0, 0]), be32(chunkSize), salt, prefix,
       be16(tender.length), tender, be16(bidder.length), bidder, new Uint8Array([opts.recipients.length])];
     for (let i = 0; i < opts.recipients.length; i++) {
       const r = opts.recipients[i];
       const raw = u8(r.publicKeyRaw);
       const w = await wrap(raw, dataKey, inj ? inj.ephemeral[i] : null);
       parts.push(new Uint8Array([r.label.length]), enc.encode(r.label), await sha256(raw), w.point, w.wrapped);
+    }
+    if (custody) {
+      const keysRaw = custody.custodians.map(u8);
+      const n = keysRaw.length;
+      const k = custody.threshold;
+      if (!(k >= 1 && k <= n && n <= MAX_CUSTODIANS)) {
+        throw new EnvelopeError("need 1 <= threshold <= custodians <= " + MAX_CUSTODIANS);
+      }
+      const fps = [];
+      for (const raw of keysRaw) {
+        if (raw.length !== POINT_LEN || raw[0] !== 4) throw new EnvelopeError("a custodian key is a 65-byte uncompressed P-256 point");
+        fps.push(hex(await sha256(raw)));
+      }
+      if (new Set(fps).size !== n) throw new EnvelopeError("the custodian set names a key twice");
+      parts.push(new Uint8Array([k, n]));
+      const shares = shamirSplit(dataKey, k, n, inj ? inj.coefficients : null);
+      for (let i = 0; i < n; i++) {
+        const { x, share } = shares[i];
+        const w = await wrap(keysRaw[i], share, inj ? inj.custodianEphemeral[i] : null,
+          LABEL_SHARE_WRAP, shareAad(tender, x, salt));
+        parts.push(await sha256(keysRaw[i]), await shareCommitment(tender, x, share), w.point, w.wrapped);
+      }
     }
     const body = concat(parts);
     const keys = await deriveKeys(dataKey, salt);
@@ -245,7 +360,7 @@
       throw new EnvelopeError("not a sealed envelope (bad magic)");
     }
     take(FIXED_LEN, "fixed fields");
-    if (b[8] !== VERSION) throw new EnvelopeError("unsupported envelope version " + b[8]);
+    if (b[8] !== VERSION && b[8] !== VERSION_CUSTODY) throw new EnvelopeError("unsupported envelope version " + b[8]);
     if (b[9] !== SUITE) throw new EnvelopeError("unsupported envelope suite " + b[9]);
     if (b[10] || b[11]) throw new EnvelopeError("reserved header flags are set");
     const chunkSize = ((b[12] << 24) >>> 0) + (b[13] << 16) + (b[14] << 8) + b[15];
@@ -274,10 +389,31 @@
       const wrapped = take(WRAPPED_LEN, "wrapped key");
       stanzas.push({ label: label, fingerprint: fingerprint, ephemeralPoint: point, wrappedKey: wrapped });
     }
+    let threshold = 0;
+    const custodians = [];
+    if (b[8] === VERSION_CUSTODY) {
+      const kn = take(2, "custody threshold and count");
+      threshold = kn[0];
+      if (kn[1] < 1 || kn[1] > MAX_CUSTODIANS || threshold < 1 || threshold > kn[1]) {
+        throw new EnvelopeError("custody threshold " + threshold + " of " + kn[1] + " out of range");
+      }
+      for (let x = 1; x <= kn[1]; x++) {
+        const fingerprint = take(FP_LEN, "custodian fingerprint");
+        const commitment = take(32, "custodian commitment");
+        const point = take(POINT_LEN, "custodian ephemeral key");
+        if (point[0] !== 4) throw new EnvelopeError("custodian " + x + " ephemeral key is not an uncompressed point");
+        const wrapped = take(SHARE_WRAPPED_LEN, "custodian wrapped share");
+        custodians.push({ x: x, fingerprint: fingerprint, commitment: commitment, ephemeralPoint: point, wrappedShare: wrapped });
+      }
+      if (new Set(custodians.map((c) => hex(c.fingerprint))).size !== custodians.length) {
+        throw new EnvelopeError("the custodian set names a key twice");
+      }
+    }
     const mac = take(MAC_LEN, "header MAC");
     return {
       version: b[8], suite: b[9], chunkSize: chunkSize, salt: b.slice(16, 32), noncePrefix: b.slice(32, 39),
-      tenderId: tenderId, bidderId: bidderId, stanzas: stanzas, mac: mac.slice(), raw: b.slice(0, at), size: at,
+      tenderId: tenderId, bidderId: bidderId, stanzas: stanzas, threshold: threshold, custodians: custodians,
+      mac: mac.slice(), raw: b.slice(0, at), size: at,
     };
   }
 
@@ -316,6 +452,30 @@
       return dataKey;
     }
     throw new EnvelopeError("the key does not unwrap the envelope's data key");
+  }
+
+  /** A custodian's own share of a v2 envelope, checked against the bidder's commitment. */
+  async function unwrapShare(headerBytes, key) {
+    const h = parseHeader(headerBytes);
+    if (h.version !== VERSION_CUSTODY) throw new EnvelopeError("not a version-2 envelope: it has no custodian shares");
+    const priv = key && key.privateKey ? key.privateKey : key;
+    const own = await ownPoint(key);
+    const fp = await sha256(own);
+    const tender = enc.encode(h.tenderId);
+    for (const c of h.custodians) {
+      if (!equal(c.fingerprint, fp)) continue;
+      let share;
+      try {
+        share = await unwrap(priv, own, c.ephemeralPoint, c.wrappedShare, LABEL_SHARE_WRAP, shareAad(tender, c.x, h.salt));
+      } catch (e) {
+        throw new EnvelopeError("your share of this envelope does not decrypt");
+      }
+      if (!equal(await shareCommitment(tender, c.x, share), c.commitment)) {
+        throw new EnvelopeError("the bidder wrapped you a share that does not match its commitment (x = " + c.x + ")");
+      }
+      return { x: c.x, share: share };
+    }
+    throw new EnvelopeError("this key is not a custodian of the envelope");
   }
 
   // -- body --------------------------------------------------------------------------
@@ -423,7 +583,10 @@
     sealBytes: sealBytes,
     parseHeader: parseHeader,
     unwrapDataKey: unwrapDataKey,
+    unwrapShare: unwrapShare,
     openBytes: openBytes,
+    shamir: { split: shamirSplit, combine: shamirCombine },
+    VERSION_CUSTODY: VERSION_CUSTODY,
     EnvelopeError: EnvelopeError,
     DEFAULT_CHUNK_SIZE: DEFAULT_CHUNK,
     TAG_LEN: TAG_LEN,

@@ -187,6 +187,53 @@
     try { send({type: "share", share: JSON.parse($("share").value)}); }
     catch (e) { say(String(e.message || e), "error"); }
   });
+  // --- the custodian panel: decrypt this custodian's shares here, hand them over ---------
+  // Format v2 (crypto/custody.py): the custodian's key file is read in this browser, each
+  // pending bid's share is decrypted and checked against the bidder's commitment here, and
+  // only the shares go to the hall. Legacy v1 bids need the command-line tool
+  // (python -m ggzy_bid hall-share), which also decrypts the legacy opening-key share.
+  const shareBox = $("share-box");
+  if (shareBox && role === "custodian") {
+    const panel = document.createElement("div");
+    panel.id = "custodian-panel";
+    panel.innerHTML =
+      `<div class="field"><label for="custodian-key">${esc(t.custodian_key || "Your custodian key file (PEM)")}</label>` +
+      `<input type="file" id="custodian-key" accept=".key,.pem"></div>` +
+      `<div class="field"><label for="custodian-pass">${esc(t.passphrase || "Passphrase")}</label>` +
+      `<input type="password" id="custodian-pass" autocomplete="off"></div>` +
+      `<button class="btn" id="btn-custodian-shares" type="button">${esc(t.custodian_shares || "Decrypt my shares here and hand them over")}</button>`;
+    shareBox.prepend(panel);
+    on("btn-custodian-shares", async () => {
+      try {
+        const G = window.GGZY;
+        const file = $("custodian-key").files[0];
+        if (!file) { say(t.no_key || "Choose your custodian key file first.", "error"); return; }
+        const pair = await G.bidkeys.importPem(await file.text(), $("custodian-pass").value);
+        const r = await fetch(`/api/tenders/${tenderId}/opening/my-share/`, {credentials: "same-origin"});
+        const body = await r.json();
+        if (!r.ok) { say(body.error ? body.error.message : r.statusText, "error"); return; }
+        const unb64 = G.bidkeys.util.unb64, b64 = G.bidkeys.util.b64;
+        const out = {v: 2, bids: {}};
+        const skipped = [];
+        for (const item of body.pending || []) {
+          if (item.version !== G.envelope.VERSION_CUSTODY) continue;
+          try {
+            const bid = await G.envelope.unwrapShare(unb64(item.bid_header), pair);
+            const sheet = await G.envelope.unwrapShare(unb64(item.price_sheet), pair);
+            out.bids[item.sha256] = {x: bid.x, envelope: b64(bid.share), price_sheet: b64(sheet.share)};
+          } catch (e) {
+            skipped.push(item.sha256.slice(0, 16) + ": " + (e.message || e));
+          }
+        }
+        if ($("share")) $("share").value = JSON.stringify(out);
+        send({type: "share", share: out});
+        if (skipped.length) say(skipped.join("; "), "warning");
+      } catch (e) {
+        say(String(e.message || e), "error");
+      }
+    });
+  }
+
   const objectionForm = $("objection-form");
   if (objectionForm) objectionForm.addEventListener("submit", (ev) => {
     ev.preventDefault();

@@ -13,7 +13,8 @@ import os
 import pytest
 
 from bidding.bids.models import Bid, BidUpload
-from bidding.tenders import services
+from bidding.tenders import custody, services
+from crypto import custody as custody_wire
 from crypto import envelope, keys
 from tests import factories
 
@@ -71,6 +72,25 @@ def assert_sealed_bid(bid: Bid, tender, user, private_key, original: bytes) -> N
     assert MARKER not in blob and MARKER[:16] not in blob
     data_key = envelope.unwrap_data_key(blob, private_key, label="bidder")
     assert envelope.open_bytes(blob, data_key, tender_id=tender.reference) == original
+    # Format v2: no opening key; the data key split among the endorsed custodians.
+    assert info.header.version == 2
+    assert not [s for s in info.header.stanzas if s.label == "opening"]
+    assert info.header.custodian_fingerprints == [
+        s.custodian_key.fingerprint for s in custody.seats(tender)]
+    shares = {}
+    for seat in custody.seats(tender)[:info.header.threshold]:
+        x, share = custody_wire.unwrap_share(info.header, factories.PRIVATE_KEYS[
+            seat.custodian.username])
+        shares[x] = share
+    assert custody_wire.combine(info.header, shares) == data_key
+
+
+def pin_custodians(page, tmp_path) -> None:
+    """Import the trading centre's trust file, as a bidder does once per browser."""
+    trust = tmp_path / "custodians.json"
+    trust.write_bytes(factories.trust_file())
+    page.set_input_files("#custodian-trust-file", str(trust))
+    page.wait_for_selector("#custodian-trust-status.msg-success")
 
 
 @pytest.fixture
@@ -131,6 +151,12 @@ def test_bidder_generates_key_seals_and_submits_in_browser(setup, browser, tmp_p
 
     page.route("**/chunks/2/", flaky)
     page.on("request", lambda r: r.method == "PUT" and puts.append(r.url))
+    # Without the custodians' keys pinned in this browser, sealing is refused.
+    page.click("#seal-submit")
+    page.wait_for_selector("#upload-error.msg-error")
+    assert "trust file" in page.text_content("#upload-error")
+    assert not puts
+    pin_custodians(page, tmp_path)
     page.click("#seal-submit")
     page.wait_for_selector("#receipt", state="visible", timeout=60_000)
     assert failed["n"] == 1
@@ -198,6 +224,8 @@ def test_interrupted_upload_resumes_after_reload(setup, browser, tmp_path):
     page.wait_for_selector("#key-status.msg-success")
     fill_price_sheet(page, tender)
     page.set_input_files("#bid-file", str(tmp_path / "bid.pdf"))
+
+    pin_custodians(page, tmp_path)
 
     # The connection breaks after the first chunk, and the tab is closed.
     page.route("**/chunks/1/", lambda route: route.abort())

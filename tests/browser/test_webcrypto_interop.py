@@ -259,3 +259,110 @@ def test_unencrypted_pkcs8_imports_and_bad_files_are_refused(page):
     assert got["sec1"] == "unsupported"
     assert got["ed"] == "malformed"
     assert got["junk"] == "malformed"
+
+
+# -- format v2: the data key split among custodians ----------------------------------------
+
+V2_VECTORS = Path(__file__).resolve().parents[1] / "crypto" / "vectors" / "envelope-v2.json"
+
+
+def _v2_injected():
+    """Randomness for a byte-exact v2 seal, fed to Python as a scripted RNG in order."""
+    from crypto.wrap import P256_ORDER
+    from tests.crypto.helpers import det_bytes
+
+    def scalar(tag):
+        value = det_bytes(tag, 32)
+        assert 1 <= int.from_bytes(value, "big") < P256_ORDER
+        return value
+
+    coefficient = bytearray(det_bytes("coef-1", 66))
+    coefficient[0] &= 0x01  # below 2^521 - 1, so the first candidate is taken
+    return {"data_key": det_bytes("dk", 32), "salt": det_bytes("salt", 16),
+            "prefix": det_bytes("prefix", 7), "ephemeral": [scalar("eph-bidder")],
+            "coefficients": [bytes(coefficient)],
+            "custodian_ephemeral": [scalar(f"eph-c{i}") for i in (1, 2, 3)]}
+
+
+def test_js_seals_v2_byte_for_byte_as_python(page):
+    from tests.crypto.helpers import BIDDER, p256_key, scripted_rng
+
+    custodians = [p256_key(f"custodian-{i}") for i in (1, 2, 3)]
+    inj = _v2_injected()
+    rng = scripted_rng(inj["data_key"], inj["salt"], inj["prefix"], *inj["ephemeral"],
+                       *inj["coefficients"], *inj["custodian_ephemeral"])
+    plan = envelope.Custody(2, tuple(c.public_key() for c in custodians))
+    python = envelope.seal_bytes(bytes(range(150)), tender_id="GGZY-2026-000001", bidder_id="B-1",
+                                 recipients=[envelope.Recipient("bidder", BIDDER.public_key())],
+                                 chunk_size=64, rng=rng, custody=plan)
+
+    def pair(d: bytes) -> dict:
+        eph = ec.derive_private_key(int.from_bytes(d, "big"), ec.SECP256R1())
+        return {"d": d.hex(), "point": _point(eph)}
+
+    out = page.evaluate("""async (a) => {
+      const opts = {tenderId: "GGZY-2026-000001", bidderId: "B-1", chunkSize: 64,
+        recipients: [{label: "bidder", publicKeyRaw: T.fromHex(a.bidder)}],
+        custody: {threshold: 2, custodians: a.custodians.map(T.fromHex)},
+        inject: {dataKey: T.fromHex(a.dk), salt: T.fromHex(a.salt),
+          noncePrefix: T.fromHex(a.prefix),
+          ephemeral: a.eph.map((e) => ({d: T.fromHex(e.d), point: T.fromHex(e.point)})),
+          coefficients: a.coef.map(T.fromHex),
+          custodianEphemeral: a.ceph.map((e) => ({d: T.fromHex(e.d), point: T.fromHex(e.point)}))}};
+      const sealed = await GGZY.envelope.sealBytes(new Uint8Array(150).map((_, i) => i), opts);
+      return {blob: T.hex(sealed), headerSize: GGZY.envelope.headerSize(opts)};
+    }""", {"bidder": _point(BIDDER), "custodians": [_point(c) for c in custodians],
+           "dk": inj["data_key"].hex(), "salt": inj["salt"].hex(), "prefix": inj["prefix"].hex(),
+           "eph": [pair(d) for d in inj["ephemeral"]],
+           "coef": [c.hex() for c in inj["coefficients"]],
+           "ceph": [pair(d) for d in inj["custodian_ephemeral"]]})
+    assert out["blob"] == python.hex()
+    import io
+
+    assert out["headerSize"] == envelope.read_header(io.BytesIO(python)).size
+
+
+def test_js_v2_envelopes_open_with_any_k_custodian_shares_in_python(page):
+    from crypto import custody
+
+    bidder_key = keys.generate_private_key()
+    custodians = [keys.generate_private_key() for _ in range(3)]
+    hexed = page.evaluate("""async (a) => {
+      const opts = {tenderId: "T-9", bidderId: "B-9", chunkSize: 64,
+        recipients: [{label: "bidder", publicKeyRaw: T.fromHex(a.bidder)}],
+        custody: {threshold: 2, custodians: a.custodians.map(T.fromHex)}};
+      return T.hex(await GGZY.envelope.sealBytes(T.utf8("标书 v2 ".repeat(40)), opts));
+    }""", {"bidder": _point(bidder_key), "custodians": [_point(c) for c in custodians]})
+    blob = bytes.fromhex(hexed)
+    plain = ("标书 v2 " * 40).encode()
+    shares = dict(custody.unwrap_share(blob, c) for c in custodians)
+    for pair in ((1, 2), (1, 3), (2, 3)):
+        key = custody.combine(blob, {x: shares[x] for x in pair})
+        assert envelope.open_bytes(blob, key) == plain
+    assert envelope.open_bytes_with_key(blob, bidder_key, label="bidder") == plain
+
+
+def test_js_custodian_unwraps_its_share_of_a_python_v2_envelope(page):
+    v = json.loads(V2_VECTORS.read_text())
+    from tests.crypto.helpers import p256_key
+
+    for i, tag in enumerate(v["custodian_key_tags"], 1):
+        pem = keys.private_key_to_pem(p256_key(tag), None).decode()
+        got = page.evaluate("""async (a) => {
+          const pair = await GGZY.bidkeys.importPem(a.pem);
+          const s = await GGZY.envelope.unwrapShare(T.fromHex(a.header), pair);
+          return {x: s.x, share: T.hex(s.share)};
+        }""", {"pem": pem, "header": v["header_hex"]})
+        assert got == {"x": i, "share": v["shares"][str(i)]}
+    got = page.evaluate("""(a) => {
+      const E = GGZY.envelope;
+      const shares = [2, 3].map((x) => ({x: x, share: T.fromHex(a.shares[String(x)])}));
+      return T.hex(E.shamir.combine(shares));
+    }""", {"shares": v["shares"]})
+    assert got == v["data_key"]
+    err = page.evaluate("""async (a) => {
+      const pair = await GGZY.bidkeys.generate();
+      try { await GGZY.envelope.unwrapShare(T.fromHex(a.header), pair); return "opened"; }
+      catch (e) { return e.message; }
+    }""", {"header": v["header_hex"]})
+    assert "not a custodian" in err

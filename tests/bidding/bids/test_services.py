@@ -487,32 +487,24 @@ def test_publishing_without_enough_custodians_is_refused():
     assert exc.value.error_dict["__all__"][0].code == "no_custodians"
 
 
-def test_the_opening_key_is_split_and_never_stored_whole(tender):
-    from crypto import threshold
+def test_no_opening_key_exists_and_each_bid_key_is_split_among_the_custodians(tender, bidder):
+    """Custody without a trusted dealer (crypto.custody): nobody, the platform included,
+    holds a tender opening key; any 2 of the 3 custodians rebuild a bid's data key."""
+    from crypto import custody
+    from crypto.errors import NotEnoughShares
 
-    shares = list(tender.key_shares.select_related("custodian"))
-    assert len(shares) == 3 and tender.opening_threshold == 2
-    decrypted = [
-        threshold.share_decrypt(
-            s.encrypted_share,
-            factories.PRIVATE_KEYS[s.custodian.username],
-            tender_id=tender.reference,
-            custodian_id=s.custodian.username,
-        )
-        for s in shares[:2]
-    ]
-    private = threshold.opening_key_combine(
-        decrypted, opening_public_key=bytes(tender.opening_public_key)
-    )
-    from crypto import keys
-
-    assert keys.public_key_bytes(private.public_key()) == bytes(tender.opening_public_key)
-    from crypto.errors import CryptoError
-
-    with pytest.raises(CryptoError):
-        threshold.opening_key_combine(
-            decrypted[:1], opening_public_key=bytes(tender.opening_public_key)
-        )
+    seats = list(tender.key_shares.select_related("custodian").order_by("x"))
+    assert len(seats) == 3 and tender.opening_threshold == 2
+    assert tender.opening_public_key is None
+    bid = factories.submit_bid(tender, bidder)
+    with bid.envelope.open("rb") as fh:
+        header = envelope.read_header(fh)
+    shares = dict(custody.unwrap_share(header, factories.PRIVATE_KEYS[s.custodian.username])
+                  for s in seats)
+    own = envelope.unwrap_data_key(header, factories.PRIVATE_KEYS[bidder.username])
+    assert custody.combine(header, {1: shares[1], 3: shares[3]}) == own
+    with pytest.raises(NotEnoughShares):
+        custody.combine(header, {2: shares[2]})
 
 
 def test_bid_audit_events_are_sealed_until_bidding_closes(tender, bidder):

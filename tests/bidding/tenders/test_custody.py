@@ -229,7 +229,23 @@ def test_an_envelope_before_every_custodian_endorsed_is_refused():
         _check(tender, user, _seal(tender, user, _plan(tender)))
 
 
+def test_a_new_tender_has_no_opening_key_and_refuses_v1_envelopes():
+    tender = factories.published_tender()
+    assert tender.opening_public_key is None and tender.opening_key_fingerprint == ""
+    assert all(s.encrypted_share == {} for s in custody.seats(tender))
+    user = factories.bidder_with_key()
+    stray = keys.generate_private_key()
+    blob = envelope.seal_bytes(
+        b"bid", tender_id=tender.reference, bidder_id=user.organisation.credit_code,
+        recipients=[envelope.Recipient("bidder", factories.PRIVATE_KEYS[user.username]
+                                       .public_key()),
+                    envelope.Recipient("opening", stray.public_key())])
+    with pytest.raises(MalformedData, match="no opening key"):
+        _check(tender, user, blob)
+
+
 def test_v1_envelopes_are_refused_once_the_setting_turns_them_off(settings):
+    settings.LEGACY_OPENING_KEY = True
     tender = factories.published_tender()
     user = factories.bidder_with_key()
     blob = factories.seal_for(tender, user, b"bid", version=1)
@@ -331,7 +347,8 @@ def test_a_bid_whose_committed_shares_do_not_open_is_rejected_with_proof(monkeyp
     assert {o.status for o in BidOpening.objects.exclude(pk=item.pk)} == {"decrypted"}
 
 
-def test_a_v1_browser_bid_is_still_opened_by_the_custodians():
+def test_a_v1_bid_of_a_legacy_tender_is_still_opened_by_the_custodians(settings):
+    settings.LEGACY_OPENING_KEY = True
     tender = factories.published_tender()
     for _ in range(2):  # an opening needs three bids (Law 28)
         factories.submit_bid(tender, factories.bidder_with_key())
