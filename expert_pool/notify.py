@@ -82,7 +82,8 @@ def register_channel(channel: Channel) -> None:
 def send(expert: Expert, subject: str, body: str) -> list[str]:
     """Send through every configured channel; one failing channel does not stop the rest."""
     sent = []
-    for name in getattr(settings, "EXPERT_NOTIFY_CHANNELS", ["inapp", "email", "sms"]):
+    for name in getattr(settings, "EXPERT_NOTIFY_CHANNELS",
+                        ["inapp", "email", "sms", "voice"]):
         channel = CHANNELS.get(name)
         if channel is None:
             continue

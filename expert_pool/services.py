@@ -264,12 +264,13 @@ def _call_next(draw: Draw, group: int, now: datetime) -> DrawMember | None:
 
 @transaction.atomic
 def member_respond(*, member: DrawMember, user, accept: bool, reason: str = "",
-                   now: datetime | None = None) -> DrawMember:
-    """The drawn expert confirms or declines; a decline calls the next backup."""
+                   now: datetime | None = None, by_phone: bool = False) -> DrawMember:
+    """The drawn expert confirms or declines (on the platform, or by a keypress on the
+    automatic call, ``by_phone``); a decline calls the next backup."""
     now = now or timezone.now()
     member = DrawMember.objects.select_for_update().select_related("draw", "expert").get(
         pk=member.pk)
-    if member.expert.user_id != user.pk:
+    if not by_phone and member.expert.user_id != user.pk:
         raise PermissionDenied(_("Only the drawn expert answers."))
     if member.status != M.CALLED:
         raise refuse("__all__", _("There is nothing to answer: this seat is “%(s)s”.")
@@ -282,7 +283,8 @@ def member_respond(*, member: DrawMember, user, accept: bool, reason: str = "",
     member.responded_at = now
     member.decline_reason = "" if accept else reason.strip()[:300]
     member.save(update_fields=["status", "responded_at", "decline_reason"])
-    audit_record(actor=user, action="expert_draw.confirmed" if accept else
+    audit_record(actor="voice-gateway" if by_phone else user,
+                 action="expert_draw.confirmed" if accept else
                  "expert_draw.declined", obj=member.draw,
                  payload={"member": member.pk, "reason": member.decline_reason},
                  summary=f"draw {member.draw_id}: seat {member.group}/{member.position} "
@@ -290,6 +292,25 @@ def member_respond(*, member: DrawMember, user, accept: bool, reason: str = "",
     if not accept:
         _call_next(member.draw, member.group, now)
     return member
+
+
+@transaction.atomic
+def voice_keypress(*, message, key: str, now: datetime | None = None) -> DrawMember:
+    """The voice gateway reports the key the called expert pressed: 1 confirms, 2
+    declines. The call went to the expert's registered phone, which identifies them."""
+    now = now or timezone.now()
+    if message.channel != "voice" or message.expert_id is None:
+        raise refuse("__all__", _("Only an automatic call takes a keypress."), "invalid")
+    if key not in ("1", "2"):
+        raise refuse("key", _("Press 1 to confirm or 2 to decline."), "invalid")
+    member = (DrawMember.objects.select_related("expert").filter(
+        expert_id=message.expert_id, status=M.CALLED).order_by("-called_at").first())
+    if member is None:
+        raise refuse("__all__", _("This expert has no seat waiting for an answer."),
+                     "not_called")
+    return member_respond(member=member, user=None, accept=key == "1",
+                          reason="" if key == "1" else _("declined by phone (key 2)"),
+                          now=now, by_phone=True)
 
 
 def confirmation_tick(*, now: datetime) -> int:

@@ -157,9 +157,19 @@ def import_progress(request, batch_id):
 
 @login_required
 def gateway(request):
+    """The simulated gateway: what was sent, and the keypad of each automatic call."""
     if not policies.can_see_gateway(request.user):
         raise PermissionDenied
     from .models import GatewayMessage
+
+    if request.method == "POST":
+        message = get_object_or_404(GatewayMessage, pk=_int(request.POST.get("message")))
+        try:
+            services.voice_keypress(message=message, key=request.POST.get("key", ""))
+            messages.success(request, _("Keypress sent."))
+        except ValidationError as exc:
+            _refusal(request, exc)
+        return redirect("expert_pool:gateway")
 
     return render(request, "expert_pool/gateway.html", {
         "page": Paginator(GatewayMessage.objects.select_related("expert"), 50).get_page(

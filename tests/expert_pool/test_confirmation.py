@@ -63,7 +63,7 @@ def test_called_experts_are_notified_in_app_by_email_and_sms(setup, mailoutbox):
     called = draw.members.filter(status=M.CALLED)
     assert called.count() == 5
     channels = set(GatewayMessage.objects.values_list("channel", flat=True))
-    assert channels == {"inapp", "email", "sms"}
+    assert channels == {"inapp", "email", "sms", "voice"}
     assert len(mailoutbox) == 5
 
 
@@ -221,4 +221,43 @@ def test_evaluation_waits_for_a_complete_pledged_committee(backed):
     draw.refresh_from_db()
     assert draw.status == Draw.Status.COMPLETE
     assert committee_ready(draw.tender, None) == ""
-    assert lifecycle.guard_refusal.__name__  # the guard is registered through the lifecycle
+
+
+def test_a_keypress_on_the_automatic_call_confirms_or_declines(backed):
+    draw, users = backed
+    first, second = _seat(draw, 0, 0), _seat(draw, 0, 1)
+    call = GatewayMessage.objects.filter(channel="voice", expert=first.expert).first()
+    assert "按1" in call.body
+    services.voice_keypress(message=call, key="1")
+    assert _seat(draw, 0, 0).status == M.CONFIRMED
+    call2 = GatewayMessage.objects.filter(channel="voice", expert=second.expert).first()
+    services.voice_keypress(message=call2, key="2")
+    assert _seat(draw, 0, 1).status == M.DECLINED
+    assert _seat(draw, 0, 3).status == M.CALLED
+
+
+def test_a_keypress_other_than_1_or_2_or_without_a_waiting_seat_is_refused(backed):
+    draw, users = backed
+    seat = _seat(draw, 0, 0)
+    call = GatewayMessage.objects.filter(channel="voice", expert=seat.expert).first()
+    with pytest.raises(ValidationError) as exc:
+        services.voice_keypress(message=call, key="9")
+    assert _code(exc.value) == "invalid"
+    services.voice_keypress(message=call, key="1")
+    with pytest.raises(ValidationError) as exc:
+        services.voice_keypress(message=call, key="1")
+    assert _code(exc.value) == "not_called"
+    sms = GatewayMessage.objects.filter(channel="sms", expert=seat.expert).first()
+    with pytest.raises(ValidationError):
+        services.voice_keypress(message=sms, key="1")
+
+
+def test_evaluation_cannot_start_without_a_complete_committee(tender):
+    from bidding.tenders.models import Tender
+
+    Tender.objects.filter(pk=tender.pk).update(status=Tender.Status.OPENED)
+    tender.refresh_from_db()
+    with pytest.raises(lifecycle.TransitionNotAllowed) as exc:
+        lifecycle.tender_transition(tender=tender, to=Tender.Status.EVALUATION,
+                                    by=lifecycle.SYSTEM)
+    assert "committee" in str(exc.value)

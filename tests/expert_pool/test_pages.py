@@ -131,6 +131,22 @@ def test_the_gateway_page_is_for_administrators_only(operator):
     assert client_for(admin).get("/experts/gateway/").status_code == 200
 
 
+def test_the_gateway_page_presses_a_key_on_an_automatic_call(tender, operator,
+                                                             django_capture_on_commit_callbacks):
+    from expert_pool.models import GatewayMessage
+
+    make_pool(3, specialties=("A0201",))
+    make_pool(2, specialties=("D0101",))
+    with django_capture_on_commit_callbacks(execute=True):
+        draw = run_beacon(request(tender, operator, backups=0))
+    call = GatewayMessage.objects.filter(channel="voice").first()
+    admin = factories.operator(is_superuser=True)
+    page = client_for(admin).get("/experts/gateway/").content.decode()
+    assert "Press 1" in page
+    client_for(admin).post("/experts/gateway/", {"message": call.pk, "key": "1"})
+    assert draw.members.get(expert=call.expert).status == "confirmed"
+
+
 def test_the_draw_record_pdf_is_signed_and_names_nobody(tender, operator):
     make_pool(3, specialties=("A0201",))
     make_pool(2, specialties=("D0101",))
