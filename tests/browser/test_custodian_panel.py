@@ -51,7 +51,7 @@ def test_custodians_hand_over_their_shares_from_the_hall_page(browser, asgi_live
                                                          b"custodian pass"))
             page = browser.new_context(locale="en-US").new_page()
             errors = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
             _login(page, base, name)
             page.goto(f"{base}/tenders/{tender.pk}/opening/")
             page.wait_for_selector("#btn-custodian-shares", timeout=8000)
