@@ -1,4 +1,10 @@
-"""Threshold opening keys: a tender's P-256 key split k-of-n among custodians.
+"""Threshold opening keys (legacy, envelope format v1): a tender's P-256 key split
+k-of-n among custodians.
+
+Superseded by :mod:`crypto.custody` (envelope format v2): there the bidder's own tool
+splits each envelope's data key, so no tender opening key exists and nobody -- the
+platform included -- ever holds one. This module remains so that bids of tenders
+published with a v1 opening key can still be opened; new tenders do not use it.
 
 When a tender is published, :func:`opening_key_create` makes a fresh P-256 key
 pair, splits the 32-byte private scalar with :mod:`crypto.shamir`, encrypts

@@ -20,7 +20,9 @@ The recipient computes ``shared = ECDH(r, E)`` and repeats steps 3 and 4 with
 decryption. Labels in use (never reuse one for another purpose):
 
 * ``ggzy-envelope-wrap-v1`` -- an envelope's data key to a recipient stanza;
-* ``ggzy-threshold-share-v1`` -- a Shamir share of an opening key to a custodian.
+* ``ggzy-envelope-share-v2`` -- a Shamir share of an envelope's data key to custodian
+  ``x`` (envelope format v2, :mod:`crypto.custody`; aad binds tender, ``x`` and salt);
+* ``ggzy-threshold-share-v1`` -- a Shamir share of a (legacy) opening key to a custodian.
 """
 
 from __future__ import annotations

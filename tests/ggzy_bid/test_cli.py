@@ -433,3 +433,92 @@ def test_seal_no_digest_cannot_sign(work, capsys):
     assert code == 2
     assert_one_error_line(err, "--no-digest")
     assert not Path("bid.env").exists()
+
+
+# -- format v2 offline: the custodian set as served, checked against pinned keys -------------
+
+
+def _custody_files(tmp_path: Path, *, endorse=(1, 2, 3), sign_with=None):
+    """custody.json as the platform serves it and the trading centre's trust file."""
+    import base64
+
+    from crypto import custody
+
+    from tests.crypto.helpers import p256_key
+
+    enc = {f"c{i}": p256_key(f"cli-enc-{i}") for i in (1, 2, 3)}
+    sig = {f"c{i}": p256_key(f"cli-sig-{i}") for i in (1, 2, 3)}
+    stmt = custody.statement(
+        tender_id="T-1", threshold=2, deadline="2026-12-31T09:30:00Z",
+        custodians=[custody.CustodianSeat(i, f"c{i}", keys.key_fingerprint(enc[f"c{i}"]))
+                    for i in (1, 2, 3)])
+    signers = dict(sig, **(sign_with or {}))
+    info = {
+        "statement": stmt,
+        "endorsements": [{"custodian_id": f"c{i}", "signature": base64.b64encode(
+            custody.endorse(signers[f"c{i}"], stmt)).decode()} for i in endorse],
+        "custodians": [{"x": i, "id": f"c{i}", "encryption_key": base64.b64encode(
+            keys.public_key_bytes(enc[f"c{i}"].public_key())).decode()} for i in (1, 2, 3)],
+    }
+    (tmp_path / "custody.json").write_text(json.dumps(info))
+    (tmp_path / "custodians.json").write_bytes(
+        custody.trust_file({c: k.public_key() for c, k in sig.items()}))
+    return enc
+
+
+def _seal_v2(capsys):
+    return run(capsys, "seal", "--tender", "T-1", "--bidder", "B-1", "--custody", "custody.json",
+               "--custodians", "custodians.json", "--my-key", "bidder.pub", "bid.pdf", "bid.env")
+
+
+def test_seal_v2_offline_splits_the_key_among_the_endorsed_custodians(work, capsys):
+    from crypto import custody, envelope
+
+    enc = _custody_files(work)
+    code, out, err = _seal_v2(capsys)
+    assert code == 0, err
+    blob = Path("bid.env").read_bytes()
+    shares = dict(custody.unwrap_share(blob, enc[c]) for c in ("c1", "c3"))
+    assert envelope.open_bytes(blob, custody.combine(blob, shares)) == PLAINTEXT
+    code, out, _ = run(capsys, "show", "bid.env")
+    assert "format v2" in out and "data key split 2 of 3" in out
+
+
+def test_seal_v2_refuses_a_missing_endorsement_in_one_line(work, capsys):
+    _custody_files(work, endorse=(1, 3))
+    code, _, err = _seal_v2(capsys)
+    assert code == 1
+    assert_one_error_line(err, "'c2' has not endorsed")
+    assert not Path("bid.env").exists()
+
+
+def test_seal_v2_refuses_an_endorsement_by_another_key(work, capsys):
+    from tests.crypto.helpers import p256_key
+
+    _custody_files(work, sign_with={"c1": p256_key("the platform")})
+    code, _, err = _seal_v2(capsys)
+    assert code == 1
+    assert_one_error_line(err, "does not verify with its pinned key")
+
+
+def test_seal_needs_exactly_one_kind_of_custody(work, capsys):
+    _custody_files(work)
+    code, _, err = run(capsys, "seal", "--tender", "T-1", "--bidder", "B-1", "--my-key",
+                       "bidder.pub", "bid.pdf", "bid.env")
+    assert code == 2
+    assert_one_error_line(err, "--custody")
+    code, _, err = _seal(capsys, "--custody", "custody.json")
+    assert code == 2
+
+
+def test_pinning_a_trust_file_keeps_it_beside_the_token(work, capsys, monkeypatch):
+    _custody_files(work)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(work / "config"))
+    code, out, err = run(capsys, "pin-custodians", "custodians.json")
+    assert code == 0, err
+    pinned = work / "config" / "ggzy" / "custodians.json"
+    assert pinned.read_bytes() == Path("custodians.json").read_bytes()
+    assert pinned.stat().st_mode & 0o077 == 0
+    code, _, err = run(capsys, "seal", "--tender", "T-1", "--bidder", "B-1", "--custody",
+                       "custody.json", "--my-key", "bidder.pub", "bid.pdf", "bid.env")
+    assert code == 0, err
