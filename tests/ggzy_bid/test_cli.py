@@ -443,7 +443,6 @@ def _custody_files(tmp_path: Path, *, endorse=(1, 2, 3), sign_with=None):
     import base64
 
     from crypto import custody
-
     from tests.crypto.helpers import p256_key
 
     enc = {f"c{i}": p256_key(f"cli-enc-{i}") for i in (1, 2, 3)}
