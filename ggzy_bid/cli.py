@@ -869,25 +869,6 @@ def cmd_platform_key(args: argparse.Namespace) -> int:
     return 0
 
 
-def _opening_key(tender: dict):
-    """The tender's opening public key, checked against its published fingerprint."""
-    info = tender.get("opening_key")
-    ref = tender.get("reference", "?")
-    if not info:
-        raise CliError(
-            f"tender {ref} has no opening key: it is not taking bids "
-            f"(status: {tender.get('status_label') or tender.get('status')})"
-        )
-    try:
-        point = base64.b64decode(str(info["public_key"]), validate=True)
-    except (KeyError, ValueError, binascii.Error):
-        raise CliError(f"tender {ref}: the opening key is not base64") from None
-    pub = keys.public_key_from_bytes(point)
-    if keys.key_fingerprint(point) != str(info.get("fingerprint", "")).lower():
-        raise CliError(f"tender {ref}: the opening key does not match its fingerprint")
-    return pub
-
-
 CUSTODIANS_FILE = "custodians.json"
 
 
