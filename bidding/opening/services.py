@@ -495,7 +495,8 @@ def opening_custodian_share(
     the custodian decrypted its shares of every pending bid on its own machine
     (``crypto.custody.unwrap_share``). Each share is checked at once against the
     bidder's commitment in the envelope header; a bad one is refused naming the
-    custodian. A bid the custodian could not decrypt may be left out. Every pending
+    custodian. A bid the custodian could not decrypt may be left out (even all of
+    them: the custodian has still taken its turn). Every pending
     bid with k good shares is then opened (``_open_with_custodians``). A legacy
     (v1) share is checked when k of them rebuild the legacy opening key. Returns how
     many custodians have handed over shares."""
@@ -558,9 +559,12 @@ def opening_custodian_share(
                 ) from exc
             stored["bids"][bid.sha256] = {"envelope": str(entry["envelope"]),
                                           "price_sheet": str(entry["price_sheet"])}
-        if not stored["bids"] and "opening_key_share" not in stored:
+        if share.get("v") != 2 and "opening_key_share" not in stored:
             raise refuse("share", _("No share of any undecrypted bid was handed over."),
                          "bad_share")
+        # A v2 hand-over may hold no share at all: a custodian whose shares the bidders
+        # wrapped so that they do not decrypt still takes its turn, so that once every
+        # custodian has, bids short of k shares are settled instead of waiting forever.
         CustodianShare.objects.update_or_create(
             session=session,
             custodian=user,

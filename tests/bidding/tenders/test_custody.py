@@ -384,3 +384,28 @@ def test_the_demo_seals_v2_bids_to_endorsed_custodians(settings, tmp_path):
             assert envelope.read_header(fh).version == 2
         info = custody.custody_info(bid.tender)
         wire.verify_endorsements(info["statement"], info["endorsements"], pinned)
+
+
+def test_bids_short_of_k_shares_are_withdrawn_once_every_custodian_has_had_its_turn(
+        custodians_phase):
+    """A custodian that could decrypt nothing still takes its turn; when all have and a
+    bid has fewer than k shares, it is settled (withdrawn) instead of waiting forever."""
+    tender, users, bids = custodians_phase
+    seats = custody.seats(tender)
+    first = factories.custodian_share(tender, seats[0].custodian)
+    opening.opening_custodian_share(user=seats[0].custodian, tender=tender, share=first)
+    for seat in seats[1:]:
+        opening.opening_custodian_share(user=seat.custodian, tender=tender,
+                                        share={"v": 2, "bids": {}})
+    assert {o.status for o in BidOpening.objects.filter(bid__in=bids)} == {"withdrawn"}
+    tender.opening.refresh_from_db()
+    assert tender.opening.phase == OpeningSession.Phase.CONFIRMING
+
+
+def test_a_hand_over_that_is_not_a_set_of_shares_is_refused(custodians_phase):
+    tender, users, bids = custodians_phase
+    seat = custody.seats(tender)[0]
+    for junk in ({"v": 2, "bids": []}, {"nothing": 1}, []):
+        with pytest.raises(ValidationError) as exc:
+            opening.opening_custodian_share(user=seat.custodian, tender=tender, share=junk)
+        assert exc.value.error_dict["share"][0].code == "bad_share"
