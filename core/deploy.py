@@ -49,7 +49,7 @@ def demo_refusal(*, debug: bool) -> str | None:
     """Why demo data must not be loaded here, or None when it may.
 
     Demo data (known passwords, demo keys) is refused on a production host: production
-    mode is on, or DEBUG is off while ``DATABASE_URL`` names a database server.
+    mode is on, or DEBUG is off while ``DATABASE_URL`` is set (a deliberate deployment).
     ``GGZY_ALLOW_DEMO=1`` overrides both (a staging host that wants the demo). ``make run``
     (SQLite, no variables) is never refused."""
     if env_flag("GGZY_ALLOW_DEMO"):
