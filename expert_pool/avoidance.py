@@ -99,9 +99,9 @@ def related_to_a_party(ctx: Context, expert_ids: set[int]) -> dict[int, str]:
 
 def supervising_department_staff(ctx: Context, expert_ids: set[int]) -> dict[int, str]:
     """Staff of an administrative supervision department may not sit (Reg 46)."""
-    rows = Expert.objects.filter(employer__kind=Organisation.Kind.SUPERVISOR).values_list(
-        "pk", flat=True
-    )
+    departments = list(Organisation.objects.filter(kind=Organisation.Kind.SUPERVISOR)
+                       .values_list("pk", flat=True))
+    rows = Expert.objects.filter(employer_id__in=departments).values_list("pk", flat=True)
     return {pk: "supervising_department" for pk in rows if pk in expert_ids}
 
 

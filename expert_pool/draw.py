@@ -43,6 +43,7 @@ from fractions import Fraction
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -134,23 +135,22 @@ def earliest_draw_time(tender: Tender, region_mode: str) -> datetime:
     return tender.opening_time - timedelta(hours=hours)
 
 
-def _region_filter(qs, tender: Tender, mode: str):
-    if mode == "local":  # the same city (prefecture): first four digits of the code
-        return qs.filter(region__startswith=tender.region[:4])
-    if mode == "remote":  # 远程异地: another province
-        return qs.exclude(region__startswith=tender.region[:2])
-    return qs
+def qualified_q(tender: Tender, region_mode: str, prefix: str = "") -> Q:
+    """Active experts with Law 37's title and years, in the region the draw asks for
+    (``prefix`` reaches the expert through a relation, e.g. ``"expert__"``)."""
+    years, _source = _statutory("EXPERT_MIN_YEARS")
+    q = Q(**{f"{prefix}status": Expert.Status.ACTIVE,
+             f"{prefix}title__in": [Expert.Title.SENIOR, Expert.Title.FULL_SENIOR],
+             f"{prefix}years_experience__gte": years})
+    if region_mode == "local":  # the same city (prefecture): first four digits of the code
+        q &= Q(**{f"{prefix}region__startswith": tender.region[:4]})
+    elif region_mode == "remote":  # 远程异地: another province
+        q &= ~Q(**{f"{prefix}region__startswith": tender.region[:2]})
+    return q
 
 
 def qualified_experts(tender: Tender, region_mode: str):
-    """Active experts with Law 37's title and years, in the region the draw asks for."""
-    years, _source = _statutory("EXPERT_MIN_YEARS")
-    qs = Expert.objects.filter(
-        status=Expert.Status.ACTIVE,
-        title__in=[Expert.Title.SENIOR, Expert.Title.FULL_SENIOR],
-        years_experience__gte=years,
-    )
-    return _region_filter(qs, tender, region_mode)
+    return Expert.objects.filter(qualified_q(tender, region_mode))
 
 
 @dataclass
@@ -174,9 +174,9 @@ def eligibility(tender: Tender, quotas: list[Quota], region_mode: str, *,
         for pk, code in specs:
             if code.startswith(q.specialty):
                 quota_of.setdefault(pk, []).append(i)
-    qualified = qualified_experts(tender, region_mode).values("pk")
+    # One join of the specialty links with the experts: PostgreSQL hashes both sides.
     rows = Expert.specialties.through.objects.filter(
-        specialty_id__in=list(quota_of), expert_id__in=qualified,
+        qualified_q(tender, region_mode, "expert__"), specialty_id__in=list(quota_of),
     ).values_list("expert_id", "expert__code", "specialty_id")
     per_quota: list[dict[int, str]] = [{} for _q in quotas]
     codes: dict[int, str] = {}
