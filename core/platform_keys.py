@@ -249,6 +249,10 @@ def document_certificate():
         return cached
     with _lock:
         if not path.exists():
+            if _production():
+                raise PlatformKeyUnavailable(
+                    f"no document certificate at {path}: in production it is provided, not "
+                    "invented (set PLATFORM_DOCUMENT_CERT_FILE to the certificate and key)")
             key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
             name = x509.Name([
                 x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),

@@ -136,9 +136,16 @@ def test_the_pinned_key_is_read_from_its_own_file(tmp_path, settings):
 
 
 def test_production_mode_does_not_invent_a_key(tmp_path, settings):
-    pytest.importorskip("core.deploy")
     settings.GGZY_PRODUCTION = True
     settings.PLATFORM_KEY_FILE = str(tmp_path / "missing.pem")
     with pytest.raises(platform_keys.PlatformKeyUnavailable, match="in production"):
         platform_keys.signing_key()
     assert not (tmp_path / "missing.pem").exists()
+
+
+def test_production_mode_does_not_invent_a_document_certificate(tmp_path, settings):
+    settings.GGZY_PRODUCTION = True
+    settings.PLATFORM_DOCUMENT_CERT_FILE = str(tmp_path / "missing-cert.pem")
+    with pytest.raises(platform_keys.PlatformKeyUnavailable, match="in production"):
+        platform_keys.document_certificate()
+    assert not (tmp_path / "missing-cert.pem").exists()
