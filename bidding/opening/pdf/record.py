@@ -64,7 +64,8 @@ def record_data(session) -> RecordData:
     bonds = {b.bidder_id: b for b in BidBond.objects.filter(tender=tender)}
     rows = []
     status_zh = {"decrypted": "已解密", "revoked": "未解密（投标人原因，视为撤销）",
-                 "withdrawn": "未解密（非投标人原因，视为撤回）", "pending": "待解密"}
+                 "withdrawn": "未解密（非投标人原因，视为撤回）", "pending": "待解密",
+                 "rejected": "拒绝：投标人加密所致，托管人亦无法解密（证据已存档）"}
     for item in session.bids.select_related("bid__bidder").order_by(
             "announce_order", "bid__submitted_at"):
         sheet = item.price_sheet or {}

@@ -196,3 +196,62 @@ def test_one_openings_failure_does_not_hold_up_another_in_the_same_tick():
         tasks.clock_tick()
     first.opening.refresh_from_db()
     assert first.opening.phase == P.CLOSED
+
+
+def test_a_bidder_that_withholds_its_key_from_an_unopenable_envelope_gains_nothing(
+        monkeypatch, tmp_path):
+    """Selective opening: the rogue seals shares of another key for the custodians and
+    keeps its own key back. No price is shown while it could still decide; then its bid
+    is rejected with the proof, its bond kept, the record says why, and supervision has
+    a flag."""
+    from bidding.bids import services as bid_services
+    from bidding.bids.models import BidBond
+    from bidding.tenders import custody
+    from crypto import shamir
+    from supervision.models import Flag
+
+    tender = factories.published_tender(bond_amount=1000)
+    honest = [factories.bidder_with_key() for _ in range(2)]
+    honest_bids = [factories.submit_bid(tender, u) for u in honest]
+    rogue = factories.bidder_with_key()
+    real_split = shamir.split
+    monkeypatch.setattr(shamir, "split", lambda secret, k, n, *, randbelow: real_split(
+        bytes(32), k, n, randbelow=randbelow))
+    bad = factories.submit_bid(tender, rogue)
+    monkeypatch.setattr(shamir, "split", real_split)
+    bid_services.bond_record(user=rogue, tender=tender, amount=tender.bond_amount,
+                             kind="transfer", payer_account="6222", payer_name="x")
+    with time_machine.travel(tender.deadline, tick=False):
+        tasks.clock_tick()
+    tender.refresh_from_db()
+    session = tender.opening
+    with time_machine.travel(session.window_ends_at - timedelta(seconds=5), tick=False):
+        for bid, user in zip(honest_bids, honest, strict=True):
+            _decrypt(tender, bid, user)
+        assert hall_state(tender, rogue, "bidder")["announced"] == []
+    with time_machine.travel(session.window_ends_at, tick=False):
+        tasks.clock_tick()
+        assert hall_state(tender, rogue, "bidder")["announced"] == []
+        assert not Flag.objects.exists()
+        for seat in custody.seats(tender)[:2]:
+            opening.opening_custodian_share(
+                user=seat.custodian, tender=tender,
+                share=factories.custodian_share(tender, seat.custodian))
+    item = BidOpening.objects.get(bid=bad)
+    assert item.status == BidOpening.Status.REJECTED and item.announced_at is None
+    assert BidBond.objects.get(bidder=rogue.organisation).status == BidBond.Status.FORFEITED
+    flag = Flag.objects.get()
+    assert (flag.kind, flag.severity, flag.subjects) == (
+        "unopenable_bid", "high", [rogue.organisation.credit_code])
+    assert flag.evidence["proof"]["kind"] == "custodian_shares_do_not_open"
+    assert AuditEvent.objects.filter(action="opening.reject").count() == 1
+    announced = BidOpening.objects.filter(announced_at__isnull=False)
+    assert {a.bid_id for a in announced} == {b.pk for b in honest_bids}
+    assert len({a.announced_at for a in announced}) == 1
+    session.refresh_from_db()
+    with time_machine.travel(session.confirm_until, tick=False):
+        tasks.clock_tick()
+    session.refresh_from_db()
+    with session.record.open("rb") as fh:
+        text = "".join(_pdftotext(fh.read(), tmp_path).split())  # cells wrap lines
+    assert "拒绝：投标人加密所致，托管人亦无法解密" in text
