@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -60,6 +61,16 @@ RULES: dict[str, Rule] = {
     # E-Rules 31 leaves the remedy for undecrypted bids to the tender documents; the time
     # the custodians get to open them after the window is a local rule.
     "CUSTODIAN_WINDOW_MINUTES": Rule(60, "E-Rules 31 (local)", local=True),
+    # Law 37: the evaluation committee has at least five members, an odd number.
+    "COMMITTEE_MIN_SIZE": Rule(5, "Law 37"),
+    # Law 37: technical and economic experts are at least two thirds of the members.
+    "COMMITTEE_TECH_ECON_MIN_FRACTION": Rule(Fraction(2, 3), "Law 37"),
+    # Law 37: experts have worked in the field for at least eight years (senior title).
+    "EXPERT_MIN_YEARS": Rule(8, "Law 37"),
+    # MOFCOM Order 13 art 21 (local): experts drawn no earlier than 48 h before the opening.
+    "DRAW_EARLIEST_HOURS": Rule(48, "MOFCOM Order 13 art 21 (local)", local=True),
+    # The same when experts come from another province (远程异地).
+    "DRAW_EARLIEST_HOURS_REMOTE": Rule(72, "MOFCOM Order 13 art 21 (local)", local=True),
     # Retention of electronic records and of notices (local).
     "RECORD_RETENTION_YEARS": Rule(3, "E-Rules (local)", local=True),
     "NOTICE_RETENTION_YEARS": Rule(10, "local", local=True),
