@@ -206,3 +206,21 @@ class SeatApi(APIView):
                                  signature_b64=d["signature"])
         m.refresh_from_db()
         return Response(seat_json(m))
+
+
+class AbandonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class DrawAbandonApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=AbandonSerializer, responses=dict)
+    def post(self, request, draw_id):
+        """Close a draw stuck without its public input as failed (supervisor)."""
+        draw = get_object_or_404(Draw.objects.select_related("tender"), pk=draw_id)
+        s = AbandonSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        draws.draw_abandon(draw=draw, user=request.user, reason=s.validated_data["reason"])
+        draw.refresh_from_db()
+        return Response(draw_json(draw, request.user))

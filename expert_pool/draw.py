@@ -497,6 +497,33 @@ def beacon_record(*, draw: Draw, user, value: str, now: datetime | None = None) 
     return draw
 
 
+@transaction.atomic
+def draw_abandon(*, draw: Draw, user, reason: str, now: datetime | None = None) -> Draw:
+    """A supervisor closes a draw stuck without its public input (a party never revealed)
+    as failed, naming the parties missing; the trading centre may then request a new
+    draw, with a new commitment. The failure and who withheld stay on the record."""
+    now = now or timezone.now()
+    if not getattr(user, "is_authenticated", False) or user.role != Role.SUPERVISOR:
+        raise refuse("__all__", _("Only a supervisor abandons a draw."), "forbidden")
+    draw = _get_locked(draw)
+    if draw.status != Draw.Status.AWAITING_INPUT:
+        raise refuse("__all__", _("Only a draw still waiting for its public input can be "
+                                  "abandoned."), "draw_not_waiting")
+    if not reason.strip():
+        raise refuse("reason", _("Give the reason."), "required")
+    revealed = {c.party for c in draw.contributions.all() if c.value}
+    missing = [p for p in draw.params.get("beacon_parties", []) if p not in revealed]
+    draw.status = Draw.Status.FAILED
+    draw.failure_reason = _("Abandoned by the supervisor: %(reason)s (no value from: "
+                            "%(missing)s)") % {"reason": reason.strip(),
+                                              "missing": ", ".join(missing) or "-"}
+    draw.save(update_fields=["status", "failure_reason"])
+    audit_record(actor=user, action="expert_draw.abandoned", obj=draw,
+                 payload={"reason": reason.strip(), "missing": missing},
+                 summary=f"draw {draw.pk} abandoned; missing {', '.join(missing)}")
+    return draw
+
+
 def select_groups(*, secret: bytes, params: dict, groups: list[dict],
                   public_input: str) -> tuple[list[list[str]], str]:
     """Step 4: the drawn codes per group (seat holders first), or a failure reason."""

@@ -226,6 +226,8 @@ def tender_draw(request, tender_id):
                                     commitment=request.POST.get("commitment", ""))
             elif action == "reveal" and draw:
                 draws.beacon_reveal(draw=draw, user=user, value=request.POST.get("value", ""))
+            elif action == "abandon" and draw:
+                draws.draw_abandon(draw=draw, user=user, reason=request.POST.get("reason", ""))
             elif action == "record" and draw:
                 draws.beacon_record(draw=draw, user=user, value=request.POST.get("value", ""))
         except ValidationError as exc:

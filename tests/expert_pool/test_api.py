@@ -98,3 +98,13 @@ def test_a_pool_without_experts_names_the_short_specialty(tender, operator):
     make_pool(3, specialties=("A0201",))
     r = _post(tender, operator, backups=0)
     assert r.status_code == 400 and "D01" in r.json()["error"]["message"]
+
+
+def test_only_a_supervisor_abandons_a_draw_through_the_api(tender, operator, pool):
+    draw = request(tender, operator)
+    r = api_as(operator).post(f"/api/expert-draws/{draw.pk}/abandon/", {"reason": "x"},
+                              format="json")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "forbidden"
+    r = api_as(factories.supervisor()).post(f"/api/expert-draws/{draw.pk}/abandon/",
+                                            {"reason": "公证员未揭示"}, format="json")
+    assert r.status_code == 200 and r.json()["status"] == "failed"

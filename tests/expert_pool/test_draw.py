@@ -255,3 +255,24 @@ def test_the_uniformity_test_can_fail_on_a_biased_selection():
     expected = draws * m / len(candidates)
     chi2 = sum((counts[c] - expected) ** 2 / expected for c in candidates)
     assert chi2 > 31.26
+
+
+def test_a_supervisor_abandons_a_stuck_draw_and_a_new_draw_may_follow(tender, operator, pool):
+    users = party_users()
+    draw = request(tender, operator)
+    for role, user in users.items():
+        D.beacon_commit(draw=draw, user=user,
+                        commitment=D.contribution_commitment(BEACON_VALUES[role]))
+    D.beacon_reveal(draw=draw, user=users[Role.SUPERVISOR], value=BEACON_VALUES[Role.SUPERVISOR])
+    with pytest.raises(ValidationError) as exc:
+        D.draw_abandon(draw=draw, user=operator, reason="notary silent")
+    assert _code(exc.value) == "forbidden"
+    D.draw_abandon(draw=draw, user=users[Role.SUPERVISOR], reason="notary silent")
+    draw.refresh_from_db()
+    assert draw.status == Draw.Status.FAILED
+    assert "notary" in draw.failure_reason and "operator" in draw.failure_reason
+    with pytest.raises(ValidationError) as exc:
+        D.draw_abandon(draw=draw, user=users[Role.SUPERVISOR], reason="again")
+    assert _code(exc.value) == "draw_not_waiting"
+    second = request(tender, operator)
+    assert second.attempt == 2 and second.commitment != draw.commitment
