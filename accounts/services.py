@@ -161,12 +161,11 @@ def public_key_register(*, user, point: bytes, purpose: str, label: str = "") ->
             audit_record(actor=user, action="key.register", obj=key,
                          payload={"purpose": purpose, "fingerprint": fingerprint})
     except IntegrityError as exc:
-        raise ValidationError(
-            {"public_key": _("Another key of this purpose was registered for you at the "
-                             "same moment; you can have only one active key per purpose. "
-                             "Check your keys and try again.")},
+        raise ValidationError({"public_key": ValidationError(
+            _("Another key of this purpose was registered for you at the same moment; you "
+              "can have only one active key per purpose. Check your keys and try again."),
             code="key_conflict",
-        ) from exc
+        )}) from exc
     return key
 
 

@@ -409,3 +409,32 @@ def test_a_hand_over_that_is_not_a_set_of_shares_is_refused(custodians_phase):
         with pytest.raises(ValidationError) as exc:
             opening.opening_custodian_share(user=seat.custodian, tender=tender, share=junk)
         assert exc.value.error_dict["share"][0].code == "bad_share"
+
+
+def test_a_registration_racing_another_is_refused_not_doubled(monkeypatch):
+    """If another write slips past the lock, the partial unique index refuses it and the
+    service says so in one clear message."""
+    user = factories.supervisor()
+    public_key_register(user=user, point=_point(), purpose="custodian")
+
+    def racing(**kw):
+        raise IntegrityError("UNIQUE constraint failed: one_active_key_per_purpose")
+
+    monkeypatch.setattr(PublicKey.objects, "create", racing)
+    with pytest.raises(ValidationError) as exc:
+        public_key_register(user=user, point=_point(), purpose="custodian")
+    assert exc.value.error_dict["public_key"][0].code == "key_conflict"
+    assert PublicKey.objects.filter(user=user, purpose="custodian", active=True).count() == 1
+
+
+def test_more_custodians_than_an_envelope_can_name_is_refused_at_publication():
+    from bidding.tenders import services
+    from crypto.envelope import MAX_CUSTODIANS
+
+    factories.ensure_custodians()
+    while PublicKey.objects.filter(purpose="custodian", active=True).count() <= MAX_CUSTODIANS:
+        factories.register_key(factories.supervisor(), "custodian")
+    draft = factories.draft_tender()
+    with pytest.raises(ValidationError) as exc:
+        services.tender_publish(user=draft.created_by, tender=draft)
+    assert exc.value.error_dict["__all__"][0].code == "too_many_custodians"
