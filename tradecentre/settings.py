@@ -292,6 +292,28 @@ TENDER_REFERENCE_PREFIX = os.environ.get("TENDER_REFERENCE_PREFIX", "GGZY")
 PLATFORM_KEY_FILE = os.environ.get("PLATFORM_KEY_FILE", str(VAR_DIR / "platform_signing_key.pem"))
 PLATFORM_DOCUMENT_CERT_FILE = os.environ.get(
     "PLATFORM_DOCUMENT_CERT_FILE", str(VAR_DIR / "platform_document_cert.pem"))
+# Where the platform signing key comes from: "file" (default), "env" (PEM in
+# PLATFORM_SIGNING_KEY; chosen when that variable is set) or "external" (an HSM/KMS
+# adapter: PLATFORM_EXTERNAL_SIGNER is the dotted path of its factory). README "Audit trail".
+PLATFORM_KEY_PROVIDER = os.environ.get("PLATFORM_KEY_PROVIDER") or None
+PLATFORM_EXTERNAL_SIGNER = os.environ.get("PLATFORM_EXTERNAL_SIGNER") or None
+# The platform verify key as pinned by verifiers (never derived from the key on disk).
+AUDIT_PINNED_KEY_FILE = os.environ.get("AUDIT_PINNED_KEY_FILE") or None
+# The witness that cosigns tree heads (python -m audit.witness), and its pinned key.
+AUDIT_WITNESS_URL = os.environ.get("AUDIT_WITNESS_URL") or None
+AUDIT_WITNESS_KEY_FILE = os.environ.get("AUDIT_WITNESS_KEY_FILE") or None
+
+# The expert pool (README "Expert pool"): avoidance, confirmation, the draw's beacon.
+EXPERT_AVOID_EMPLOYMENT_YEARS = int(os.environ.get("EXPERT_AVOID_EMPLOYMENT_YEARS", "3"))
+EXPERT_MAX_SERVICES_PER_TENDERER = int(os.environ.get("EXPERT_MAX_SERVICES_PER_TENDERER", "3"))
+EXPERT_SERVICE_WINDOW_MONTHS = int(os.environ.get("EXPERT_SERVICE_WINDOW_MONTHS", "12"))
+EXPERT_CONFIRM_WINDOW_MINUTES = int(os.environ.get("EXPERT_CONFIRM_WINDOW_MINUTES", "60"))
+EXPERT_DRAW_BEACON = os.environ.get("EXPERT_DRAW_BEACON", "commit_reveal")
+EXPERT_DRAW_BEACON_PARTIES = ["supervisor", "operator", "notary"]
+EXPERT_NOTIFY_CHANNELS = [
+    c.strip() for c in os.environ.get("EXPERT_NOTIFY_CHANNELS", "inapp,email,sms").split(",")
+    if c.strip()
+]
 PLATFORM_NAME = os.environ.get("PLATFORM_NAME", "福州市公共资源交易平台")
 # k of the opening key's k-of-n split among the registered custodians.
 OPENING_KEY_THRESHOLD = int(os.environ.get("OPENING_KEY_THRESHOLD", "2"))
@@ -301,7 +323,7 @@ PRICE_SHEET_MAX_BYTES = 64 * 1024
 # Trust X-Forwarded-For from a reverse proxy only when told to (evidence of upload IPs).
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
 
-# Local statutory values: see tradecentre/statutory.py for the rules and sources.
+# Local statutory values: see core/statutory.py for the rules and sources.
 STATUTORY_OVERRIDES: dict[str, object] = {}
 
 LOGGING = {
