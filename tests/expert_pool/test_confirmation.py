@@ -26,8 +26,10 @@ M = DrawMember.Status
 
 
 @pytest.fixture(autouse=True)
-def _send_on_commit(django_capture_on_commit_callbacks):
-    """Messages go after commit; run those callbacks as they are scheduled."""
+def _send_on_commit(django_capture_on_commit_callbacks, settings):
+    """Messages go after commit; run those callbacks as they are scheduled. Every
+    channel is on, the automatic call included."""
+    settings.EXPERT_NOTIFY_CHANNELS = ["inapp", "email", "sms", "voice"]
     from django.db import transaction
 
     real = transaction.on_commit

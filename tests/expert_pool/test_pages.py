@@ -131,10 +131,11 @@ def test_the_gateway_page_is_for_administrators_only(operator):
     assert client_for(admin).get("/experts/gateway/").status_code == 200
 
 
-def test_the_gateway_page_presses_a_key_on_an_automatic_call(tender, operator,
+def test_the_gateway_page_presses_a_key_on_an_automatic_call(tender, operator, settings,
                                                              django_capture_on_commit_callbacks):
     from expert_pool.models import GatewayMessage
 
+    settings.EXPERT_NOTIFY_CHANNELS = ["sms", "voice"]
     make_pool(3, specialties=("A0201",))
     make_pool(2, specialties=("D0101",))
     with django_capture_on_commit_callbacks(execute=True):
