@@ -31,6 +31,7 @@ import binascii
 import contextlib
 import getpass
 import hashlib
+import io
 import json
 import os
 import sys
@@ -973,11 +974,65 @@ def cmd_custodian_endorse(args: argparse.Namespace) -> int:
     key = _load_private(args, args.key)
     sig = custody.endorse(key, stmt)
     answer = api.endorse(args.tender, sig)
+    _remember_endorsement(args, stmt)
     done = {e.get("custodian_id") for e in answer.get("endorsements") or []}
     print(f"endorsed tender {stmt['tender_id']}: {stmt['threshold']} of {len(seats)} "
           f"custodians, deadline {stmt['deadline']} "
           f"({len(done)} of {len(seats)} endorsements in)")
     return 0
+
+
+ENDORSED_FILE = "endorsed.json"
+
+
+def _endorsed_path(args: argparse.Namespace) -> Path:
+    return _token_path(args).parent / ENDORSED_FILE
+
+
+def _remember_endorsement(args: argparse.Namespace, stmt: dict) -> None:
+    """Keep, on this machine, the latest deadline this custodian endorsed per tender, so
+    that hall-share never trusts the platform alone about when bids may be opened."""
+    path = _endorsed_path(args)
+    try:
+        seen = json.loads(path.read_text("utf-8")) if path.is_file() else {}
+    except (OSError, ValueError):
+        seen = {}
+    tender_id = str(stmt["tender_id"])
+    seen[tender_id] = max(str(seen.get(tender_id, "")), str(stmt["deadline"]))
+    _write_private_file(path, json.dumps(seen, indent=2).encode() + b"\n")
+
+
+def _opening_allowed(args: argparse.Namespace, api: client.Client) -> str:
+    """The tender id whose shares may be handed over now; refuses before the deadline.
+
+    The deadline is the later of the one this custodian endorsed (kept on this machine
+    by custodian-endorse) and the one the platform's custodian-set statement names,
+    compared with this machine's clock: a platform that claims an opening early gets no
+    share."""
+    from datetime import UTC, datetime
+
+    info = api.custody(args.tender)
+    stmt = info.get("statement") if isinstance(info, dict) else None
+    if not isinstance(stmt, dict):
+        raise CliError(f"tender {args.tender} has no custodian set")
+    tender_id = str(stmt["tender_id"])
+    deadline = str(stmt.get("deadline", ""))
+    path = _endorsed_path(args)
+    if path.is_file():
+        try:
+            deadline = max(deadline, str(json.loads(path.read_text("utf-8")).get(tender_id, "")))
+        except (OSError, ValueError, AttributeError):
+            pass
+    try:
+        when = datetime.fromisoformat(deadline.replace("Z", "+00:00"))
+    except ValueError:
+        raise CliError(f"tender {tender_id}: the custodian set names no deadline") from None
+    if datetime.now(UTC) < when and not args.ignore_deadline:
+        raise CliError(
+            f"tender {tender_id}: its deadline {deadline} has not passed by this machine's "
+            "clock; refusing to hand over shares (--ignore-deadline if your clock is wrong)"
+        )
+    return tender_id
 
 
 def _tender_ids(tender: dict) -> str:
@@ -1374,6 +1429,9 @@ def cmd_hall_decrypt(args: argparse.Namespace) -> int:
 def _hall_share_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tender", required=True, metavar="ID")
     p.add_argument("--key", required=True, metavar="PRIV", help="your custodian key (PEM)")
+    p.add_argument("--ignore-deadline", action="store_true",
+                   help="hand over shares although this machine's clock is before the "
+                   "deadline (only if that clock is wrong)")
     _passphrase_arg(p)
     _server_args(p)
 
@@ -1390,6 +1448,7 @@ def cmd_hall_share(args: argparse.Namespace) -> int:
     api = _client(args)
     me = api.me()
     work = api.my_key_share(args.tender)
+    tender_id = _opening_allowed(args, api)
     key = _load_p256_private(args, args.key)
     out: dict = {"v": 2, "bids": {}}
     skipped = []
@@ -1397,9 +1456,14 @@ def cmd_hall_share(args: argparse.Namespace) -> int:
         if item.get("version") != envelope.VERSION_CUSTODY:
             continue
         try:
-            x, share = custody.unwrap_share(base64.b64decode(item["bid_header"]), key)
-            _, sheet = custody.unwrap_share(base64.b64decode(item["price_sheet"]), key)
-        except (KeyError, ValueError, binascii.Error, CryptoError) as exc:
+            headers = [envelope.read_header(io.BytesIO(base64.b64decode(item[name])))
+                       for name in ("bid_header", "price_sheet")]
+            if any(h.tender_id != tender_id for h in headers):
+                raise CliError(f"the platform offered an envelope of tender "
+                               f"{headers[0].tender_id!r} as one of {tender_id!r}")
+            x, share = custody.unwrap_share(headers[0], key)
+            _, sheet = custody.unwrap_share(headers[1], key)
+        except (KeyError, ValueError, binascii.Error, CryptoError, CliError) as exc:
             skipped.append(f"{str(item.get('sha256', '?'))[:16]}: {exc}")
             continue
         out["bids"][item["sha256"]] = {"x": x, "envelope": base64.b64encode(share).decode(),

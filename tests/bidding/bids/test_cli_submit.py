@@ -450,6 +450,9 @@ def test_a_custodian_endorses_from_the_command_line(tmp_path, live_server, tende
     assert f"endorsed tender {tender.reference}: 2 of 3" in out
     assert "(3 of 3 endorsements in)" in out
     assert custody.fully_endorsed(tender)
+    # The endorsed deadline is kept on the custodian's machine: hall-share checks it.
+    endorsed = json.loads((home / ".config" / "ggzy" / "endorsed.json").read_text())
+    assert endorsed == {tender.reference: custody.statement(tender)["deadline"]}
     # Signing with a key other than the registered one is refused by the platform.
     tool.ok("keygen", str(tmp_path / "other"))
     refused(tool("custodian-endorse", "--tender", tender.reference, "--key",
