@@ -68,7 +68,14 @@ What a malicious party can still do
 * A custodian can hand over a wrong share: it is refused and named at once.
 * The platform alone can open nothing: it never sees a share before the
   opening, and it cannot substitute custodian keys without the pinned
-  custodians' signatures.
+  custodians' signatures. It could claim an opening early to get shares: the
+  custodian's command-line tool (``python -m ggzy_bid hall-share``) hands over
+  shares only after the deadline it endorsed has passed by its own clock, and
+  only of envelopes of that tender. The browser's custodian panel and bid page
+  run the platform's JavaScript, so they protect only against a platform that
+  does not also change its scripts.
+* Denial of service stays possible: the platform can hide endorsements or
+  refuse uploads; the audit trail records what it did.
 """
 
 from __future__ import annotations
