@@ -1,15 +1,15 @@
 """Cross-tender screens: co-bidding groups, bid rotation, perennial losers.
 
 Co-bidding groups follow Wachs & Kertész, "A network approach to cartel detection in
-public auction markets" (Scientific Reports 9, 2019): bidders are nodes, an edge counts
-the tenders two bidders entered together; candidate groups are communities (Louvain,
-fixed seed) of the graph kept to edges seen at least ``min_joint`` times; a group is
-suspicious when it is
+public auction markets" (Scientific Reports 9, 2019): bidders are nodes, an edge's weight
+counts the tenders two bidders entered together; candidate groups are communities
+(Louvain, fixed seed) of the graph kept to edges seen at least ``min_joint`` times; a
+group is suspicious when it is
 
-- cohesive: its members' bids mostly go to tenders where other members bid too
-  (cohesion = share of the members' bids placed in tenders with >= 2 members), and
-- exclusive: where they meet, outsiders are few
-  (exclusivity = share of all bids in those tenders that come from members).
+- cohesive: every pair of members bids together most of the time (cohesion = mean over
+  member pairs of joint tenders / the tenders of the less active member), and
+- exclusive: the members' co-bidding stays inside the group (exclusivity = the weight
+  of the edges between members / the weight of all edges of the members).
 """
 
 from __future__ import annotations
@@ -38,45 +38,52 @@ class Group:
         return self.cohesion * self.exclusivity
 
 
-def cobidding_graph(market: Market, *, min_joint: int = 2,
+def cobidding_graph(market: Market, *,
                     progress: Callable[[int], None] | None = None) -> nx.Graph:
-    """Bidders joined by the number of tenders they entered together (>= min_joint)."""
+    """Bidders joined by the number of tenders they entered together; each node's
+    ``tenders`` is the number of tenders it entered."""
     pairs: Counter = Counter()
+    entered: Counter = Counter()
     for k, tender in enumerate(market.tenders):
         names = sorted(set(market.bidders(tender)))
+        entered.update(names)
         if len(names) <= 30:  # a framework tender with everyone in it says nothing
             pairs.update(combinations(names, 2))
         if progress and k % 1000 == 0:
             progress(k)
     g = nx.Graph()
-    g.add_weighted_edges_from((a, b, w) for (a, b), w in pairs.items() if w >= min_joint)
+    g.add_nodes_from((n, {"tenders": c}) for n, c in entered.items())
+    g.add_weighted_edges_from((a, b, w) for (a, b), w in pairs.items())
     return g
 
 
 def cobidding_groups(market: Market, *, min_joint: int = 2, max_size: int = 12,
                      graph: nx.Graph | None = None) -> list[Group]:
     """Candidate groups with their cohesion and exclusivity, strongest first."""
-    g = graph if graph is not None else cobidding_graph(market, min_joint=min_joint)
+    full = graph if graph is not None else cobidding_graph(market)
+    g = nx.Graph()
+    g.add_weighted_edges_from((a, b, w) for a, b, w in full.edges(data="weight")
+                              if w >= min_joint)
     if g.number_of_edges() == 0:
         return []
     communities = nx.community.louvain_communities(g, weight="weight", seed=0)
+    candidates = []
+    for comm in communities:
+        if 2 <= len(comm) <= max_size:
+            candidates.append(frozenset(comm))
+        elif len(comm) > max_size:
+            # Split an oversized community into the components of its heaviest edges.
+            sub = g.subgraph(comm)
+            cut = max(min_joint, _median_weight(sub) * 2)
+            heavy = [(a, b) for a, b, w in sub.edges(data="weight") if w >= cut]
+            candidates += [frozenset(cc) for cc in nx.connected_components(nx.Graph(heavy))
+                           if 2 <= len(cc) <= max_size]
     bids_of: dict[str, list] = defaultdict(list)
     for t in market.tenders:
         for b in set(market.bidders(t)):
             bids_of[b].append(t)
-    groups = []
-    for comm in communities:
-        if not 2 <= len(comm) <= max_size:
-            # Split an oversized community into its densest pairs' components.
-            if len(comm) > max_size:
-                sub = g.subgraph(comm)
-                heavy = [(a, b) for a, b, w in sub.edges(data="weight")
-                         if w >= max(min_joint, _median_weight(sub) * 2)]
-                for cc in nx.connected_components(nx.Graph(heavy)):
-                    if 2 <= len(cc) <= max_size:
-                        groups.append(_measure(frozenset(cc), market, bids_of))
-            continue
-        groups.append(_measure(frozenset(comm), market, bids_of))
+    strength = dict(full.degree(weight="weight"))
+    groups = [_measure(c, market, bids_of, full, strength) for c in candidates]
     return sorted(groups, key=lambda gr: -gr.strength)
 
 
@@ -85,21 +92,19 @@ def _median_weight(g: nx.Graph) -> float:
     return w[len(w) // 2] if w else 0
 
 
-def _measure(members: frozenset, market: Market, bids_of: dict) -> Group:
+def _measure(members: frozenset, market: Market, bids_of: dict, full: nx.Graph,
+             strength: dict) -> Group:
     tenders = {t for m in members for t in bids_of[m]}
-    member_bids = joint_member_bids = joint_all_bids = 0
-    joint = []
-    for t in tenders:
-        names = market.bidders(t)
-        inside = sum(1 for n in names if n in members)
-        member_bids += inside
-        if inside >= 2:
-            joint.append(t)
-            joint_member_bids += inside
-            joint_all_bids += len(names)
+    joint = [t for t in tenders if sum(1 for n in market.bidders(t) if n in members) >= 2]
+    overlaps, inside = [], 0.0
+    for a, b in combinations(sorted(members), 2):
+        w = full[a][b]["weight"] if full.has_edge(a, b) else 0
+        inside += w
+        overlaps.append(w / max(1, min(full.nodes[a]["tenders"], full.nodes[b]["tenders"])))
+    total = sum(strength.get(m, 0) for m in members)
     return Group(members, sorted(joint, key=str),
-                 joint_member_bids / member_bids if member_bids else 0.0,
-                 joint_member_bids / joint_all_bids if joint_all_bids else 0.0)
+                 sum(overlaps) / len(overlaps) if overlaps else 0.0,
+                 2 * inside / total if total else 0.0)
 
 
 def screen_cobidding_group(group: Group, *, min_joint: int = 3, cohesion: float = 0.5,

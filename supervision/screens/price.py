@@ -61,12 +61,20 @@ def price_statistics(amounts: Sequence[float]) -> dict[str, float]:
         gap = a[1] - a[0]
         # Identical losing bids: a positive gap over no spread is the extreme case.
         out["rd"] = gap / losing_sd if losing_sd > 0 else (10.0 if gap > 0 else 0.0)
-        if sd > 0:
-            out["skewness"] = float(stats.skew(a, bias=False))
+        d = a - mean
+        m2 = float((d * d).mean())
+        if m2 > 0:
+            g1 = float((d**3).mean()) / m2**1.5
+            # Bias-corrected sample skewness and excess kurtosis (as scipy.stats.skew and
+            # kurtosis with bias=False), written out: these run once per tender.
+            out["skewness"] = g1 * math.sqrt(n * (n - 1)) / (n - 2)
+            if n >= 4:
+                g2 = float((d**4).mean()) / m2**2 - 3
+                out["kurtosis"] = ((n + 1) * g2 + 6) * (n - 1) / ((n - 2) * (n - 3))
         if a[-1] > a[0]:
-            out["ks"] = float(stats.kstest((a - a[0]) / (a[-1] - a[0]), "uniform").statistic)
-    if n >= 4 and sd > 0:
-        out["kurtosis"] = float(stats.kurtosis(a, bias=False))
+            u = (a - a[0]) / (a[-1] - a[0])
+            i = np.arange(1, n + 1)
+            out["ks"] = float(max((i / n - u).max(), (u - (i - 1) / n).max()))
     return out
 
 

@@ -127,7 +127,8 @@ def skipped_screens(market: Market) -> list[str]:
     return out
 
 
-def screen_market(market: Market, *, progress: Callable[[int, int], None] | None = None
+def screen_market(market: Market, *, progress: Callable[[int, int], None] | None = None,
+                  cross_progress: Callable[[int, int], None] | None = None
                   ) -> MarketScreening:
     """Run every screen the columns allow, per tender and across tenders."""
     total = len(market.tenders)
@@ -144,7 +145,7 @@ def screen_market(market: Market, *, progress: Callable[[int, int], None] | None
             progress(k + 1, total)
     groups = []
     if market.has("bidder"):
-        groups = _cross_tender(market, screened)
+        groups = _cross_tender(market, screened, cross_progress)
     return MarketScreening(screened, skipped_screens(market), groups)
 
 
@@ -168,8 +169,21 @@ def _price_features(bids, results) -> dict[str, float]:
     return f
 
 
-def _cross_tender(market: Market, screened: dict) -> list:
-    graph = cobidding_graph(market)
+def cross_tender_screening(market: Market, *,
+                           progress: Callable[[int, int], None] | None = None
+                           ) -> MarketScreening:
+    """Only the cross-tender screens (groups, rotation, perennial losers) of a market."""
+    screened = {t: TenderScreening(t) for t in market.tenders}
+    groups = _cross_tender(market, screened, progress) if market.has("bidder") else []
+    return MarketScreening(screened, skipped_screens(market), groups)
+
+
+def _cross_tender(market: Market, screened: dict,
+                  progress: Callable[[int, int], None] | None = None) -> list:
+    total = len(market.tenders)
+    # Progress in three stages of the tender count: graph, groups, per-tender features.
+    step = (lambda base: (lambda k: progress(base + k, 3 * total))) if progress else None
+    graph = cobidding_graph(market, progress=step(0) if step else None)
     groups = cobidding_groups(market, graph=graph)
     has_winner = market.has("winner")
     records = bidder_records(market)
@@ -197,9 +211,15 @@ def _cross_tender(market: Market, screened: dict) -> list:
                     ts.features["rotation"] = rot.value or 0.0
             if res.fired:
                 ts.results.append(_for_tender(res, t))
-            if rot is not None and rot.fired:
+            # Rotation is a finding only within a group that bids together and alone:
+            # two firms that split a duopoly's tenders are not a ring.
+            if rot is not None and rot.fired and res.fired:
                 ts.results.append(_for_tender(rot, t))
-    for t, ts in screened.items():
+    if progress:
+        progress(2 * total, 3 * total)
+    for k, (t, ts) in enumerate(screened.items()):
+        if progress and k % 1000 == 0:
+            progress(2 * total + k, 3 * total)
         names = sorted(set(market.bidders(t)))
         ts.features.setdefault("group_strength", 0.0)
         ts.features.setdefault("group_share", 0.0)
@@ -228,6 +248,8 @@ def _cross_tender(market: Market, screened: dict) -> list:
             for n in names:
                 if n in losers and n not in wins:
                     ts.results.append(_for_tender(losers[n], t))
+    if progress:
+        progress(3 * total, 3 * total)
     return groups
 
 
