@@ -65,20 +65,9 @@ S = Tender.Status
 DRAWABLE = frozenset({S.PUBLISHED, S.BIDDING_CLOSED, S.OPENING, S.OPENED})
 REGION_MODES = ("local", "remote", "any")
 
-_DEFAULTS = {
-    "COMMITTEE_MIN_SIZE": (5, "Law 37"),
-    "COMMITTEE_TECH_ECON_MIN_FRACTION": (Fraction(2, 3), "Law 37"),
-    "EXPERT_MIN_YEARS": (8, "Law 37"),
-    "DRAW_EARLIEST_HOURS": (48, "MOFCOM Order 13 art 21"),
-    "DRAW_EARLIEST_HOURS_REMOTE": (72, "MOFCOM Order 13 art 21"),
-}
-
-
 def _statutory(name: str):
-    """The number from core.statutory once it is there, else the same default here."""
-    if name in statutory.RULES:
-        return statutory.value(name), statutory.source(name)
-    return _DEFAULTS[name]
+    """The number in force and the article it comes from (core/statutory.py)."""
+    return statutory.value(name), statutory.source(name)
 
 
 # ---------------------------------------------------------------- request checks
