@@ -153,9 +153,12 @@ class MyKeyShareApi(APIView):
 
     @extend_schema(parameters=[TENDER_ID], responses=dict)
     def get(self, request, tender_id):
-        """Your encrypted share of the tender's opening key (custodians only). Only your
-        private key opens it: ``python -m ggzy_bid hall-share`` decrypts it on your machine
-        and hands it to the hall once the decryption window has closed."""
+        """Your seat in the tender's custodian set and the headers of every bid still
+        pending (custodians only; ``bidding.bids.sealing.custodian_work``). Only your
+        private key opens your shares in them: ``python -m ggzy_bid hall-share`` (or the
+        hall's custodian panel) decrypts them on your machine and hands them to the hall
+        once the decryption window has closed. Legacy tenders also carry your encrypted
+        share of their v1 opening key."""
         tender = access_tender(request.user, tender_id)
         share = key_share_of(tender, request.user)
         if share is None:
