@@ -31,6 +31,9 @@ from . import notify, policies
 from .models import Draw, DrawMember, Expert, ImportBatch, Specialty, Unavailability
 
 M = DrawMember.Status
+# How a drawn expert's own actions appear in the audit trail: the event names the seat
+# (draw, group, position); the person is on the seat's row, sealed like the list.
+SEALED_ACTOR = "drawn-expert"
 
 
 def confirm_window() -> timedelta:
@@ -283,7 +286,8 @@ def member_respond(*, member: DrawMember, user, accept: bool, reason: str = "",
     member.responded_at = now
     member.decline_reason = "" if accept else reason.strip()[:300]
     member.save(update_fields=["status", "responded_at", "decline_reason"])
-    audit_record(actor="voice-gateway" if by_phone else user,
+    # The seat, not the person: operators read the audit trail, and the list is sealed.
+    audit_record(actor="voice-gateway" if by_phone else SEALED_ACTOR,
                  action="expert_draw.confirmed" if accept else
                  "expert_draw.declined", obj=member.draw,
                  payload={"member": member.pk, "reason": member.decline_reason},
@@ -416,7 +420,7 @@ def pledge_sign(*, member: DrawMember, user, otp: str = "", signature_b64: str =
         member.otp_hash = ""
     member.pledged_at = now
     member.save(update_fields=["pledged_at", "pledge_method", "pledge_proof", "otp_hash"])
-    audit_record(actor=user, action="expert_draw.pledged", obj=member.draw,
+    audit_record(actor=SEALED_ACTOR, action="expert_draw.pledged", obj=member.draw,
                  payload={"member": member.pk, "method": member.pledge_method},
                  summary=f"draw {member.draw_id}: pledge signed ({member.pledge_method})")
     _complete_if_ready(member.draw)

@@ -76,3 +76,16 @@ def test_names_are_public_with_the_result(drawn):
     draw.tender.refresh_from_db()
     for name, user in _roles(draw.tender).items():
         assert policies.can_see_members(user, draw), name
+
+
+def test_the_audit_trail_names_the_seat_not_the_expert(drawn):
+    from audit.models import AuditEvent
+    from expert_pool import services
+
+    draw, people = drawn
+    expert, user = people[0]
+    seat = draw.members.get(expert=expert)
+    services.member_respond(member=seat, user=user, accept=True)
+    event = AuditEvent.objects.filter(action="expert_draw.confirmed").get()
+    assert event.actor == "drawn-expert" and event.actor_id is None
+    assert user.username not in event.summary and expert.name not in event.summary
