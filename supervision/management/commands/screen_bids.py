@@ -42,15 +42,16 @@ class Command(BaseCommand):
         model = None
         if train:
             train_rows, labels = train
-            screening = score.screen_market(Market.from_rows(train_rows),
-                                            progress=ProgressBar("training screens"))
+            bar = ProgressBar("training screens", _Raw(self.stderr))
+            screening = score.screen_market(Market.from_rows(train_rows), progress=bar)
             try:
                 model = score.fit_learned(screening, labels)
             except ValueError as exc:
                 raise CommandError(f"{opts['train']}: {exc}")
 
         market = Market.from_rows(rows)
-        screening = score.screen_market(market, progress=ProgressBar("screening"))
+        bar = ProgressBar("screening", _Raw(self.stderr))
+        screening = score.screen_market(market, progress=bar)
         if model is not None:
             scores = score.learned_scores(model, screening)
         else:
@@ -70,6 +71,20 @@ class Command(BaseCommand):
         self.stdout.write(f"{len(ranked)} tenders scored ({mode}) -> {opts['output']}")
         if screening.skipped:
             self.stdout.write("skipped (columns absent): " + "; ".join(screening.skipped))
+
+
+class _Raw:
+    """The command's stderr without the trailing newline and colour Django adds, so the
+    bar can redraw itself in place."""
+
+    def __init__(self, wrapper):
+        self.wrapper = wrapper
+
+    def write(self, text: str) -> None:
+        self.wrapper.write(text, style_func=lambda x: x, ending="")
+
+    def flush(self) -> None:
+        self.wrapper.flush()
 
 
 def _check_labels(rows, labels) -> None:
