@@ -24,6 +24,8 @@ from .result import HIGH, LOW, MEDIUM, ScreenResult, quiet, raised
 SAME_VALUE_FIELDS: dict[str, tuple[str, str, str]] = {
     "fingerprint": (HIGH, "机器码/MAC/硬盘序列号", "machine fingerprint (machine code, MAC, disk)"),
     "author": (HIGH, "文档作者", "document author"),
+    "last_modified_by": (HIGH, "文档最后修改人", "document last modified by"),
+    "file_company": (MEDIUM, "文档单位属性", "document company property"),
     "ca_key": (HIGH, "CA 数字证书", "CA key"),
     "project_manager": (HIGH, "项目经理", "project manager"),
     "payer_account": (HIGH, "保证金付款账户", "bond payer account"),

@@ -127,3 +127,23 @@ def test_boilerplate_copied_by_everyone_is_not_a_rare_string():
     assert not documents.screen_identical_rare_strings(bids).fired
     two = bids[:2]  # in only two bids, but it is the tender's own text
     assert not documents.screen_identical_rare_strings(two, common_text=common).fired
+
+
+def test_platform_bids_map_to_rows_and_a_shared_machine_is_found():
+    from types import SimpleNamespace
+
+    from supervision.screens.platform import bid_row
+
+    def bid(pk, bidder, fingerprint):
+        return SimpleNamespace(
+            pk=pk, tender_id=7, bidder_id=bidder, bidder=SimpleNamespace(name=f"公司{bidder}"),
+            claims={"machine_fingerprint": fingerprint, "file_author": f"user{bidder}"},
+            upload_ip="10.0.0.1", user_agent="ggzy-bid/1", bidder_key_fingerprint=f"k{bidder}")
+
+    rows = [bid_row(bid(1, 11, "abc"), bond=SimpleNamespace(payer_account="6222"),
+                    sheet={"total": 100.0, "phone": "13800138000"}),
+            bid_row(bid(2, 12, "abc"), sheet={"total": 101.0}, winner=1)]
+    assert rows[0]["fingerprint"] == "abc" and rows[0]["payer_account"] == "6222"
+    assert rows[0]["amount"] == 100.0 and rows[1]["winner"] == 1
+    fired = {r.code for r in identity.screen_same_values(rows) if r.fired}
+    assert fired == {"same_fingerprint", "same_upload_ip", "same_device"}
