@@ -311,7 +311,7 @@ EXPERT_CONFIRM_WINDOW_MINUTES = int(os.environ.get("EXPERT_CONFIRM_WINDOW_MINUTE
 EXPERT_DRAW_BEACON = os.environ.get("EXPERT_DRAW_BEACON", "commit_reveal")
 EXPERT_DRAW_BEACON_PARTIES = ["supervisor", "operator", "notary"]
 EXPERT_NOTIFY_CHANNELS = [
-    c.strip() for c in os.environ.get("EXPERT_NOTIFY_CHANNELS", "inapp,email,sms").split(",")
+    c.strip() for c in os.environ.get("EXPERT_NOTIFY_CHANNELS", "inapp,email,sms,voice").split(",")
     if c.strip()
 ]
 PLATFORM_NAME = os.environ.get("PLATFORM_NAME", "福州市公共资源交易平台")
