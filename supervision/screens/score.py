@@ -13,7 +13,6 @@ only, never from labels, so using them for the tenders being scored leaks nothin
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -48,8 +47,12 @@ FEATURES: dict[str, int] = {
     "skewness": -1, "ks": 0, "win_to_estimate": 1, "min_to_estimate": 1,
     "sequence_share": 1, "identical_prices": 1, "hugging_share": 1, "winning_gap": 0,
     "group_strength": 1, "group_share": 1, "pair_overlap": 1, "loser_share": 1,
-    "rotation": 1, "bidder_experience": 0, "winner_win_rate": 0,
+    "rotation": 1,
 }
+# Bidder-level history (a firm's win rate, its number of tenders) is left out on
+# purpose: its values are nearly unique per firm, so a model learns which firms were
+# labelled, not what collusion looks like (on the Ohio data it lifts a tender-grouped
+# ROC-AUC to 0.99 by memorising firms).
 
 # column(s) a screen needs beyond tender and amount
 NEEDS: dict[str, tuple[str, ...]] = {
@@ -236,15 +239,9 @@ def _cross_tender(market: Market, screened: dict,
                 if small >= 2:
                     best = max(best, both / small)
         ts.features["pair_overlap"] = best
-        if names:
-            ts.features["bidder_experience"] = float(np.mean(
-                [math.log(len(tenders_of[n])) for n in names]))
         if has_winner:
             ts.features["loser_share"] = sum(1 for n in names if n in losers) / max(len(names), 1)
             wins = market.winners(t)
-            if wins and wins[0] in records:
-                rec = records[wins[0]]
-                ts.features["winner_win_rate"] = rec.wins / rec.bids
             for n in names:
                 if n in losers and n not in wins:
                     ts.results.append(_for_tender(losers[n], t))
