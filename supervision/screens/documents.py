@@ -12,10 +12,10 @@ MinHash cost flat. The pairs LSH proposes are confirmed on the MinHash estimate.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from itertools import combinations
+from itertools import chain, combinations
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -225,12 +225,17 @@ def screen_identical_rare_strings(bids: Sequence[Mapping], *, min_chars: int = 2
     if len(per_bidder) < 2:
         return quiet("identical_rare_strings", 0.0)
     boiler = _lines(common_text, min_chars) if common_text else set()
-    holders: dict[str, list[str]] = defaultdict(list)
-    for who, lines in per_bidder.items():
-        for line in lines - boiler:
-            holders[line].append(who)
+    # Count in C (Counter over all sentences), then look up holders of the few
+    # sentences that are shared but rare: a tender of 200 large bids holds millions.
+    counts = Counter(chain.from_iterable(per_bidder.values()))
     limit = max(2, int(max_share * len(per_bidder)))
-    rare = {line: sorted(w) for line, w in holders.items() if 2 <= len(w) <= limit}
+    wanted = {line for line, c in counts.items() if 2 <= c <= limit} - boiler
+    holders: dict[str, list[str]] = defaultdict(list)
+    if wanted:
+        for who, lines in per_bidder.items():
+            for line in lines & wanted:
+                holders[line].append(who)
+    rare = {line: sorted(w) for line, w in holders.items()}
     if not rare:
         return quiet("identical_rare_strings", 0.0)
     by_pair: dict[tuple, list[str]] = defaultdict(list)
