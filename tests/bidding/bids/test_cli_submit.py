@@ -85,6 +85,15 @@ def refused(proc: subprocess.CompletedProcess, contains: str) -> str:
     return lines[0]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_login_throttle():
+    """Every test logs in from 127.0.0.1 and the login throttle (30 a minute) counts per
+    address across tests: each test starts with a fresh count."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def small_chunks(settings):
     settings.BID_UPLOAD_CHUNK_BYTES = CHUNK

@@ -15,6 +15,15 @@ from tests.bidding.bids.test_cli_submit import PASSPHRASE, Tool, refused
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_login_throttle():
+    """Every test logs in from 127.0.0.1 and the login throttle (30 a minute) counts per
+    address across tests: each test starts with a fresh count."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def opening(tmp_path, live_server):
     tender = factories.published_tender()
