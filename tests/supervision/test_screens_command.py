@@ -140,3 +140,21 @@ def test_the_command_line_exits_non_zero_with_one_line(tmp_path):
     assert proc.returncode != 0
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "missing required column(s): amount" in lines[0]
+
+
+def test_synthetic_market_generator_and_screening_of_its_rings(tmp_path):
+    market = tmp_path / "syn.csv"
+    call_command("make_synthetic_tenders", str(market), "--tenders", "600", "--bidders", "400",
+                 stdout=StringIO(), stderr=StringIO())
+    rows = read(market)
+    assert list(rows[0]) == ["tender", "bidder", "amount", "estimate", "date", "winner",
+                             "collusive"]
+    rigged = {r["tender"] for r in rows if r["collusive"] == "1"}
+    assert 0 < len(rigged) < 600
+    out_csv = tmp_path / "scores.csv"
+    run(market, "--output", out_csv)
+    scored = read(out_csv)
+    mean = lambda rs: sum(float(r["score"]) for r in rs) / len(rs)  # noqa: E731
+    assert mean([r for r in scored if r["tender"] in rigged]) > mean(
+        [r for r in scored if r["tender"] not in rigged])
+    assert any("cobidding_group" in r["flags"] for r in scored if r["tender"] in rigged)
