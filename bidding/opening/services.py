@@ -703,11 +703,20 @@ def _header(bid: Bid) -> envelope.EnvelopeHeader:
 # --- objections and confirmation -------------------------------------------------------------
 
 
+def _free_text(value, field: str) -> str:
+    """Text typed in the hall, stripped; a NUL is refused (PostgreSQL cannot store it, and
+    no keyboard types it), whichever way the text arrived."""
+    text = str(value or "").strip()
+    if "\x00" in text:
+        raise refuse(field, _("The text contains a NUL character."), "nul_byte")
+    return text
+
+
 def opening_objection_raise(
     *, user, tender: Tender, text: str, now: datetime | None = None
 ) -> Objection:
     """A bidder objects to the opening (Reg 44); the host answers on the spot."""
-    text = (text or "").strip()
+    text = _free_text(text, "text")
     if not text:
         raise refuse("text", _("Write the objection."), "empty")
     now = now or timezone.now()
@@ -745,7 +754,7 @@ def opening_objection_answer(
     *, user, tender: Tender, objection_id, answer: str, now: datetime | None = None
 ) -> Objection:
     now = now or timezone.now()
-    answer = (answer or "").strip()
+    answer = _free_text(answer, "answer")
     if not answer:
         raise refuse("answer", _("Write the answer."), "empty")
     if not is_owner(user, tender):
@@ -786,7 +795,7 @@ def opening_confirm(
         confirmation, created = Confirmation.objects.get_or_create(
             session=session,
             bidder_id=item.bid.bidder_id,
-            defaults={"confirmed_at": now, "remark": (remark or "")[:500]},
+            defaults={"confirmed_at": now, "remark": _free_text(remark, "remark")[:500]},
         )
         if created:
             audit_record(

@@ -103,7 +103,7 @@ def test_custodians_hand_over_shares_from_the_command_line(opening, tmp_path):
                            "--ignore-deadline")
             assert "handed over" in out
         # A bidder has no share to hand over.
-        refused(tool("hall-share", "--tender", tender.reference, "--key", str(key_file)),
-                "no share")
+        refused(tool("hall-share", "--tender", tender.reference, "--key", str(key_file),
+                     "--ignore-deadline"), "no share")
     statuses = set(BidOpening.objects.values_list("status", "decrypted_by"))
     assert statuses == {("decrypted", "custodians")}

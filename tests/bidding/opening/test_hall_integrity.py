@@ -156,7 +156,10 @@ def test_an_objection_with_markup_is_recorded_literally_and_the_opening_closes(t
     tender, users, bids = _opened(decryption_fallback="not_opened")
     session = tender.opening
     with time_machine.travel(session.window_ends_at - timedelta(minutes=1), tick=False):
-        opening.opening_objection_raise(user=users[0], tender=tender, text=HOSTILE + "\x00\x1b")
+        with pytest.raises(ValidationError) as nul:
+            opening.opening_objection_raise(user=users[0], tender=tender, text=HOSTILE + "\x00")
+        assert nul.value.error_dict["text"][0].code == "nul_byte"
+        opening.opening_objection_raise(user=users[0], tender=tender, text=HOSTILE + "\x1b")
     with time_machine.travel(session.window_ends_at, tick=False):
         tasks.clock_tick()
     session.refresh_from_db()
