@@ -542,7 +542,8 @@ def bond_record(
             from_basic_account=bool(basic) and basic == payer_account,
         )
         audit_record(actor=user, action="bond.record", obj=bond,
-                     object_id=str(bond.public_id), payload={"amount": amount, "kind": kind, "payer_account": payer_account,
+                     object_id=str(bond.public_id),
+                     payload={"amount": amount, "kind": kind, "payer_account": payer_account,
                               "from_basic_account": bond.from_basic_account},
                      sealed_tender_id=locked.pk)
     return bond
