@@ -446,12 +446,16 @@ def _reject_unopenable(item: BidOpening, session: OpeningSession, *, proof: dict
     item.reason = "sealed so that the custodians' key cannot open it (E-Rules 31: bidder's fault)"
     item.proof = proof
     item.save(update_fields=["status", "reason", "proof"])
-    forfeit = bool(getattr(tender, "forfeit_bond_if_unopenable", True))
+    forfeit = tender.forfeit_bond_if_unopenable
     bond = BidBond.objects.select_for_update(no_key=True).filter(
         tender=tender, bidder_id=item.bid.bidder_id).first()
-    if bond and forfeit and bond.status == BidBond.Status.HELD:
-        bond.status = BidBond.Status.FORFEITED
-        bond.save(update_fields=["status"])
+    if bond and bond.status == BidBond.Status.HELD:
+        if forfeit:
+            bond.status = BidBond.Status.FORFEITED
+        else:  # the documents return it: due like any refund (Reg 35's five days)
+            bond.status = BidBond.Status.REFUND_DUE
+            bond.refund_due_by = now + statutory.days("BOND_REFUND_DAYS")
+        bond.save(update_fields=["status", "refund_due_by"])
     audit_record(
         actor="platform",
         action="opening.reject",

@@ -133,7 +133,13 @@ class Tender(models.Model):
     )
     announce_mode = models.CharField(
         _("price announcement"), max_length=20, choices=AnnounceMode.choices,
-        default=AnnounceMode.AS_DECRYPTED,
+        default=AnnounceMode.AT_CLOSE,
+    )
+    # E-Rules 31: a bid nobody can open by its bidder's fault counts as revoked, and the
+    # tender documents say whether its bond is kept.
+    forfeit_bond_if_unopenable = models.BooleanField(
+        _("keep the bond of a bid its bidder sealed so that it cannot be opened"),
+        default=True,
     )
     public_opening = models.BooleanField(
         _("the public may watch the opening"), default=True,

@@ -89,7 +89,8 @@ STANDARD_PRICE_SHEET_ITEMS = [
 class AnnounceMode(models.TextChoices):
     """When the opening announces prices (唱标)."""
 
-    # Each bid is announced as soon as it is decrypted.
-    AS_DECRYPTED = "as_decrypted", _("Each bid as it is decrypted")
-    # All bids together when the decryption window closes.
-    AT_CLOSE = "at_close", _("All bids when the decryption window closes")
+    # Each bid as soon as it is decrypted: a bidder who has seen rivals' prices can still
+    # decide not to decrypt its own (selective opening). Only as an explicit choice.
+    AS_DECRYPTED = "as_decrypted", _("Each bid as it is decrypted (allows selective opening)")
+    # All bids together once the window and the custodians' time are over (default).
+    AT_CLOSE = "at_close", _("All bids together after the window and the custodians' opening")

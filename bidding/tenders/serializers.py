@@ -141,6 +141,7 @@ class TenderSerializer(serializers.ModelSerializer):
             "decryption_fallback",
             "announce_mode",
             "public_opening",
+            "forfeit_bond_if_unopenable",
             "opening_key",
             "envelope_ids",
         ]
@@ -244,6 +245,11 @@ class TenderWriteSerializer(serializers.Serializer):
     )
     public_opening = serializers.BooleanField(default=True,
                                               help_text="The public may watch the opening.")
+    forfeit_bond_if_unopenable = serializers.BooleanField(
+        default=True,
+        help_text="E-Rules 31: keep the bond of a bid that its bidder sealed so that nobody "
+        "can open it (rejected at the opening with the proof).",
+    )
     tenderer_org = serializers.PrimaryKeyRelatedField(
         queryset=Organisation.objects.all(),
         required=False,

@@ -75,6 +75,7 @@ class TenderInput:
     decryption_fallback: str = "custodians"
     announce_mode: str = "at_close"
     public_opening: bool = True
+    forfeit_bond_if_unopenable: bool = True
     opening_time: datetime | None = None
     # An agency names the tenderer it acts for; a tenderer may name its agency.
     tenderer_org: object | None = None
@@ -106,6 +107,7 @@ TENDER_FIELDS = [
     "decryption_fallback",
     "announce_mode",
     "public_opening",
+    "forfeit_bond_if_unopenable",
 ]
 
 

@@ -201,8 +201,9 @@ def test_one_openings_failure_does_not_hold_up_another_in_the_same_tick():
     assert first.opening.phase == P.CLOSED
 
 
+@pytest.mark.parametrize("forfeit", [True, False])
 def test_a_bidder_that_withholds_its_key_from_an_unopenable_envelope_gains_nothing(
-        monkeypatch, tmp_path):
+        monkeypatch, tmp_path, forfeit):
     """Selective opening: the rogue seals shares of another key for the custodians and
     keeps its own key back. No price is shown while it could still decide; then its bid
     is rejected with the proof, its bond kept, the record says why, and supervision has
@@ -213,7 +214,7 @@ def test_a_bidder_that_withholds_its_key_from_an_unopenable_envelope_gains_nothi
     from crypto import shamir
     from supervision.models import Flag
 
-    tender = factories.published_tender(bond_amount=1000)
+    tender = factories.published_tender(bond_amount=1000, forfeit_bond_if_unopenable=forfeit)
     honest = [factories.bidder_with_key() for _ in range(2)]
     honest_bids = [factories.submit_bid(tender, u) for u in honest]
     rogue = factories.bidder_with_key()
@@ -242,7 +243,8 @@ def test_a_bidder_that_withholds_its_key_from_an_unopenable_envelope_gains_nothi
                 share=factories.custodian_share(tender, seat.custodian))
     item = BidOpening.objects.get(bid=bad)
     assert item.status == BidOpening.Status.REJECTED and item.announced_at is None
-    assert BidBond.objects.get(bidder=rogue.organisation).status == BidBond.Status.FORFEITED
+    bond = BidBond.objects.get(bidder=rogue.organisation)
+    assert bond.status == (BidBond.Status.FORFEITED if forfeit else BidBond.Status.REFUND_DUE)
     flag = Flag.objects.get()
     assert (flag.kind, flag.severity, flag.subjects) == (
         "unopenable_bid", "high", [rogue.organisation.credit_code])
