@@ -34,7 +34,11 @@ def opening_hall(request, tender_id):
         "role_public": _("You are watching as a member of the public."),
         "role_host": _("You host this opening: answer objections as they come."),
         "role_observer": _("You are observing this opening."),
-        "role_custodian": _("You hold a share of this tender's opening key."),
+        "role_custodian": _("You are a custodian of this tender: you hold a share of every "
+                            "bid's key."),
+        "custodian_key": _("Your custodian key file (PEM)"),
+        "custodian_shares": _("Decrypt my shares here and hand them over"),
+        "passphrase": _("Passphrase"),
     }
     return render(request, "opening/hall.html", {
         "tender": tender, "role": role, "hall_i18n": hall_i18n,
