@@ -334,6 +334,7 @@ def load_demo() -> dict:
         orgs,
         publish=False,
     )
+    _demo_expert_pool(users)
     from audit.services import audit_checkpoint
 
     audit_checkpoint()
@@ -479,3 +480,23 @@ def _demo_tender(user, spec, i, now, orgs, publish=True) -> Tender:
         services.tender_publish(user=user, tender=tender, now=now)
         _demo_endorse(tender)
     return tender
+
+
+def _demo_expert_pool(users) -> None:
+    """A small pool to draw from (a seeded 200, as the benchmark seeds 100,000), and the
+    demo experts expert1..3 applied and admitted through the pool's own services."""
+    import io
+
+    from django.core.management import call_command
+
+    from expert_pool import services as pool
+
+    call_command("seed_experts", experts=200, bidders=5, seed=2026, stdout=io.StringIO())
+    specialties = {"expert1": ["A0201", "A0202"], "expert2": ["A0201"], "expert3": ["D01"]}
+    for username, codes in specialties.items():
+        user = users[username]
+        expert = pool.expert_apply(
+            user=user, name=user.display_name.split(" ")[0], title="senior",
+            years_experience=12, region="350100", specialties=codes,
+            email=f"{username}@example.cn")
+        pool.expert_admit(user=users["operator"], expert=expert)
