@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from itertools import combinations
 
-from .documents import find_names, normalised_text
+from .documents import bidder_names, names_in, normalised_text
 from .result import HIGH, LOW, MEDIUM, ScreenResult, quiet, raised
 
 # field -> (severity, Chinese label, English label). High where the law deems collusion
@@ -101,18 +101,18 @@ def screen_related_companies(bids: Sequence[Mapping], *, field: str = "legal_rep
 
 def screen_other_bidder_name(bids: Sequence[Mapping], *, min_len: int = 4) -> ScreenResult:
     """Another bidder's name (``bidder_name``) inside a bid's ``text``."""
-    names = {str(b.get("bidder")): str(b.get("bidder_name") or "").strip() for b in bids}
-    wanted = {bidder: name for bidder, name in names.items() if len(name) >= min_len}
+    names = bidder_names(bids, min_len)
     hits = []
     for i, b in enumerate(bids):
         text = b.get("text") or ""
         if not text:
             continue
-        low = normalised_text(text)
-        others = {k: v for k, v in wanted.items() if k != str(b.get("bidder"))}
-        for bidder, at in sorted(find_names(text, others).items()):
+        own = str(b.get("bidder"))
+        found = {k: at for k, at in names_in(text, names).items() if k != own}
+        for bidder, at in sorted(found.items()):
             name = names[bidder]
-            hits.append({"bid": _bid_id(b, i), "bidder": str(b.get("bidder")),
+            low = normalised_text(text)
+            hits.append({"bid": _bid_id(b, i), "bidder": own,
                          "name_found": name, "of_bidder": bidder,
                          "context": low[max(0, at - 30):at + len(name) + 30]})
     if not hits:

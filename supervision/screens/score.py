@@ -108,9 +108,9 @@ def screen_tender(bids: list[Mapping], market: Market, fences: cardinal.Fences
             out.append(screen_same_value(bids, f))
     if _available(market, NEEDS["related_companies"]):
         out.append(screen_related_companies(bids))
-    if _available(market, NEEDS["other_bidder_name"]):
-        out.append(screen_other_bidder_name(bids))
     if market.has("text"):
+        if _available(market, NEEDS["other_bidder_name"]):
+            out.append(screen_other_bidder_name(bids))
         out.append(screen_near_duplicate_documents(bids))
         out.append(screen_identical_rare_strings(bids))
     if market.has("unit_prices"):

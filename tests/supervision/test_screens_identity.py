@@ -147,3 +147,9 @@ def test_platform_bids_map_to_rows_and_a_shared_machine_is_found():
     assert rows[0]["amount"] == 100.0 and rows[1]["winner"] == 1
     fired = {r.code for r in identity.screen_same_values(rows) if r.fired}
     assert fired == {"same_fingerprint", "same_upload_ip", "same_device"}
+
+
+
+def test_normalising_lowers_case_and_collapses_white_space():
+    assert documents.normalise("  Ab\t\n 中文  X ") == "ab 中文 x".encode()
+    assert documents.normalised_text("A\r\nB") == "a b"
