@@ -136,7 +136,8 @@ def test_both_sides_use_the_mandates_page():
 def test_the_page_shows_a_refusal_beside_the_form():
     client_user = factories.tenderer()
     r = _page_client(client_user).post("/accounts/mandates/", {
-        "agency": agency_user().organisation.pk, "valid_until": "2000-01-01"})
+        "agency": agency_user().organisation.pk, "valid_until": "2000-01-01"},
+        HTTP_ACCEPT_LANGUAGE="en")
     assert r.status_code == 200 and not Mandate.objects.exists()
     assert "future" in r.content.decode()
 
