@@ -24,7 +24,7 @@ from .result import HIGH, MEDIUM, ScreenResult, quiet, raised
 
 SHINGLE_BYTES = 16
 NUM_PERM = 128
-TARGET_SHINGLES = 8_000
+TARGET_SHINGLES = 4_000
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
