@@ -268,7 +268,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"OrganisationKindEnum": "accounts.models.Organisation.Kind",
-                            "BondKindEnum": "bidding.bids.models.BidBond.Kind"},
+                            "BondKindEnum": "bidding.bids.models.BidBond.Kind",
+                            "TenderStatusEnum": "bidding.tenders.models.Tender.Status"},
 }
 
 # Tender documents: allowed types and size (the size limit is a local policy).

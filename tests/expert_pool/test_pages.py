@@ -18,7 +18,8 @@ pytestmark = pytest.mark.django_db
 
 
 def client_for(user):
-    c = Client()
+    """Signed in, asking for English (the tests read the pages' English texts)."""
+    c = Client(HTTP_ACCEPT_LANGUAGE="en")
     c.force_login(user)
     return c
 
