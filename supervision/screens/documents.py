@@ -12,8 +12,10 @@ MinHash cost flat. The pairs LSH proposes are confirmed on the MinHash estimate.
 
 from __future__ import annotations
 
+import os
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from itertools import chain, combinations
 
@@ -187,8 +189,11 @@ def near_duplicate_pairs(texts: Mapping, *, threshold: float = 0.5,
     """
     data = {key: t for key, t in texts.items() if t}
     modulus = sampling_modulus([len(t) for t in data.values()])
-    hashes = {key: minhash_of(sampled_fingerprints(t, modulus), num_perm)
-              for key, t in data.items()}
+    # Threads: most of the per-document work is numpy on large arrays, which runs
+    # without the interpreter lock, so a second core helps.
+    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        fps = list(pool.map(lambda t: sampled_fingerprints(t, modulus), data.values()))
+    hashes = {key: minhash_of(f, num_perm) for key, f in zip(data, fps, strict=True)}
     lsh = MinHashLSH(threshold=lsh_threshold, num_perm=num_perm)
     for key, m in hashes.items():
         lsh.insert(key, m)

@@ -11,9 +11,11 @@ Reg 34 for related companies.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations
 
 from .documents import bidder_names, names_in, normalised_text
@@ -103,12 +105,17 @@ def screen_other_bidder_name(bids: Sequence[Mapping], *, min_len: int = 4) -> Sc
     """Another bidder's name (``bidder_name``) inside a bid's ``text``."""
     names = bidder_names(bids, min_len)
     hits = []
+    texts = [b.get("text") or "" for b in bids]
+    # Threads: the search is numpy on the whole document, which runs without the
+    # interpreter lock.
+    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        found_all = list(pool.map(lambda t: names_in(t, names) if t and names else {}, texts))
     for i, b in enumerate(bids):
-        text = b.get("text") or ""
+        text = texts[i]
         if not text:
             continue
         own = str(b.get("bidder"))
-        found = {k: at for k, at in names_in(text, names).items() if k != own}
+        found = {k: at for k, at in found_all[i].items() if k != own}
         for bidder, at in sorted(found.items()):
             name = names[bidder]
             low = normalised_text(text)

@@ -109,9 +109,11 @@ def screen_tender(bids: list[Mapping], market: Market, fences: cardinal.Fences
     if _available(market, NEEDS["related_companies"]):
         out.append(screen_related_companies(bids))
     if market.has("text"):
+        # Near-duplicates first: it normalises every document on worker threads, and
+        # the other document screens reuse the cached result.
+        out.append(screen_near_duplicate_documents(bids))
         if _available(market, NEEDS["other_bidder_name"]):
             out.append(screen_other_bidder_name(bids))
-        out.append(screen_near_duplicate_documents(bids))
         out.append(screen_identical_rare_strings(bids))
     if market.has("unit_prices"):
         out.append(screen_identical_unit_prices(bids))
