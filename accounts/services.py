@@ -235,15 +235,11 @@ def mandate_accept(*, user, mandate: Mandate, now=None) -> Mandate:
         if locked.valid_until and locked.valid_until <= now:
             raise refuse("valid_until", _("This mandate's period has ended."),
                          "mandate_expired")
-        locked.status = Mandate.Status.ACCEPTED
-        locked.accepted_by = user
-        locked.accepted_at = now
-        locked.save(update_fields=["status", "accepted_by", "accepted_at"])
-        audit_record(actor=user, action="mandate.accept", obj=locked,
-                     object_id=str(locked.public_id), payload=_mandate_payload(locked),
-                     summary=f"{locked.agency.name} ← {locked.tenderer.name}")
-        notify(organisation=locked.tenderer,
-               subject=_("%(agency)s accepted your mandate") % {"agency": locked.agency.name})
+        _mandate_move(locked, Mandate.Status.ACCEPTED, "accepted", user=user, now=now,
+                      summary=f"{locked.agency.name} ← {locked.tenderer.name}",
+                      tell=locked.tenderer,
+                      subject=_("%(agency)s accepted your mandate")
+                      % {"agency": locked.agency.name})
     return locked
 
 
@@ -261,13 +257,23 @@ def mandate_revoke(*, user, mandate: Mandate, now=None) -> Mandate:
         if locked.status == Mandate.Status.REVOKED:
             raise refuse("status", _("This mandate is already revoked."),
                          "mandate_revoked")
-        locked.status = Mandate.Status.REVOKED
-        locked.revoked_by = user
-        locked.revoked_at = now
-        locked.save(update_fields=["status", "revoked_by", "revoked_at"])
-        audit_record(actor=user, action="mandate.revoke", obj=locked,
-                     object_id=str(locked.public_id), payload=_mandate_payload(locked),
-                     summary=f"{locked.tenderer.name} ✕ {locked.agency.name}")
-        notify(organisation=locked.agency,
-               subject=_("%(tenderer)s revoked its mandate") % {"tenderer": locked.tenderer.name})
+        _mandate_move(locked, Mandate.Status.REVOKED, "revoked", user=user, now=now,
+                      summary=f"{locked.tenderer.name} ✕ {locked.agency.name}",
+                      tell=locked.agency,
+                      subject=_("%(tenderer)s revoked its mandate")
+                      % {"tenderer": locked.tenderer.name})
     return locked
+
+
+def _mandate_move(locked: Mandate, status: str, step: str, *, user, now, summary: str,
+                  tell, subject: str) -> None:
+    """Write an accepted or revoked mandate on its locked row (``<step>_by``,
+    ``<step>_at``), audit it as ``mandate.accept|revoke`` and tell the other side."""
+    locked.status = status
+    setattr(locked, f"{step}_by", user)
+    setattr(locked, f"{step}_at", now)
+    locked.save(update_fields=["status", f"{step}_by", f"{step}_at"])
+    action = {"accepted": "mandate.accept", "revoked": "mandate.revoke"}[step]
+    audit_record(actor=user, action=action, obj=locked, object_id=str(locked.public_id),
+                 payload=_mandate_payload(locked), summary=summary)
+    notify(organisation=tell, subject=subject)
