@@ -23,7 +23,9 @@ SECRET = "s" * 20 + "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH"
 def manage(tmp_path, *args, **env):
     base = {k: v for k, v in os.environ.items()
             if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "GGZY_PRODUCTION",
-                         "DEBUG", "GGZY_ALLOW_DEMO", "DJANGO_SETTINGS_MODULE"}}
+                         "DEBUG", "GGZY_ALLOW_DEMO", "DJANGO_SETTINGS_MODULE",
+                         # set by the browser tests' conftest for the test process only
+                         "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     base.update(GGZY_VAR_DIR=str(tmp_path / "var"), **env)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=base,
                           capture_output=True, text=True, timeout=120)
@@ -37,7 +39,8 @@ def test_check_deploy_is_clean_in_production_mode(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
     result = manage(tmp_path, "check", "--deploy", GGZY_PRODUCTION="1", SECRET_KEY=SECRET)
-    assert result.returncode == 0 and "security." not in result.stdout + result.stderr
+    assert result.returncode == 0 and "security." not in result.stdout + result.stderr, (
+        result.stdout + result.stderr)
 
 
 def test_the_embedded_default_is_not_production(tmp_path):
