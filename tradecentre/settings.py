@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "bidding.bids",
     "bidding.opening",
     "expert_pool",
+    "bidding.evaluation",
     # The procedure as a whole: the workspace, the demo, the pre-split schema history.
     "bidding",
     "supervision",
