@@ -7,8 +7,10 @@ class SupervisionConfig(AppConfig):
     verbose_name = _("Supervision")
 
     def ready(self) -> None:
-        from bidding.opening.signals import bid_rejected_unopenable
+        from bidding.opening.signals import bid_rejected_unopenable, opening_closed
 
         from .receivers import flag_unopenable_bid
+        from .screening import on_opening_closed
 
         bid_rejected_unopenable.connect(flag_unopenable_bid, dispatch_uid="flag_unopenable_bid")
+        opening_closed.connect(on_opening_closed, dispatch_uid="screen_tender_after_opening")

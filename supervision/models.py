@@ -14,6 +14,9 @@ class Flag(models.Model):
         # A bid nobody could open although the custodians' key was rebuilt and checked:
         # its bidder sealed it so (selective opening attempt).
         UNOPENABLE_BID = "unopenable_bid", _("Bid sealed so that it cannot be opened")
+        # A collusion screen fired on the tender's opened bids; ``screen`` holds its code
+        # (supervision/screens, README "Supervision: collusion screens").
+        SCREEN = "screen", _("Collusion screen")
 
     class Severity(models.TextChoices):
         LOW = "low", _("Low")
@@ -21,6 +24,7 @@ class Flag(models.Model):
         HIGH = "high", _("High")
 
     kind = models.CharField(max_length=40, choices=Kind.choices)
+    screen = models.CharField(max_length=60, blank=True, default="")
     severity = models.CharField(max_length=10, choices=Severity.choices)
     tender_id = models.BigIntegerField(db_index=True)
     tender_reference = models.CharField(max_length=40)
@@ -36,9 +40,35 @@ class Flag(models.Model):
         ordering = ["-raised_at"]
         constraints = [
             # The same finding on the same tender is one flag, however often it is sent.
-            models.UniqueConstraint(fields=["kind", "tender_id", "subjects"],
+            models.UniqueConstraint(fields=["kind", "screen", "tender_id", "subjects"],
                                     name="one_flag_per_finding"),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.tender_reference}"
+
+
+class RiskScore(models.Model):
+    """A tender's risk score for the supervisor's queue, recomputed after each opening.
+
+    ``score`` is the unsupervised score (percentile ranks of the screen values over every
+    screened tender, plus the flags' weight); ``learned_score`` is the learned model's
+    probability once a model has been trained on supervisors' cases."""
+
+    tender_id = models.BigIntegerField(unique=True)
+    tender_reference = models.CharField(max_length=40)
+    tender_title = models.CharField(max_length=300, blank=True)
+    score = models.FloatField(default=0.5)
+    learned_score = models.FloatField(null=True, blank=True)
+    # The screens' values (price statistics, shares) the score ranks on, and the
+    # announced prices the drill-down charts.
+    features = models.JSONField(default=dict)
+    prices = models.JSONField(default=list)
+    max_price = models.FloatField(null=True, blank=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-score"]
+
+    def __str__(self) -> str:
+        return f"{self.tender_reference} · {self.score:.2f}"

@@ -58,7 +58,7 @@ from .models import (
 )
 from .policies import require_bidder
 from .realtime import opening_group
-from .signals import bid_rejected_unopenable
+from .signals import bid_rejected_unopenable, opening_closed
 
 log = logging.getLogger(__name__)
 S = Tender.Status
@@ -892,6 +892,8 @@ def opening_finish(*, tender_id: int, now: datetime | None = None) -> bool:
             },
             tender_id,
         )
+        transaction.on_commit(
+            lambda: opening_closed.send(OpeningSession, tender=session.tender, session=session))
     return True
 
 

@@ -1,0 +1,183 @@
+"""Screening one tender after its opening, and the queue's risk scores.
+
+The screens (supervision/screens) run on row dicts; here the platform's opened bids become
+rows (``bid_row``), each fired screen becomes a Flag, and every screened tender's risk
+score is recomputed, because the unsupervised score ranks a tender among all the others.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Flag, RiskScore
+from .screens import score as engine
+from .screens.identity import SAME_VALUE_FIELDS, screen_identical_unit_prices, screen_same_value
+from .screens.platform import bid_row
+from .screens.price import PRICE_SCREENS
+from .screens.result import ScreenResult
+
+log = logging.getLogger(__name__)
+
+
+def _json(value):
+    """JSON-ready (numpy numbers and NaN made plain) for the JSON fields."""
+
+    def default(o):
+        try:
+            return float(o)
+        except (TypeError, ValueError):
+            return str(o)
+
+    text = json.dumps(value, default=default, ensure_ascii=False)
+    return json.loads(text.replace("NaN", "null"))
+
+
+def tender_rows(tender) -> list[dict]:
+    """The tender's opened (decrypted, price announced or not) bids as screen rows."""
+    from bidding.bids.models import BidBond
+    from bidding.opening.models import BidOpening
+
+    items = (BidOpening.objects.filter(session__tender=tender, status=BidOpening.Status.DECRYPTED)
+             .select_related("bid", "bid__bidder").order_by("pk"))
+    bonds = {b.bidder_id: b for b in BidBond.objects.filter(tender=tender)}
+    max_price = float(tender.max_price) if getattr(tender, "max_price", None) else None
+    rows = []
+    for item in items:
+        sheet = dict(item.price_sheet or {})
+        total = sheet.get("total", sheet.get("total_price"))
+        try:
+            amount = float(total)
+        except (TypeError, ValueError):
+            continue  # no price to screen; the opening record says why
+        sheet["total"] = amount
+        extra = {"credit_code": item.bid.bidder.credit_code}
+        if max_price:
+            extra["max_price"] = max_price
+        rows.append(bid_row(item.bid, bond=bonds.get(item.bid.bidder_id), sheet=sheet,
+                            **extra))
+    return rows
+
+
+def run_screens(rows: list[dict]) -> list[ScreenResult]:
+    """The per-tender screens the platform's rows allow: price screens on the announced
+    prices, identical prices, hugging the maximum price, shared values, unit prices."""
+    if not rows:
+        return []
+    out = []
+    has_cap = any(r.get("max_price") or r.get("estimate") for r in rows)
+    for fn in PRICE_SCREENS:
+        if fn.__name__ == "screen_hugging_cap" and not has_cap:
+            continue
+        out.append(fn(rows))
+    for field in SAME_VALUE_FIELDS:
+        if any(r.get(field) not in (None, "") for r in rows):
+            out.append(screen_same_value(rows, field))
+    if any(r.get("unit_prices") for r in rows):
+        out.append(screen_identical_unit_prices(rows))
+    return out
+
+
+def _subjects(evidence, by_bid: dict[str, str]) -> list[str]:
+    """Credit codes of the bidders whose bids the evidence names."""
+    found: set[str] = set()
+
+    def walk(v):
+        if isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list | tuple):
+            for x in v:
+                walk(x)
+        elif str(v) in by_bid:
+            found.add(by_bid[str(v)])
+
+    walk(evidence)
+    return sorted(found)
+
+
+def screen_tender_after_opening(*, tender, now=None) -> RiskScore:
+    """Screen one opened tender: replace its screen flags with the screens that fire,
+    store its screen values, and recompute every tender's risk score. Idempotent."""
+    now = now or timezone.now()
+    rows = tender_rows(tender)
+    results = run_screens(rows)
+    by_bid = {str(r["bid"]): r["credit_code"] for r in rows}
+    features = engine._price_features(rows, results) if rows else {}
+    with transaction.atomic():
+        Flag.objects.filter(tender_id=tender.pk, kind=Flag.Kind.SCREEN).delete()
+        for r in results:
+            if not r.fired:
+                continue
+            Flag.objects.create(
+                kind=Flag.Kind.SCREEN, screen=r.code, severity=r.severity,
+                tender_id=tender.pk, tender_reference=tender.reference,
+                subjects=_subjects(r.evidence, by_bid), evidence=_json(r.evidence),
+                explanation_zh=r.explanation_zh, explanation_en=r.explanation_en,
+                raised_at=now)
+        risk, _ = RiskScore.objects.update_or_create(
+            tender_id=tender.pk,
+            defaults={
+                "tender_reference": tender.reference, "tender_title": tender.title[:300],
+                "features": _json(features),
+                "prices": sorted(float(r["amount"]) for r in rows),
+                "max_price": float(tender.max_price) if tender.max_price else None,
+                "computed_at": now,
+            })
+        rescore()
+    risk.refresh_from_db()
+    return risk
+
+
+def market_screening(risks: Iterable[RiskScore] | None = None) -> engine.MarketScreening:
+    """The stored screen values and flags of every screened tender, as the engine's
+    MarketScreening (so that the score functions run unchanged on the platform)."""
+    risks = list(risks if risks is not None else RiskScore.objects.all())
+    fired: dict[int, list[ScreenResult]] = {r.tender_id: [] for r in risks}
+    for f in Flag.objects.filter(tender_id__in=list(fired)):
+        code = f.screen or f.kind
+        fired[f.tender_id].append(ScreenResult(code, True, f.severity, None, {}, "", ""))
+    tenders = {}
+    for r in risks:
+        ts = engine.TenderScreening(r.tender_id)
+        ts.features = {k: (math.nan if v is None else float(v))
+                       for k, v in (r.features or {}).items() if k in engine.FEATURES}
+        ts.results = fired[r.tender_id]
+        tenders[r.tender_id] = ts
+    return engine.MarketScreening(tenders, [])
+
+
+def rescore() -> None:
+    """Recompute every tender's unsupervised score (ranks are relative to all tenders),
+    and its learned score when a trained model is active."""
+    risks = list(RiskScore.objects.all())
+    if not risks:
+        return
+    screening = market_screening(risks)
+    scores = engine.unsupervised_scores(screening)
+    learned = learned_scores_for(screening)
+    for r in risks:
+        r.score = scores[r.tender_id]
+        r.learned_score = learned.get(r.tender_id) if learned else None
+    RiskScore.objects.bulk_update(risks, ["score", "learned_score"])
+
+
+def learned_scores_for(screening) -> dict:
+    """The active learned model's scores, or {} while none is trained."""
+    from .learning import active_model_scores
+
+    return active_model_scores(screening)
+
+
+def on_opening_closed(sender, *, tender, session=None, **kwargs) -> None:
+    """Receiver of ``opening_closed``: screening must never break an opening, so a
+    failure is logged and the opening goes on."""
+    try:
+        screen_tender_after_opening(tender=tender)
+    except Exception:  # noqa: BLE001 - isolate the opening from a screening failure
+        log.exception("screening tender %s after its opening failed", tender.pk)
