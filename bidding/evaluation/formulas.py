@@ -225,7 +225,7 @@ def benchmark_deviation(*, valid: Mapping, params: Mapping, explanation: list) -
     ordered = sorted(valid.values())
     kept = ordered[drop_low:n - drop_high]
     mean = sum(kept, Decimal(0)) / len(kept)
-    benchmark = (mean * (1 + rise)).quantize(MONEY)
+    benchmark = (mean * (1 + rise)).quantize(MONEY, ROUND_HALF_UP)
     kept_text = " + ".join(_m(p) for p in kept)
     shown_mean = _m(mean, exact=True)
     sign = f"+ {rise}" if rise >= 0 else f"− {-rise}"
@@ -261,10 +261,10 @@ def benchmark_deviation(*, valid: Mapping, params: Mapping, explanation: list) -
         ))
     scores = {}
     for bidder, price in _ordered(valid):
-        deviation = ((price - benchmark) / benchmark).quantize(RATIO)
+        deviation = ((price - benchmark) / benchmark).quantize(RATIO, ROUND_HALF_UP)
         rate = above if deviation > 0 else below
         deduction = rate * abs(deviation)
-        score = max(Decimal(0), full - deduction).quantize(POINTS)
+        score = max(Decimal(0), full - deduction).quantize(POINTS, ROUND_HALF_UP)
         scores[bidder] = score
         pct = _pct(deviation)
         explanation.append(Step(
@@ -297,7 +297,7 @@ def lowest_full_marks(*, valid: Mapping, params: Mapping, explanation: list) -> 
     ))
     scores = {}
     for bidder, price in _ordered(valid):
-        score = (full * benchmark / price).quantize(POINTS)
+        score = (full * benchmark / price).quantize(POINTS, ROUND_HALF_UP)
         scores[bidder] = score
         explanation.append(Step(
             f"投标人 {bidder}：{full} × {_m(benchmark)} / {_m(price)} = {score}。",
@@ -346,7 +346,7 @@ def lowest_evaluated(*, valid: Mapping, params: Mapping, explanation: list) -> d
     evaluated = {}
     for bidder, price in _ordered(valid):
         delta = adjust.get(bidder, Decimal(0))
-        value = (price + delta).quantize(MONEY)
+        value = (price + delta).quantize(MONEY, ROUND_HALF_UP)
         if value <= 0:
             raise refuse(
                 "price_formula_params",
@@ -502,10 +502,10 @@ def _trim(raw) -> tuple:
 
 def _m(amount: Decimal, exact: bool = False) -> str:
     # Yuan to the fen for the working; an unrounded intermediate shows up to 4 decimals.
-    if exact and amount != amount.quantize(MONEY):
+    if exact and amount != amount.quantize(MONEY, ROUND_HALF_UP):
         shown = amount.quantize(Decimal("0.0001"))
         return f"{shown:f}" + ("…" if shown != amount else "")
-    return f"{amount.quantize(MONEY):f}"
+    return f"{amount.quantize(MONEY, ROUND_HALF_UP):f}"
 
 
 def _pct(ratio: Decimal) -> str:
