@@ -27,6 +27,7 @@ def test_the_import_contracts_name_every_house_rule():
     layers = next(c for c in config["contracts"] if c["type"] == "layers")["layers"]
     order = [layer.split()[0] for layer in layers]
     # The stages in the order of the procedure, top (latest) to bottom.
+    assert order.index("bidding.evaluation") < order.index("bidding.opening")
     assert order.index("bidding.opening") < order.index("bidding.bids")
     assert order.index("bidding.bids") < order.index("bidding.tenders")
     assert order.index("bidding.tenders") < order.index("core") < order.index("crypto")
