@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
+from . import cases
 from .access import require_oversight
 from .charts import price_distribution_svg
 from .flag_selectors import explanation, flag_title, flags_by_tender, ranked_tenders
-from .models import RiskScore
+from .models import Case, RiskScore
 
 
 @login_required
@@ -39,5 +44,35 @@ def flag_detail(request, tender_id: int):
     chart = price_distribution_svg(risk.prices if risk else [],
                                    max_price=risk.max_price if risk else None)
     context = {"risk": risk, "items": items, "chart": chart, "tender_id": tender_id,
-               "reference": risk.tender_reference if risk else flags[0].tender_reference}
+               "reference": risk.tender_reference if risk else flags[0].tender_reference,
+               "case": Case.objects.filter(tender_id=tender_id).first(),
+               "outcomes": Case.Outcome.choices,
+               "may_decide": request.user.role == "supervisor"}
     return render(request, "supervision/flag_detail.html", context)
+
+
+@login_required
+@require_POST
+def case_open(request, tender_id: int):
+    try:
+        cases.case_open(user=request.user, tender_id=tender_id,
+                        note=request.POST.get("note", ""))
+        messages.success(request, _("Case opened."))
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    return redirect("supervision:flag_detail", tender_id=tender_id)
+
+
+@login_required
+@require_POST
+def case_decide(request, tender_id: int, case_id: int):
+    try:
+        cases.case_decide(user=request.user, case_id=case_id,
+                          outcome=request.POST.get("outcome", ""),
+                          reasons=request.POST.get("reasons", ""))
+        messages.success(request, _("Outcome recorded."))
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    return redirect("supervision:flag_detail", tender_id=tender_id)

@@ -3,6 +3,7 @@ their issues). The audit viewer and verifier (views.py, api.py) read the audit c
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -72,3 +73,60 @@ class RiskScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tender_reference} · {self.score:.2f}"
+
+
+class Case(models.Model):
+    """A supervisor's case on a tender. Its outcome (confirmed or dismissed, with the
+    reasons) is the label the learned risk score trains on."""
+
+    class Outcome(models.TextChoices):
+        CONFIRMED = "confirmed", _("Collusion confirmed")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    tender_id = models.BigIntegerField()
+    tender_reference = models.CharField(max_length=40)
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                  related_name="+")
+    opened_at = models.DateTimeField()
+    note = models.TextField(blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    reasons = models.TextField(blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+", null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            # One case per tender: its outcome is the tender's one label.
+            models.UniqueConstraint(fields=["tender_id"], name="one_case_per_tender"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tender_reference} · {self.outcome or 'open'}"
+
+
+class RiskModel(models.Model):
+    """One training run of the learned risk score (supervision.tasks.retrain_risk_model).
+    ``path`` is the stored model (joblib); a run with too few labelled tenders records
+    that, stores no model, and the queue keeps the unsupervised score."""
+
+    class Status(models.TextChoices):
+        TRAINED = "trained", _("Trained")
+        TOO_FEW_LABELS = "too_few_labels", _("Too few labelled tenders")
+
+    status = models.CharField(max_length=20, choices=Status.choices)
+    trained_at = models.DateTimeField()
+    labelled = models.PositiveIntegerField()
+    confirmed = models.PositiveIntegerField()
+    # Digest of the training input (labels and screen values): the same input is not
+    # trained twice.
+    digest = models.CharField(max_length=64)
+    path = models.CharField(max_length=500, blank=True)
+    active = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-trained_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.status} · {self.trained_at:%Y-%m-%d %H:%M}"
