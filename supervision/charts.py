@@ -23,8 +23,8 @@ def price_distribution_svg(prices: list[float], *, max_price: float | None = Non
     if not prices:
         return mark_safe(
             f'<svg class="price-chart" role="img" aria-label="{escape(title)}" '
-            f'viewBox="0 0 {WIDTH} 40" width="{WIDTH}" height="40"><text x="8" y="24" '
-            f'fill="#5b6773">{escape(_("No announced prices."))}</text></svg>')
+            f'viewBox="0 0 {WIDTH} 40" width="{WIDTH}" height="40" style="display:block">'
+            f'<text x="8" y="24" fill="#5b6773">{escape(_("No announced prices."))}</text></svg>')
     values = list(prices) + ([max_price] if max_price else [])
     lo, hi = min(values), max(values)
     if hi == lo:
@@ -38,7 +38,7 @@ def price_distribution_svg(prices: list[float], *, max_price: float | None = Non
     parts = [
         f'<svg class="price-chart" xmlns="http://www.w3.org/2000/svg" role="img" '
         f'aria-label="{escape(title)}" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
-        f'height="{HEIGHT}" style="max-width:100%;height:auto;background:#fff">',
+        f'height="{HEIGHT}" style="display:block;max-width:100%;height:auto;background:#fff">',
         f"<title>{escape(title)}</title>",
         f'<line x1="{PAD}" y1="{axis_y}" x2="{WIDTH - PAD}" y2="{axis_y}" stroke="#1f2933"/>',
     ]
