@@ -3,6 +3,7 @@ outcome and reasons. Each step is audited; outcomes are the learned score's labe
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
@@ -15,6 +16,8 @@ from audit.services import audit_record
 from core.refusals import refuse
 
 from .models import Case, Flag, RiskScore
+
+log = logging.getLogger(__name__)
 
 REASONS_MIN_CHARS = 10
 
@@ -71,7 +74,18 @@ def case_decide(*, user, case_id: int, outcome: str, reasons: str,
         audit_record(actor=user, action="supervision.case_decide", obj=case,
                      payload={"tender_id": case.tender_id, "outcome": outcome,
                               "reasons": reasons})
+        # A new label: retrain the learned score once the outcome is committed.
+        transaction.on_commit(_retrain_later)
     return case
+
+
+def _retrain_later() -> None:
+    from .tasks import retrain_risk_model
+
+    try:
+        retrain_risk_model.delay()
+    except Exception:  # noqa: BLE001 - no broker: the outcome stands; retrain runs later
+        log.exception("could not queue the risk model's retraining")
 
 
 def tender_labels() -> dict[int, int]:

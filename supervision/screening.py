@@ -39,12 +39,13 @@ def _json(value):
 
 
 def tender_rows(tender) -> list[dict]:
-    """The tender's opened (decrypted, price announced or not) bids as screen rows."""
+    """The tender's opened bids whose prices were announced, as screen rows."""
     from bidding.bids.models import BidBond
     from bidding.opening.models import BidOpening
 
-    items = (BidOpening.objects.filter(session__tender=tender, status=BidOpening.Status.DECRYPTED)
-             .select_related("bid", "bid__bidder").order_by("pk"))
+    items = (BidOpening.objects.filter(session__tender=tender, status=BidOpening.Status.DECRYPTED,
+                                       announced_at__isnull=False)
+             .select_related("bid", "bid__bidder").order_by("announce_order", "pk"))
     bonds = {b.bidder_id: b for b in BidBond.objects.filter(tender=tender)}
     max_price = float(tender.max_price) if getattr(tender, "max_price", None) else None
     rows = []

@@ -151,3 +151,16 @@ def test_decided_cases_train_the_learned_score_once_for_the_same_labels(settings
     # Idempotent: the same labels and screen values give the same model back.
     assert tasks.retrain_risk_model() == row.pk and RiskModel.objects.count() == 1
     assert learning.active_model() == row
+
+
+def test_recording_an_outcome_queues_the_retraining_after_the_commit(settings, tmp_path):
+    from django.test import TestCase
+
+    settings.SUPERVISION_MODEL_DIR = str(tmp_path)
+    _risk(5)
+    user = factories.supervisor()
+    case = cases.case_open(user=user, tender_id=5)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        cases.case_decide(user=user, case_id=case.pk, outcome="dismissed", reasons="x" * 20)
+    row = RiskModel.objects.get()
+    assert (row.status, row.labelled) == ("too_few_labels", 1)
