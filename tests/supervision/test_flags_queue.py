@@ -115,3 +115,13 @@ def test_the_api_refuses_a_bidder():
 def test_the_api_schema_documents_the_queue():
     schema = _client().get("/api/schema/", HTTP_ACCEPT="application/json").content.decode()
     assert "/api/supervision/flags/{tender_id}/" in schema and "RiskDetail" in schema
+
+
+def test_a_tender_with_only_an_opening_flag_has_a_drill_down_without_prices():
+    Flag.objects.create(kind=Flag.Kind.UNOPENABLE_BID, severity="high", tender_id=8,
+                        tender_reference="T-8", subjects=["c"], evidence={"proof": {}},
+                        explanation_zh="无法打开", explanation_en="could not be opened",
+                        raised_at=timezone.now())
+    html = _client().get("/supervision/flags/8/").content.decode()
+    assert "could not be opened" in html and "No announced prices." in html
+    assert 'class="bid-dot"' not in html
