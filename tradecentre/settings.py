@@ -312,6 +312,9 @@ EXPERT_SERVICE_WINDOW_MONTHS = int(os.environ.get("EXPERT_SERVICE_WINDOW_MONTHS"
 EXPERT_CONFIRM_WINDOW_MINUTES = int(os.environ.get("EXPERT_CONFIRM_WINDOW_MINUTES", "60"))
 EXPERT_DRAW_BEACON = os.environ.get("EXPERT_DRAW_BEACON", "commit_reveal")
 EXPERT_DRAW_BEACON_PARTIES = ["supervisor", "operator", "notary"]
+# Supervision: the learned risk model needs this many decided cases; where it is kept.
+SUPERVISION_MIN_LABELLED_TENDERS = int(os.environ.get("SUPERVISION_MIN_LABELLED_TENDERS", "20"))
+SUPERVISION_MODEL_DIR = os.environ.get("SUPERVISION_MODEL_DIR", str(VAR_DIR / "supervision"))
 EXPERT_NOTIFY_CHANNELS = [
     c.strip() for c in os.environ.get("EXPERT_NOTIFY_CHANNELS", "inapp,email,sms,voice").split(",")
     if c.strip()
