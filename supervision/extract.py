@@ -214,8 +214,8 @@ _OFD_PAGE = re.compile(r"^/?Doc_(\d+)/Pages/Page_(\d+)/Content\.xml$")
 
 
 def _ofd(zf: zipfile.ZipFile, out: _Text) -> None:
-    pages = sorted(((int(m.group(1)), int(m.group(2)), name) for name in zf.namelist()
-                    if (m := _OFD_PAGE.match(name))))
+    pages = sorted((int(m.group(1)), int(m.group(2)), name) for name in zf.namelist()
+                    if (m := _OFD_PAGE.match(name)))
     if not pages:
         raise ValueError("the OFD package has no Doc_N/Pages/Page_N/Content.xml")
     for n, (_, _, name) in enumerate(pages):
