@@ -10,3 +10,19 @@ def retrain_risk_model() -> int:
     from .learning import retrain
 
     return retrain().pk
+
+
+@shared_task(name="supervision.tasks.screen_market", ignore_result=True)
+def screen_market() -> int | None:
+    """Run the cross-tender and Cardinal screens over every opened tender and replace
+    the market flags (idempotent); returns the number of flags, None when it failed
+    (logged: a failing market screen must not break the opening that queued it)."""
+    import logging
+
+    from .market import screen_market as run
+
+    try:
+        return run().flags
+    except Exception:  # noqa: BLE001 - isolate the caller; the next opening runs it again
+        logging.getLogger(__name__).exception("the market screens failed")
+        return None
