@@ -15,12 +15,19 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
+from .extract import extract_file
 from .models import Flag, RiskScore
 from .screens import score as engine
-from .screens.identity import SAME_VALUE_FIELDS, screen_identical_unit_prices, screen_same_value
+from .screens.documents import screen_identical_rare_strings, screen_near_duplicate_documents
+from .screens.identity import (
+    SAME_VALUE_FIELDS,
+    screen_identical_unit_prices,
+    screen_other_bidder_name,
+    screen_same_value,
+)
 from .screens.platform import bid_row
 from .screens.price import PRICE_SCREENS
-from .screens.result import ScreenResult
+from .screens.result import LOW, ScreenResult, raised
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +91,68 @@ def run_screens(rows: list[dict]) -> list[ScreenResult]:
     return out
 
 
+# The flag raised for a bid whose decrypted file gave no text: a supervisor must know
+# that the document screens did not see it. It says nothing about collusion, so it does
+# not count in the risk score (market_screening leaves it out).
+TEXT_NOT_EXTRACTED = "text_not_extracted"
+
+
+def document_rows(tender) -> tuple[list[dict], list[dict]]:
+    """The tender's decrypted bids as screen rows carrying the text of their bid file
+    (read through storage from ``BidOpening.plaintext``), and one entry per bid whose
+    text could not be extracted (bid, bidder, credit code, reason): none is skipped
+    silently."""
+    from bidding.opening.models import BidOpening
+
+    items = (BidOpening.objects.filter(session__tender=tender,
+                                       status=BidOpening.Status.DECRYPTED)
+             .select_related("bid", "bid__bidder").order_by("announce_order", "pk"))
+    rows, failed = [], []
+    for item in items:
+        row = bid_row(item.bid, credit_code=item.bid.bidder.credit_code)
+        if not item.plaintext:
+            reason = "no decrypted file is stored for this bid"
+        else:
+            try:
+                with item.plaintext.open("rb") as fh:
+                    got = extract_file(fh)
+            except OSError as exc:  # a missing file in storage is this bid's reason
+                reason = f"the decrypted file could not be opened: {exc}"
+            else:
+                reason = got.error
+                if not reason and not got.text.strip():
+                    reason = f"the {got.kind.upper()} file holds no text"
+        if reason:
+            failed.append({"bid": row["bid"], "bidder": row["bidder_name"],
+                           "credit_code": row["credit_code"], "reason": reason})
+            continue
+        row["text"] = got.text
+        row["text_kind"] = got.kind
+        row["text_truncated"] = got.truncated
+        rows.append(row)
+    return rows, failed
+
+
+def run_document_screens(rows: list[dict]) -> list[ScreenResult]:
+    """Near-duplicate documents, identical rare strings, another bidder's name inside a
+    bid, over the bids whose text was extracted."""
+    if len(rows) < 2:
+        return []
+    return [screen_near_duplicate_documents(rows), screen_identical_rare_strings(rows),
+            screen_other_bidder_name(rows)]
+
+
+def text_not_extracted(failed: list[dict]) -> ScreenResult | None:
+    """One low-severity finding naming every bid whose text could not be extracted."""
+    if not failed:
+        return None
+    listing = "; ".join(f"{f['bidder']} ({f['bid']}): {f['reason']}" for f in failed)
+    return raised(TEXT_NOT_EXTRACTED, LOW, float(len(failed)),
+                  f"以下投标文件无法提取文本，文件类筛查未覆盖：{listing}。",
+                  f"Text could not be extracted from these bid files, so the document "
+                  f"screens did not cover them: {listing}.", bids=failed)
+
+
 def _subjects(evidence, by_bid: dict[str, str]) -> list[str]:
     """Credit codes of the bidders whose bids the evidence names."""
     found: set[str] = set()
@@ -110,6 +179,7 @@ def screen_tender_after_opening(*, tender, now=None) -> RiskScore:
     results = run_screens(rows)
     by_bid = {str(r["bid"]): r["credit_code"] for r in rows}
     features = engine._price_features(rows, results) if rows else {}
+    results += _document_results(tender, by_bid)
     with transaction.atomic():
         Flag.objects.filter(tender_id=tender.pk, kind=Flag.Kind.SCREEN).delete()
         for r in results:
@@ -135,12 +205,25 @@ def screen_tender_after_opening(*, tender, now=None) -> RiskScore:
     return risk
 
 
+def _document_results(tender, by_bid: dict[str, str]) -> list[ScreenResult]:
+    """The document screens' results, and the text-not-extracted finding (``by_bid`` is
+    completed with the bids seen here, for the flags' subjects)."""
+    docs, failed = document_rows(tender)
+    for r in docs:
+        by_bid.setdefault(str(r["bid"]), r["credit_code"])
+    for f in failed:
+        by_bid.setdefault(str(f["bid"]), f["credit_code"])
+    out = run_document_screens(docs)
+    missing = text_not_extracted(failed)
+    return out + ([missing] if missing else [])
+
+
 def market_screening(risks: Iterable[RiskScore] | None = None) -> engine.MarketScreening:
     """The stored screen values and flags of every screened tender, as the engine's
     MarketScreening (so that the score functions run unchanged on the platform)."""
     risks = list(risks if risks is not None else RiskScore.objects.all())
     fired: dict[int, list[ScreenResult]] = {r.tender_id: [] for r in risks}
-    for f in Flag.objects.filter(tender_id__in=list(fired)):
+    for f in Flag.objects.filter(tender_id__in=list(fired)).exclude(screen=TEXT_NOT_EXTRACTED):
         code = f.screen or f.kind
         fired[f.tender_id].append(ScreenResult(code, True, f.severity, None, {}, "", ""))
     tenders = {}
