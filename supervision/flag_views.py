@@ -10,15 +10,16 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import cases
 from .access import require_oversight
-from .charts import price_distribution_svg
+from .charts import flags_by_month_svg, month_counts, network_svg, price_distribution_svg
 from .flag_selectors import explanation, flag_title, flags_by_tender, ranked_tenders
-from .models import Case, RiskScore
+from .models import Case, Flag, RiskScore
 
 
 @login_required
@@ -28,7 +29,24 @@ def flag_queue(request):
     flags = flags_by_tender([r.tender_id for r in page])
     rows = [{"risk": r, "flags": [{"flag": f, "title": flag_title(f)}
                                   for f in flags[r.tender_id]]} for r in page]
-    return render(request, "supervision/flags.html", {"page": page, "rows": rows})
+    raised = (timezone.localtime(d) for d in Flag.objects.values_list("raised_at", flat=True))
+    over_time = flags_by_month_svg(month_counts(raised))
+    return render(request, "supervision/flags.html",
+                  {"page": page, "rows": rows, "over_time": over_time})
+
+
+@login_required
+def network_page(request):
+    """The co-bidding network of every opened tender, its suspicious groups listed."""
+    require_oversight(request.user)
+    from .market import network
+
+    net = network()
+    names = {n["id"]: n["name"] for n in net["nodes"]}
+    groups = [[{"code": m, "name": names.get(m, m)} for m in g] for g in net["groups"]]
+    return render(request, "supervision/network.html",
+                  {"chart": network_svg(net["nodes"], net["edges"]), "groups": groups,
+                   "bidders": len(net["nodes"]), "pairs": len(net["edges"])})
 
 
 @login_required

@@ -10,4 +10,5 @@ urlpatterns = [
     path("flags/<int:tender_id>/case/", flag_views.case_open, name="case_open"),
     path("flags/<int:tender_id>/case/<int:case_id>/decide/", flag_views.case_decide,
          name="case_decide"),
+    path("network/", flag_views.network_page, name="network"),
 ]
