@@ -109,7 +109,10 @@ def document_rows(tender) -> tuple[list[dict], list[dict]]:
              .select_related("bid", "bid__bidder").order_by("announce_order", "pk"))
     rows, failed = [], []
     for item in items:
-        row = bid_row(item.bid, credit_code=item.bid.bidder.credit_code)
+        code = item.bid.bidder.credit_code
+        # The bidder is named by its credit code (not its row id) so that the screens'
+        # evidence, which names bidders, maps to the flag's subjects.
+        row = bid_row(item.bid, credit_code=code, bidder=code)
         if not item.plaintext:
             reason = "no decrypted file is stored for this bid"
         else:
@@ -211,6 +214,7 @@ def _document_results(tender, by_bid: dict[str, str]) -> list[ScreenResult]:
     docs, failed = document_rows(tender)
     for r in docs:
         by_bid.setdefault(str(r["bid"]), r["credit_code"])
+        by_bid.setdefault(r["credit_code"], r["credit_code"])
     for f in failed:
         by_bid.setdefault(str(f["bid"]), f["credit_code"])
     out = run_document_screens(docs)

@@ -72,13 +72,16 @@ def test_copied_docx_bids_and_another_bidders_name_are_flagged_after_the_opening
     near = flags["near_duplicate_documents"]
     assert near.subjects == sorted([first.credit_code, second.credit_code])
     assert near.evidence["pairs"][0]["jaccard"] >= 0.5
-    assert "identical_rare_strings" in flags
+    rare = flags["identical_rare_strings"]
+    assert rare.subjects == near.subjects
+    assert rare.evidence["pairs"][0]["bidders"] == near.subjects
     name = flags["other_bidder_name"]
     assert name.severity == "high"
     assert name.evidence["hits"] == [
         {**name.evidence["hits"][0], "bid": str(bids[1].public_id),
          "name_found": first.name.lower()}]
-    assert name.subjects == [second.credit_code]
+    assert name.subjects == sorted([first.credit_code, second.credit_code])
+    assert name.evidence["hits"][0]["of_bidder"] == first.credit_code
     assert screening.TEXT_NOT_EXTRACTED not in flags
 
 
