@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, flag_api
+from . import api, cases_api, flag_api
 
 urlpatterns = [
     path("audit/events/", api.AuditEventsApi.as_view()),
@@ -13,4 +13,7 @@ urlpatterns = [
     # The supervisor's risk queue (supervisors and operators).
     path("supervision/flags/", flag_api.FlagQueueApi.as_view()),
     path("supervision/flags/<int:tender_id>/", flag_api.FlagDetailApi.as_view()),
+    # Supervisors' cases (operators may read the list).
+    path("supervision/cases/", cases_api.CasesApi.as_view()),
+    path("supervision/cases/<int:case_id>/decide/", cases_api.CaseDecideApi.as_view()),
 ]
