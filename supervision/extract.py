@@ -9,7 +9,7 @@ look like a bid with nothing to compare.
 The files come from bidders, so they are hostile until proven otherwise: the input
 size, the pages read, the text kept and the zip members' declared uncompressed sizes
 are capped before anything is read, and XML with a DOCTYPE (entity expansion) is
-refused.
+refused. pypdf caps each decompressed PDF stream itself (75 MB by default).
 """
 
 from __future__ import annotations

@@ -182,7 +182,10 @@ def screen_tender_after_opening(*, tender, now=None) -> RiskScore:
     results = run_screens(rows)
     by_bid = {str(r["bid"]): r["credit_code"] for r in rows}
     features = engine._price_features(rows, results) if rows else {}
-    results += _document_results(tender, by_bid)
+    try:
+        results += _document_results(tender, by_bid)
+    except Exception:  # noqa: BLE001 - a document failure must not lose the price flags
+        log.exception("document screens of tender %s failed", tender.pk)
     with transaction.atomic():
         Flag.objects.filter(tender_id=tender.pk, kind=Flag.Kind.SCREEN).delete()
         for r in results:

@@ -140,3 +140,14 @@ def test_a_missing_decrypted_file_is_reported_not_skipped():
     missing = _flags(tender)[screening.TEXT_NOT_EXTRACTED]
     reasons = {e["bid"]: e["reason"] for e in missing.evidence["bids"]}
     assert "could not be opened" in reasons[str(bids[0].public_id)]
+
+
+def test_a_document_screen_failure_is_logged_and_the_price_flags_are_kept(monkeypatch,
+                                                                         caplog):
+    def boom(rows):
+        raise RuntimeError("document screen broke")
+
+    monkeypatch.setattr(screening, "run_document_screens", boom)
+    tender, _, _ = close_opening_with(lambda users: [make_docx([SHARED])] * 3)
+    assert "identical_prices" in _flags(tender)
+    assert "document screens of tender" in caplog.text
