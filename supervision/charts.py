@@ -72,7 +72,7 @@ def price_distribution_svg(prices: list[float], *, max_price: float | None = Non
 # Group colours of the network chart (colour-blind-safe palette); bidders in no
 # suspicious group are grey.
 GROUP_COLOURS = ("#d55e00", "#0072b2", "#009e73", "#cc79a7", "#e69f00", "#56b4e9")
-NET_SIZE = 640
+NET_WIDTH, NET_HEIGHT = 800, 640
 
 
 def network_svg(nodes: list[dict], edges: list[dict]) -> SafeString:
@@ -86,21 +86,21 @@ def network_svg(nodes: list[dict], edges: list[dict]) -> SafeString:
     if not nodes:
         return mark_safe(
             f'<svg class="network-chart" role="img" aria-label="{escape(title)}" '
-            f'viewBox="0 0 {NET_SIZE} 40" width="{NET_SIZE}" height="40" '
+            f'viewBox="0 0 {NET_WIDTH} 40" width="{NET_WIDTH}" height="40" '
             f'style="display:block"><text x="8" y="24" fill="#5b6773">'
             f'{escape(_("No opened tender yet."))}</text></svg>')
-    c = NET_SIZE / 2
-    radius = c - 120  # room for the labels outside the circle
+    cx0, cy0 = NET_WIDTH / 2, NET_HEIGHT / 2
+    radius = NET_HEIGHT / 2 - 90  # room for the labels outside the circle
     order = sorted(nodes, key=lambda n: str(n["id"]))
     pos = {}
     for i, n in enumerate(order):
         angle = 2 * math.pi * i / len(order) - math.pi / 2
-        pos[n["id"]] = (c + radius * math.cos(angle), c + radius * math.sin(angle), angle)
+        pos[n["id"]] = (cx0 + radius * math.cos(angle), cy0 + radius * math.sin(angle), angle)
     top = max((e["weight"] for e in edges), default=1) or 1
     parts = [
         f'<svg class="network-chart" xmlns="http://www.w3.org/2000/svg" role="img" '
-        f'aria-label="{escape(title)}" viewBox="0 0 {NET_SIZE} {NET_SIZE}" '
-        f'width="{NET_SIZE}" height="{NET_SIZE}" '
+        f'aria-label="{escape(title)}" viewBox="0 0 {NET_WIDTH} {NET_HEIGHT}" '
+        f'width="{NET_WIDTH}" height="{NET_HEIGHT}" '
         f'style="display:block;max-width:100%;height:auto;background:#fff">',
         f"<title>{escape(title)}</title>",
     ]
@@ -118,7 +118,7 @@ def network_svg(nodes: list[dict], edges: list[dict]) -> SafeString:
         group = n.get("group")
         colour = "#9aa5b1" if group is None else GROUP_COLOURS[group % len(GROUP_COLOURS)]
         name = str(n.get("name") or n["id"])
-        short = name if len(name) <= 18 else name[:17] + "…"
+        short = name if len(name) <= 16 else name[:15] + "…"
         lx, ly = x + 12 * math.cos(angle), y + 12 * math.sin(angle)
         anchor = "start" if math.cos(angle) >= 0 else "end"
         tip = f"{name} · {n['id']} · " + _("%(n)s tenders") % {"n": n.get("tenders", 0)}
