@@ -120,3 +120,37 @@ def test_closing_an_opening_runs_the_market_screens_on_the_platforms_bids(monkey
     # The per-tender screening's flags stay.
     assert Flag.objects.filter(screen="identical_prices", tender_id=tender.pk).exists()
     assert RiskScore.objects.filter(tender_id=tender.pk).exists()
+
+
+def test_a_submission_period_far_below_the_markets_raises_cardinal_r003():
+    import datetime as dt
+
+    rows = _rows({t: [(RING[0], 100.0), (RING[1], 120.0)] for t in range(1, 8)})
+    days = {1: 20, 2: 21, 3: 20, 4: 22, 5: 20, 6: 21, 7: 2}
+    start = dt.datetime(2026, 3, 1, 9)
+    for r in rows:
+        r["published"], r["deadline"] = start, start + dt.timedelta(days=days[r["tender"]])
+    market.screen_market(rows=rows)
+    assert list(Flag.objects.filter(screen="R003").values_list("tender_id", flat=True)) == [7]
+
+
+def test_a_tender_that_cannot_be_read_is_logged_and_the_others_are_screened(monkeypatch,
+                                                                          caplog):
+    from types import SimpleNamespace
+
+    from supervision import screening
+
+    tenders = [SimpleNamespace(pk=k, reference=f"T-{k}", estimate=None, max_price=None,
+                               deadline=None, published_at=None) for k in (1, 2)]
+
+    def rows_of(tender):
+        if tender.pk == 1:
+            raise RuntimeError("unreadable")
+        return [{"bid": "b", "credit_code": RING[0], "bidder_name": "n", "amount": 5.0}]
+
+    monkeypatch.setattr(market, "_opened_tenders", lambda: tenders)
+    monkeypatch.setattr(screening, "tender_rows", rows_of)
+    report = market.screen_market()
+    assert report.failed == [1] and report.tenders == 1
+    assert "reading tender 1 for the market screens failed" in caplog.text
+    assert Flag.objects.get(screen="R018").tender_id == 2
