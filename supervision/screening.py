@@ -187,7 +187,12 @@ def screen_tender_after_opening(*, tender, now=None) -> RiskScore:
     except Exception:  # noqa: BLE001 - a document failure must not lose the price flags
         log.exception("document screens of tender %s failed", tender.pk)
     with transaction.atomic():
-        Flag.objects.filter(tender_id=tender.pk, kind=Flag.Kind.SCREEN).delete()
+        # The tender's own screens only: the market screens (supervision.market) are
+        # replaced by their own run.
+        from .market import MARKET_CODES
+
+        Flag.objects.filter(tender_id=tender.pk, kind=Flag.Kind.SCREEN).exclude(
+            screen__in=MARKET_CODES).delete()
         for r in results:
             if not r.fired:
                 continue
