@@ -315,6 +315,17 @@ EXPERT_DRAW_BEACON_PARTIES = ["supervisor", "operator", "notary"]
 # Supervision: the learned risk model needs this many decided cases; where it is kept.
 SUPERVISION_MIN_LABELLED_TENDERS = int(os.environ.get("SUPERVISION_MIN_LABELLED_TENDERS", "20"))
 SUPERVISION_MODEL_DIR = os.environ.get("SUPERVISION_MODEL_DIR", str(VAR_DIR / "supervision"))
+# Text extraction from decrypted bid files for the document screens (hostile files capped).
+EXTRACT_MAX_INPUT_MB = int(os.environ.get("EXTRACT_MAX_INPUT_MB", "200"))
+EXTRACT_MAX_TEXT_MB = int(os.environ.get("EXTRACT_MAX_TEXT_MB", "16"))
+EXTRACT_MAX_PAGES = int(os.environ.get("EXTRACT_MAX_PAGES", "5000"))
+EXTRACT_MAX_UNZIPPED_MB = int(os.environ.get("EXTRACT_MAX_UNZIPPED_MB", "512"))
+# Experts drawn again and again for one tenderer: the window, and a fixed limit (unset: the
+# interquartile-range fence decides).
+SUPERVISION_EXPERT_WINDOW_DAYS = int(os.environ.get("SUPERVISION_EXPERT_WINDOW_DAYS", "365"))
+SUPERVISION_EXPERT_REPEAT_LIMIT = (int(os.environ["SUPERVISION_EXPERT_REPEAT_LIMIT"])
+                                   if os.environ.get("SUPERVISION_EXPERT_REPEAT_LIMIT")
+                                   else None)
 EXPERT_NOTIFY_CHANNELS = [
     c.strip() for c in os.environ.get("EXPERT_NOTIFY_CHANNELS", "inapp,email,sms,voice").split(",")
     if c.strip()
