@@ -33,3 +33,22 @@ def flag_unopenable_bid(sender, *, item, tender, proof, **kwargs) -> None:
             "raised_at": timezone.now(),
         },
     )
+
+
+# The screens need numpy, scipy and scikit-learn (about 90 MiB and half a second to
+# import): they are imported when an opening closes, in the process that closes it, not
+# by every web process at start-up.
+
+
+def screen_tender(sender, **kwargs) -> None:
+    """After an opening closes: screen that tender (supervision.screening)."""
+    from .screening import on_opening_closed
+
+    on_opening_closed(sender, **kwargs)
+
+
+def screen_market_later(sender, **kwargs) -> None:
+    """After an opening closes: queue the cross-tender screens (supervision.market)."""
+    from .market import on_opening_closed
+
+    on_opening_closed(sender, **kwargs)
