@@ -66,10 +66,9 @@ def tender_failed(*, tender: Tender, previous: str, reason: str, now) -> None:
     recipients |= set(tender.registrations.values_list("organisation_id", flat=True))
     for org in Organisation.objects.filter(pk__in=[r for r in recipients if r]):
         notify(organisation=org, subject=subject, body=body, link=f"/tenders/{tender.pk}/")
-    BidBond.objects.filter(tender=tender, status=BidBond.Status.HELD).update(
-        status=BidBond.Status.REFUND_DUE,
-        refund_due_by=(now or timezone.now()) + statutory.days("BOND_REFUND_DAYS"),
-    )
+    from .services import bonds_make_refundable
+
+    bonds_make_refundable(BidBond.objects.filter(tender=tender), now=now or timezone.now())
 
 
 def install() -> None:

@@ -504,16 +504,34 @@ def bid_withdraw(*, user, tender: Tender, now: datetime | None = None) -> Bid:
         bid.status = Bid.Status.WITHDRAWN
         bid.withdrawn_at = now
         bid.save(update_fields=["status", "withdrawn_at"])
-        bond = BidBond.objects.select_for_update(no_key=True).filter(
-            tender=locked, bidder_id=user.organisation_id, status=BidBond.Status.HELD).first()
-        if bond:
-            bond.status = BidBond.Status.REFUND_DUE
-            bond.refund_due_by = now + statutory.days("BOND_REFUND_DAYS")
-            bond.save(update_fields=["status", "refund_due_by"])
+        bonds_make_refundable(
+            BidBond.objects.filter(tender=locked, bidder_id=user.organisation_id), now=now)
         audit_record(actor=user, action="bid.withdraw", obj=bid, object_id=str(bid.public_id),
                      payload={"version": bid.version, "sha256": bid.sha256},
                      sealed_tender_id=locked.pk)
     return bid
+
+
+def bonds_make_refundable(bonds, *, now: datetime) -> int:
+    """Of ``bonds``, those still held become due for refund within Reg 35's days from
+    ``now`` (a withdrawal, a failed tender, an unopenable bid whose documents return
+    the bond). Inside the caller's transaction; returns how many."""
+    return bonds.filter(status=BidBond.Status.HELD).update(
+        status=BidBond.Status.REFUND_DUE,
+        refund_due_by=now + statutory.days("BOND_REFUND_DAYS"),
+    )
+
+
+def bond_settle_unopenable(*, tender: Tender, bidder_id: int, now: datetime) -> BidBond | None:
+    """The bond of a bid its bidder sealed so that nobody can open it (E-Rules 31): kept
+    where the tender documents say so, else refundable like any other. Returns the bond,
+    or None if the bidder recorded none."""
+    bonds = BidBond.objects.filter(tender=tender, bidder_id=bidder_id)
+    if tender.forfeit_bond_if_unopenable:
+        bonds.filter(status=BidBond.Status.HELD).update(status=BidBond.Status.FORFEITED)
+    else:
+        bonds_make_refundable(bonds, now=now)
+    return bonds.first()
 
 
 def bond_record(

@@ -439,23 +439,14 @@ def _reject_unopenable(item: BidOpening, session: OpeningSession, *, proof: dict
     only its bidder can have sealed it so (a random key in the custodians' stanza, say).
     It is rejected with the proof, its bond is kept where the tender documents say so
     (E-Rules 31), and supervision is told. Runs inside the caller's transaction."""
-    from bidding.bids.models import BidBond
+    from bidding.bids.services import bond_settle_unopenable
 
     tender = session.tender
     item.status = B.REJECTED
     item.reason = "sealed so that the custodians' key cannot open it (E-Rules 31: bidder's fault)"
     item.proof = proof
     item.save(update_fields=["status", "reason", "proof"])
-    forfeit = tender.forfeit_bond_if_unopenable
-    bond = BidBond.objects.select_for_update(no_key=True).filter(
-        tender=tender, bidder_id=item.bid.bidder_id).first()
-    if bond and bond.status == BidBond.Status.HELD:
-        if forfeit:
-            bond.status = BidBond.Status.FORFEITED
-        else:  # the documents return it: due like any refund (Reg 35's five days)
-            bond.status = BidBond.Status.REFUND_DUE
-            bond.refund_due_by = now + statutory.days("BOND_REFUND_DAYS")
-        bond.save(update_fields=["status", "refund_due_by"])
+    bond = bond_settle_unopenable(tender=tender, bidder_id=item.bid.bidder_id, now=now)
     audit_record(
         actor="platform",
         action="opening.reject",
