@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bidding.tenders.models import Tender
+from bidding.tenders.policies import access_tender
 
 from . import draw as draws
 from . import policies, selectors, services
@@ -62,10 +63,11 @@ def draw_json(draw: Draw, user) -> dict:
     return out
 
 
-def _tender(tender_id: str) -> Tender:
-    lookup = {"pk": int(tender_id)} if tender_id.isdigit() else {"reference": tender_id}
-    tender = Tender.objects.filter(**lookup).first()
-    if tender is None or tender.status == Tender.Status.DRAFT:
+def _tender(user, tender_id: str) -> Tender:
+    """A published tender (a draft has no committee), through the tender stage's own
+    fetch-and-authorise; the same 404 for "no such tender" and "a draft"."""
+    tender = access_tender(user, tender_id)
+    if tender.status == Tender.Status.DRAFT:
         raise Http404(_("No such tender."))
     return tender
 
@@ -84,7 +86,7 @@ class TenderDrawApi(APIView):
     @extend_schema(responses=dict)
     def get(self, request, tender_id):
         """The tender's latest draw (parameters, digests, counts; names when allowed)."""
-        tender = _tender(tender_id)
+        tender = _tender(request.user, tender_id)
         draw = selectors.draw_for_tender(tender)
         if draw is None:
             raise Http404(_("No draw for this tender."))
@@ -97,7 +99,7 @@ class TenderDrawApi(APIView):
         ``draw_too_early``, ``draw_exists``."""
         if not policies.can_request_draw(request.user):
             raise PermissionDenied(_("Only the trading centre requests expert draws."))
-        tender = _tender(tender_id)
+        tender = _tender(request.user, tender_id)
         s = DrawRequestSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         d = s.validated_data

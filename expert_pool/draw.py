@@ -37,6 +37,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -230,17 +231,18 @@ def commit_payload(draw: Draw) -> dict:
 # ---------------------------------------------------------------- beacons
 
 
-class Beacon:
+class Beacon(ABC):
     """Where a draw's public input comes from. ``public_input`` is None until ready."""
 
     name = ""
 
+    @abstractmethod
     def public_input(self, draw: Draw) -> str | None:
-        raise NotImplementedError
+        """The public input once it exists, else None."""
 
+    @abstractmethod
     def problems(self, draw: Draw) -> list[str]:
         """What a verifier finds wrong with the stored input (empty when it checks)."""
-        raise NotImplementedError
 
 
 def contribution_commitment(value: str) -> str:

@@ -11,6 +11,7 @@ Messages are sent after the transaction that called the expert commits.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -20,11 +21,12 @@ from .models import Expert, GatewayMessage
 log = logging.getLogger(__name__)
 
 
-class Channel:
+class Channel(ABC):
     name = ""
 
+    @abstractmethod
     def send(self, expert: Expert, subject: str, body: str) -> None:
-        raise NotImplementedError
+        """Deliver one message to the expert by this channel."""
 
 
 class InAppChannel(Channel):
