@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "bidding.opening",
     "expert_pool",
     "bidding.evaluation",
+    "bidding.award",
     # The procedure as a whole: the workspace, the demo, the pre-split schema history.
     "bidding",
     "supervision",

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class EvaluationConfig(AppConfig):
-    """Stage 4: the evaluation (评标). So far only the price score (``formulas``)."""
+    """Stage 4: the evaluation (评标): the committee, its stages, scores and report."""
 
     name = "bidding.evaluation"
     label = "evaluation"

@@ -12,14 +12,18 @@ from accounts.models import Organisation
 
 from .reference import (
     AnnounceMode,
+    AwardCommitteeMode,
     AwardMethod,
     Category,
+    CriterionStage,
     DecisionMethod,
     DecryptionFallback,
     EvaluationMethod,
     PriceFormula,
     ProcedureType,
     Region,
+    ScoreAggregation,
+    VoteMode,
 )
 
 
@@ -122,6 +126,31 @@ class Tender(models.Model):
         choices=DecisionMethod.choices,
         blank=True,
     )
+    # What the evaluation and the award do, declared in the tender documents (Reg 49):
+    # the criteria themselves are the tender's ``criteria`` (Criterion below).
+    score_aggregation = models.CharField(
+        _("score aggregation"), max_length=20, choices=ScoreAggregation.choices,
+        default=ScoreAggregation.MEAN,
+    )
+    candidate_count = models.PositiveSmallIntegerField(
+        _("number of candidates recommended"), default=3,
+        help_text=_("At most 3 (Reg 53)."),
+    )
+    candidates_ranked = models.BooleanField(_("candidates are ranked"), default=True)
+    anonymous_technical = models.BooleanField(
+        _("anonymous technical bids (暗标)"), default=False,
+        help_text=_("Technical bids are evaluated under code numbers; identities are revealed "
+                    "only after the technical scores are locked."),
+    )
+    award_committee_mode = models.CharField(
+        _("award committee"), max_length=20, choices=AwardCommitteeMode.choices, blank=True,
+    )
+    award_committee_size = models.PositiveSmallIntegerField(
+        _("award committee size"), null=True, blank=True,
+    )
+    vote_mode = models.CharField(
+        _("vote"), max_length=20, choices=VoteMode.choices, blank=True,
+    )
     price_sheet_items = models.JSONField(
         _("price sheet items"), default=list, blank=True,
         help_text=_("Extra items each bidder's sealed price sheet must state, besides the "
@@ -181,6 +210,33 @@ class Tender(models.Model):
 
     def owner_organisations(self) -> set[int]:
         return {self.tenderer_id} | ({self.agency_id} if self.agency_id else set())
+
+
+class Criterion(models.Model):
+    """One evaluation criterion written in the tender documents. Only these may be used
+    (Reg 49); fixed once the tender is published."""
+
+    tender = models.ForeignKey(Tender, on_delete=models.CASCADE, related_name="criteria")
+    stage = models.CharField(_("stage"), max_length=20, choices=CriterionStage.choices)
+    number = models.PositiveSmallIntegerField(_("number"))
+    name = models.CharField(_("criterion"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    description = models.TextField(_("how it is assessed"), blank=True)
+    # The most points a member may give (scoring stages); null for pass/fail criteria.
+    max_score = models.DecimalField(
+        _("maximum score"), max_digits=6, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
+
+    class Meta:
+        db_table = "bidding_criterion"
+        ordering = ["tender", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["tender", "number"], name="criterion_number_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}. {self.name}"
 
 
 class Lot(models.Model):

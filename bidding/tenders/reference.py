@@ -59,6 +59,38 @@ class AwardMethod(models.TextChoices):
     SEPARATE = "separate", _("Evaluation separate from award")
 
 
+class ScoreAggregation(models.TextChoices):
+    """How the committee's scores for one criterion become the bid's score (Reg 49: the
+    tender documents say which)."""
+
+    MEAN = "mean", _("Mean of the members' scores")
+    # Drop the highest and the lowest member score, then average (needs at least 5 scores).
+    TRIMMED_MEAN = "trimmed_mean", _("Mean without the highest and the lowest score")
+
+
+class CriterionStage(models.TextChoices):
+    """The stage of the evaluation a criterion belongs to, in the order they run."""
+
+    # Pass or fail, with reasons (includes the mandatory rejections of Reg 51).
+    QUALIFICATION = "qualification", _("Qualification review (pass or fail)")
+    TECHNICAL = "technical", _("Technical scoring")
+    COMMERCIAL = "commercial", _("Commercial scoring")
+
+
+class AwardCommitteeMode(models.TextChoices):
+    """How the tenderer's award committee (定标委员会) is formed, under 评定分离."""
+
+    DRAWN = "drawn", _("Drawn at random from the tenderer's own pool")
+    APPOINTED = "appointed", _("Appointed by the tenderer")
+
+
+class VoteMode(models.TextChoices):
+    # 直接票决: one round, most votes wins.
+    DIRECT = "direct", _("Direct vote")
+    # 逐轮淘汰: each round drops the candidate with fewest votes until one remains.
+    ELIMINATION = "elimination", _("Round-by-round elimination")
+
+
 class DecisionMethod(models.TextChoices):
     VOTE = "vote", _("Vote")
     LOTTERY = "lottery", _("Lottery")

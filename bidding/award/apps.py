@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AwardConfig(AppConfig):
+    """Stage 5: the award (定标): the decision, publicity, notices and the contract."""
+
+    name = "bidding.award"
+    label = "award"
+    verbose_name = _("Award")
+    audit_namespace = "bidding"
