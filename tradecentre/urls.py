@@ -10,6 +10,8 @@ api_patterns = [
     path("", include("bidding.tenders.api_urls")),
     path("", include("bidding.bids.api_urls")),
     path("", include("bidding.opening.api_urls")),
+    path("", include("bidding.evaluation.api_urls")),
+    path("", include("bidding.award.api_urls")),
     path("", include("expert_pool.api_urls")),
     path("", include("supervision.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -30,5 +32,7 @@ urlpatterns = [
     path("", include("bidding.tenders.urls")),
     path("", include("bidding.bids.urls")),
     path("", include("bidding.opening.urls")),
+    path("", include("bidding.evaluation.urls")),
+    path("", include("bidding.award.urls")),
     path("", include("expert_pool.urls")),
 ]

@@ -1,0 +1,3 @@
+"""Websocket routes of the evaluation room."""
+
+websocket_urlpatterns: list = []
