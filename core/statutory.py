@@ -71,6 +71,23 @@ RULES: dict[str, Rule] = {
     "DRAW_EARLIEST_HOURS": Rule(48, "MOFCOM Order 13 art 21 (local)", local=True),
     # The same when experts come from another province (远程异地).
     "DRAW_EARLIEST_HOURS_REMOTE": Rule(72, "MOFCOM Order 13 art 21 (local)", local=True),
+    # Reg 54: candidates published within 3 days of receiving the evaluation report ...
+    "PUBLICITY_WITHIN_DAYS": Rule(3, "Reg 54"),
+    # ... and kept up for at least 3 days.
+    "PUBLICITY_MIN_DAYS": Rule(3, "Reg 54"),
+    # Reg 54: the tenderer answers an objection to the candidates within 3 days; the
+    # procedure pauses until it does.
+    "PUBLICITY_OBJECTION_ANSWER_DAYS": Rule(3, "Reg 54"),
+    # Law 46: the contract is concluded within 30 days of the award notice.
+    "CONTRACT_DAYS": Rule(30, "Law 46"),
+    # Law 47: the report on the tendering to the supervisor within 15 days of the award.
+    "AWARD_REPORT_DAYS": Rule(15, "Law 47"),
+    # Reg 58: the performance bond at most 10% of the contract price.
+    "PERFORMANCE_BOND_MAX_RATIO": Rule(Decimal("0.10"), "Reg 58"),
+    # 评定分离 (local): the award committee has an odd number of members, at least 3.
+    "AWARD_COMMITTEE_MIN_SIZE": Rule(3, "评定分离 (local)", local=True),
+    # Reminders of the contract and report deadlines this many days before (local).
+    "AWARD_REMINDER_DAYS": Rule(3, "local", local=True),
     # Retention of electronic records and of notices (local).
     "RECORD_RETENTION_YEARS": Rule(3, "E-Rules (local)", local=True),
     "NOTICE_RETENTION_YEARS": Rule(10, "local", local=True),
