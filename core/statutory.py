@@ -91,6 +91,20 @@ RULES: dict[str, Rule] = {
     # Retention of electronic records and of notices (local).
     "RECORD_RETENTION_YEARS": Rule(3, "E-Rules (local)", local=True),
     "NOTICE_RETENTION_YEARS": Rule(10, "local", local=True),
+    # Reg 53: the committee recommends at most three candidates.
+    "CANDIDATES_MAX": Rule(3, "Reg 53"),
+    # Trimmed-mean aggregation (tender documents, Reg 49) drops one highest and one lowest
+    # member score; with fewer scores than this it falls back to the plain mean (local).
+    "EVALUATION_TRIMMED_MEAN_MIN_SCORES": Rule(5, "Reg 49 (local practice)", local=True),
+    # A member's score deviating from the other members' mean on a criterion by more than
+    # this fraction of the criterion's maximum is an outlier shown to the chair and
+    # recorded for supervision (local practice, 评分偏离度).
+    "EVALUATION_OUTLIER_FRACTION": Rule(Decimal("0.30"), "local practice", local=True),
+    # Reg 53: a member who neither signs nor gives reasons by then is deemed to agree; the
+    # time given to sign the report (local).
+    "EVALUATION_SIGN_HOURS": Rule(24, "Reg 53 (local)", local=True),
+    # Reg 52: the least time a bidder gets to answer a clarification request (local).
+    "EVALUATION_CLARIFICATION_MIN_MINUTES": Rule(30, "Reg 52 (local)", local=True),
 }
 
 
