@@ -288,3 +288,229 @@ def document_certificate():
 
 def document_certificate_pem() -> str:
     return document_certificate()[1].public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+# --- the at-rest key-encryption keys (KEKs) -----------------------------------------------
+#
+# Documents the platform keeps after the opening (decrypted bids) and small secrets (TOTP
+# seeds) are encrypted under per-item data keys that these KEKs wrap (``crypto.atrest``,
+# ``core.at_rest``). A KEK has a key id so it can rotate: new items use the current KEK,
+# old ones stay readable while their KEK is still listed. The provider is chosen by
+# ``PLATFORM_AT_REST_KEY_PROVIDER`` (setting or environment):
+#
+# ``file`` (the default)
+#     ``PLATFORM_AT_REST_KEY_FILE`` (default ``platform_at_rest_keys.json`` beside the
+#     signing key): ``{"current": "<id>", "keys": {"<id>": "<base64 of 32 bytes>", ...}}``,
+#     created with one fresh key on first use in development; in production a missing
+#     file, or one that group or others may read, is refused.
+# ``env``
+#     ``PLATFORM_AT_REST_KEYS="<id>:<base64>,<older id>:<base64>,..."``: the first is the
+#     current one. Chosen automatically when that variable is set and no provider is named.
+# ``external``
+#     ``PLATFORM_EXTERNAL_KEK``: dotted path of a callable returning an object with
+#     ``current_key_id`` and ``wrap(secret, *, key_id, context) -> bytes`` /
+#     ``unwrap(wrapped, *, key_id, context) -> bytes`` (a KMS; the KEK never enters here).
+
+
+class AtRestKeyring:
+    """KEKs by key id, and which one is current. Wraps and unwraps data keys."""
+
+    def __init__(self, keys_: dict[str, bytes], current: str, where: str) -> None:
+        from crypto import atrest
+
+        if not keys_:
+            raise PlatformKeyUnavailable(f"no at-rest key-encryption key in {where}")
+        for kid, key in keys_.items():
+            try:
+                atrest.check_key_id(kid)
+            except ValueError as exc:
+                raise PlatformKeyUnavailable(f"at-rest key id {kid!r} in {where}: {exc}") from exc
+            if len(key) != 32:
+                raise PlatformKeyUnavailable(
+                    f"at-rest key {kid!r} in {where} is {len(key)} bytes, not 32")
+        if current not in keys_:
+            raise PlatformKeyUnavailable(
+                f"the current at-rest key {current!r} is not among the keys in {where}")
+        self._keys = dict(keys_)
+        self.current_key_id = current
+        self.where = where
+
+    @property
+    def key_ids(self) -> list[str]:
+        return list(self._keys)
+
+    def wrap(self, secret: bytes, *, key_id: str, context: str) -> bytes:
+        from crypto import atrest
+
+        return atrest.wrap_secret(self._kek(key_id), secret, key_id=key_id, context=context)
+
+    def unwrap(self, wrapped: bytes, *, key_id: str, context: str) -> bytes:
+        from crypto import atrest
+
+        return atrest.unwrap_secret(self._kek(key_id), wrapped, key_id=key_id, context=context)
+
+    def _kek(self, key_id: str) -> bytes:
+        try:
+            return self._keys[key_id]
+        except KeyError:
+            raise PlatformKeyUnavailable(
+                f"the at-rest key-encryption key {key_id!r} is not available from "
+                f"{self.where} (keep retired keys listed until every item they wrap is "
+                "re-wrapped)") from None
+
+
+def _at_rest_provider_name() -> str:
+    name = getattr(settings, "PLATFORM_AT_REST_KEY_PROVIDER", None) or os.environ.get(
+        "PLATFORM_AT_REST_KEY_PROVIDER")
+    if name:
+        return name
+    if os.environ.get("PLATFORM_AT_REST_KEYS"):
+        return "env"
+    if getattr(settings, "PLATFORM_EXTERNAL_KEK", None) or os.environ.get(
+            "PLATFORM_EXTERNAL_KEK"):
+        return "external"
+    return "file"
+
+
+def at_rest_key_path() -> Path:
+    value = getattr(settings, "PLATFORM_AT_REST_KEY_FILE", None) or os.environ.get(
+        "PLATFORM_AT_REST_KEY_FILE")
+    return Path(value) if value else _path().with_name("platform_at_rest_keys.json")
+
+
+def _new_key_id() -> str:
+    import datetime
+
+    return f"k{datetime.datetime.now(datetime.UTC):%Y%m%d}-{secrets.token_hex(4)}"
+
+
+def _keyring_json(current: str, keys_: dict[str, bytes]) -> bytes:
+    import json
+
+    return json.dumps({
+        "current": current,
+        "keys": {k: base64.b64encode(v).decode("ascii") for k, v in keys_.items()},
+    }, indent=2).encode("utf-8")
+
+
+def _at_rest_from_file() -> AtRestKeyring:
+    import json
+
+    path = at_rest_key_path()
+    if not path.exists():
+        if _production():
+            raise PlatformKeyUnavailable(
+                f"no at-rest key file at {path}: in production the key-encryption keys are "
+                "provided, not invented (set PLATFORM_AT_REST_KEY_FILE, PLATFORM_AT_REST_KEYS "
+                "or PLATFORM_AT_REST_KEY_PROVIDER=external)")
+        kid = _new_key_id()
+        _create_once(path, _keyring_json(kid, {kid: secrets.token_bytes(32)}))
+    if _production() and path.stat().st_mode & 0o077:
+        raise PlatformKeyUnavailable(
+            f"{path} may be read by group or others: chmod 600 it (production mode)")
+    try:
+        data = json.loads(path.read_bytes())
+        keys_ = {str(k): base64.b64decode(v, validate=True) for k, v in data["keys"].items()}
+        current = str(data["current"])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise PlatformKeyUnavailable(f"cannot read the at-rest keys in {path}: {exc}") from exc
+    return AtRestKeyring(keys_, current, str(path))
+
+
+def _at_rest_from_env() -> AtRestKeyring:
+    value = os.environ.get("PLATFORM_AT_REST_KEYS", "").strip()
+    where = "the PLATFORM_AT_REST_KEYS environment variable"
+    if not value:
+        raise PlatformKeyUnavailable(
+            "PLATFORM_AT_REST_KEY_PROVIDER=env but PLATFORM_AT_REST_KEYS is unset")
+    keys_: dict[str, bytes] = {}
+    for item in value.split(","):
+        kid, sep, b64 = item.strip().partition(":")
+        try:
+            if not sep:
+                raise ValueError("expected <id>:<base64>")
+            keys_[kid] = base64.b64decode(b64, validate=True)
+        except ValueError as exc:
+            raise PlatformKeyUnavailable(f"{where}: entry {kid!r}: {exc}") from exc
+    return AtRestKeyring(keys_, next(iter(keys_)), where)
+
+
+class _ExternalKeyring:
+    def __init__(self, kms) -> None:
+        self._kms = kms
+        self.current_key_id = str(kms.current_key_id)
+        self.where = "the external key service"
+
+    def wrap(self, secret: bytes, *, key_id: str, context: str) -> bytes:
+        return bytes(self._kms.wrap(bytes(secret), key_id=key_id, context=context))
+
+    def unwrap(self, wrapped: bytes, *, key_id: str, context: str) -> bytes:
+        return bytes(self._kms.unwrap(bytes(wrapped), key_id=key_id, context=context))
+
+
+def _at_rest_from_external():
+    path = getattr(settings, "PLATFORM_EXTERNAL_KEK", None) or os.environ.get(
+        "PLATFORM_EXTERNAL_KEK")
+    if not path:
+        raise PlatformKeyUnavailable(
+            "PLATFORM_AT_REST_KEY_PROVIDER=external needs PLATFORM_EXTERNAL_KEK, the dotted "
+            "path of a callable returning an object with current_key_id, wrap() and unwrap()")
+    return _ExternalKeyring(import_string(path)())
+
+
+AT_REST_PROVIDERS = {"file": _at_rest_from_file, "env": _at_rest_from_env,
+                     "external": _at_rest_from_external}
+
+
+def _at_rest_detail(name: str) -> str:
+    if name == "file":
+        path = at_rest_key_path()
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return f"{path}:missing"
+        # A rotation rewrites the file: other processes load the new ring on their next use.
+        return f"{path}:{st.st_mtime_ns}:{st.st_size}"
+    if name == "env":
+        return hashlib.sha256(os.environ.get("PLATFORM_AT_REST_KEYS", "").encode()).hexdigest()
+    return str(getattr(settings, "PLATFORM_EXTERNAL_KEK", None)
+               or os.environ.get("PLATFORM_EXTERNAL_KEK"))
+
+
+def at_rest_keyring():
+    """The at-rest KEKs from the configured provider: ``current_key_id``, ``wrap`` and
+    ``unwrap``. Raises ``PlatformKeyUnavailable`` saying what to fix."""
+    name = _at_rest_provider_name()
+    if name not in AT_REST_PROVIDERS:
+        raise PlatformKeyUnavailable(
+            f"unknown PLATFORM_AT_REST_KEY_PROVIDER {name!r}; use one of "
+            f"{', '.join(AT_REST_PROVIDERS)}")
+    cache_key = f"at-rest:{name}:{_at_rest_detail(name)}"
+    cached = _cache.get(cache_key)
+    if cached is not None:
+        return cached
+    with _lock:
+        ring = AT_REST_PROVIDERS[name]()
+        _cache[cache_key] = ring
+        return ring
+
+
+def at_rest_rotate() -> str:
+    """File provider: add a fresh KEK, make it current, keep the old ones (so what they
+    wrapped stays readable); returns the new key id. Other providers rotate where the
+    keys live (the environment, the key service)."""
+    if _at_rest_provider_name() != "file":
+        raise PlatformKeyUnavailable("rotate the at-rest keys where the provider keeps them")
+    ring = at_rest_keyring()
+    keys_ = {kid: ring._kek(kid) for kid in ring.key_ids}
+    kid = _new_key_id()
+    keys_[kid] = secrets.token_bytes(32)
+    path = at_rest_key_path()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(_keyring_json(kid, keys_))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return kid

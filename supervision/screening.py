@@ -99,10 +99,14 @@ TEXT_NOT_EXTRACTED = "text_not_extracted"
 
 def document_rows(tender) -> tuple[list[dict], list[dict]]:
     """The tender's decrypted bids as screen rows carrying the text of their bid file
-    (read through storage from ``BidOpening.plaintext``), and one entry per bid whose
-    text could not be extracted (bid, bidder, credit code, reason): none is skipped
-    silently."""
+    (read through ``bidding.opening.selectors.open_bid_document``, audited), and one
+    entry per bid whose text could not be extracted (bid, bidder, credit code, reason):
+    none is skipped silently."""
+    from bidding.opening.at_rest import DocumentUnavailable
     from bidding.opening.models import BidOpening
+    from bidding.opening.selectors import open_bid_document
+    from core.platform_keys import PlatformKeyUnavailable
+    from crypto.errors import CryptoError
 
     items = (BidOpening.objects.filter(session__tender=tender,
                                        status=BidOpening.Status.DECRYPTED)
@@ -113,13 +117,15 @@ def document_rows(tender) -> tuple[list[dict], list[dict]]:
         # The bidder is named by its credit code (not its row id) so that the screens'
         # evidence, which names bidders, maps to the flag's subjects.
         row = bid_row(item.bid, credit_code=code, bidder=code)
-        if not item.plaintext:
+        if not item.document:
             reason = "no decrypted file is stored for this bid"
         else:
             try:
-                with item.plaintext.open("rb") as fh:
+                with open_bid_document(item, user="supervision",
+                                       purpose="supervision.screening") as fh:
                     got = extract_file(fh)
-            except OSError as exc:  # a missing file in storage is this bid's reason
+            except (OSError, CryptoError, DocumentUnavailable, PlatformKeyUnavailable) as exc:
+                # A missing, unreadable or tampered file is this bid's reason.
                 reason = f"the decrypted file could not be opened: {exc}"
             else:
                 reason = got.error

@@ -68,7 +68,19 @@ class BidOpening(models.Model):
     price_sheet = models.JSONField(null=True, blank=True)
     announced_at = models.DateTimeField(null=True, blank=True)
     announce_order = models.PositiveIntegerField(null=True, blank=True)
-    plaintext = models.FileField(upload_to="opened/", max_length=300, blank=True)
+    # The decrypted bid document, never stored as plaintext: an at-rest file
+    # (``crypto.atrest``) under its own data key, which the platform's current at-rest
+    # KEK wraps (``bidding.opening.at_rest``). Read it with
+    # ``bidding.opening.selectors.open_bid_document`` (audited).
+    document = models.FileField(upload_to="opened/", max_length=300, blank=True)
+    document_key_id = models.CharField(max_length=64, blank=True)  # which KEK wraps it
+    document_wrapped_key = models.CharField(max_length=200, blank=True)  # base64
+    # SHA-256 of the at-rest file's header (salt, nonce prefix, context): binds the file.
+    document_header_sha256 = models.CharField(max_length=64, blank=True)
+    # Recorded at decryption, of the plaintext: its SHA-256, size and sniffed type.
+    document_sha256 = models.CharField(max_length=64, blank=True)
+    document_size = models.BigIntegerField(null=True, blank=True)
+    document_content_type = models.CharField(max_length=10, blank=True)  # pdf, zip, other
     reason = models.CharField(max_length=300, blank=True)
     # Why a bid was rejected, checkable by anyone who holds the rebuilt key afterwards.
     proof = models.JSONField(null=True, blank=True)

@@ -8,11 +8,15 @@ the page, so every client sees one state.
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 from django.utils import timezone
 
 from bidding.bids.models import Bid
 from bidding.tenders.models import Tender
 
+from . import at_rest
 from .models import OpeningSession, OpeningSignin
 from .services import announced_row, counters, objection_row
 
@@ -84,3 +88,60 @@ def accepted_bid(tender: Tender, *, sha256: str = "", bidder_id: int | None = No
     if bidder_id is not None:
         return bids.filter(bidder_id=bidder_id).first()
     return None
+
+
+# --- decrypted bid documents (kept encrypted at rest: ``bidding.opening.at_rest``) ----------
+
+
+@contextlib.contextmanager
+def open_bid_document(bid_opening, *, user, purpose: str):
+    """Read a decrypted bid's document: yields a file-like object of its plaintext.
+
+    Every call is audited first (``opening.document_access``: who, which bid, why), so
+    no read skips the log; the caller decides who may read (the evaluation room lets
+    committee members in while the evaluation runs, oversight afterwards). ``user`` is
+    a user or an actor label such as ``"supervision"``; ``purpose`` says why, e.g.
+    ``"evaluation.view"``, ``"evaluation.download"``, ``"supervision.screening"``.
+
+    Decryption streams chunk by chunk and checks every tag: a file or wrapped key that
+    was altered raises ``crypto.errors.CryptoError`` (at open or at the read that meets
+    the altered chunk), a missing KEK ``core.platform_keys.PlatformKeyUnavailable``, a
+    bid with no stored document ``bidding.opening.at_rest.DocumentUnavailable``.
+    """
+    from django.db import transaction
+
+    from audit.services import audit_record
+
+    purpose = str(purpose or "").strip()
+    if not purpose:
+        raise ValueError("say why the document is read (purpose)")
+    with transaction.atomic():
+        audit_record(
+            actor=user,
+            action="opening.document_access",
+            obj=bid_opening,
+            payload={"bid": str(bid_opening.bid.public_id), "purpose": purpose,
+                     "document_sha256": bid_opening.document_sha256},
+            summary=purpose,
+        )
+    handle = at_rest.document_reader(bid_opening)
+    try:
+        # Buffered, so read(n) returns n bytes (not one chunk) until the end.
+        yield io.BufferedReader(handle.reader)
+    finally:
+        handle.close()
+
+
+def bid_document_meta(bid_opening) -> dict | None:
+    """What was recorded of a decrypted bid's document at decryption, without reading
+    it (no audit event): ``size``, ``sha256`` of the plaintext, ``content_type`` (pdf,
+    zip or other), ``key_id`` of the KEK that wraps it. None if there is no document."""
+    if not bid_opening.document or not bid_opening.document_wrapped_key:
+        return None
+    return {
+        "size": bid_opening.document_size,
+        "sha256": bid_opening.document_sha256,
+        "content_type": bid_opening.document_content_type,
+        "key_id": bid_opening.document_key_id,
+        "decrypted_at": bid_opening.decrypted_at,
+    }

@@ -23,13 +23,10 @@ import binascii
 import hashlib
 import json
 import logging
-import os
-import uuid
 from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -48,6 +45,7 @@ from core.refusals import refuse
 from crypto import envelope, merkle, threshold
 from crypto.errors import CryptoError
 
+from . import at_rest
 from .models import (
     BidOpening,
     Confirmation,
@@ -194,8 +192,10 @@ def opening_signin(*, user, tender: Tender, now: datetime | None = None) -> Open
 
 
 def _decrypt_into(item: BidOpening, bid_key: bytes, sheet_key: bytes) -> dict:
-    """Check every tag of the bid with its data key, decrypt it to storage, read the
-    price sheet. Raises ``CryptoError`` if a key does not open its envelope."""
+    """Check every tag of the bid with its data key, decrypt it into an at-rest file
+    (never a plaintext one: ``bidding.opening.at_rest``), read the price sheet. Puts the
+    document's fields on ``item`` (the caller saves). Raises ``CryptoError`` if a key
+    does not open its envelope."""
     bid = item.bid
     ids = {"tender_id": bid.tender.reference, "bidder_id": bid.bidder.credit_code}
     sheet = envelope.open_bytes(bytes(bid.price_sheet), sheet_key, **ids)
@@ -205,19 +205,9 @@ def _decrypt_into(item: BidOpening, bid_key: bytes, sheet_key: bytes) -> dict:
             raise ValueError("not an object")
     except (UnicodeDecodeError, ValueError) as exc:
         raise CryptoError(f"the price sheet is not JSON: {exc}") from exc
-    name = f"opened/{bid.tender.public_id}/{bid.public_id}.bin"
-    path = default_storage.path(name)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    # A name of its own: the same bidder may hand over twice at once (two tabs).
-    tmp = f"{path}.{uuid.uuid4().hex}.part"
-    try:
-        with bid.envelope.open("rb") as src, open(tmp, "wb") as dst:
-            envelope.open_envelope(src, dst, bid_key, **ids)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    item.plaintext.name = name
+    with bid.envelope.open("rb") as src:
+        values = at_rest.decrypt_to_rest(item, src, bid_key, **ids)
+    at_rest.apply(item, values)
     return price_sheet
 
 
@@ -228,7 +218,8 @@ def _mark_decrypted(
     item.decrypted_by = by
     item.decrypted_at = now
     item.price_sheet = price_sheet
-    item.save(update_fields=["status", "decrypted_by", "decrypted_at", "price_sheet", "plaintext"])
+    item.save(update_fields=["status", "decrypted_by", "decrypted_at", "price_sheet",
+                             *at_rest.DOCUMENT_FIELDS])
     if session.tender.announce_mode == AnnounceMode.AS_DECRYPTED:
         _announce_bid(item, session, now)
     else:
@@ -331,18 +322,27 @@ def opening_decrypt(
             _("These keys do not open your bid: %(reason)s") % {"reason": exc},
             "wrong_key",
         ) from exc
-    with transaction.atomic():
-        session = _locked_session(tender)
-        locked = _bidder_opening(session, user)
-        _check_decryptable(session, locked, now)
-        locked.plaintext.name = item.plaintext.name
-        audit_record(
-            actor=user,
-            action="opening.decrypt",
-            obj=locked,
-            payload={"sha256": locked.bid.sha256, "by": "bidder"},
-        )
-        _mark_decrypted(locked, session, by="bidder", price_sheet=price_sheet, now=now)
+    stored = {f: getattr(item, f) for f in at_rest.DOCUMENT_FIELDS}
+    stored["document"] = item.document.name
+    try:
+        with transaction.atomic():
+            session = _locked_session(tender)
+            locked = _bidder_opening(session, user)
+            _check_decryptable(session, locked, now)
+            at_rest.apply(locked, stored)
+            audit_record(
+                actor=user,
+                action="opening.decrypt",
+                obj=locked,
+                payload={"sha256": locked.bid.sha256, "by": "bidder",
+                         "document_sha256": stored["document_sha256"]},
+            )
+            _mark_decrypted(locked, session, by="bidder", price_sheet=price_sheet, now=now)
+    except BaseException:
+        # Another hand-over (a second tab) won, or the window closed meanwhile: this
+        # attempt's encrypted file is on no row.
+        at_rest.discard(stored)
+        raise
     return locked
 
 

@@ -135,7 +135,7 @@ def test_a_missing_decrypted_file_is_reported_not_skipped():
     from bidding.opening.models import BidOpening
 
     item = BidOpening.objects.get(bid=bids[0])
-    item.plaintext.storage.delete(item.plaintext.name)
+    item.document.storage.delete(item.document.name)
     screening.screen_tender_after_opening(tender=tender)
     missing = _flags(tender)[screening.TEXT_NOT_EXTRACTED]
     reasons = {e["bid"]: e["reason"] for e in missing.evidence["bids"]}

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from bidding.opening import services as opening
 from bidding.opening.models import BidOpening, OpeningSession
+from bidding.opening.selectors import open_bid_document
 from bidding.tenders.models import Tender
 from core import tasks
 from crypto import envelope, merkle
@@ -69,7 +70,7 @@ def test_a_bidder_decrypts_and_its_price_is_announced_at_once(opened_at_deadline
                                    price_sheet_key=sheet_key)
     assert item.status == "decrypted" and item.announce_order == 1
     assert item.price_sheet["total_price"] == "9500000.00"
-    with item.plaintext.open("rb") as fh:
+    with open_bid_document(item, user=users[0], purpose="test") as fh:
         assert fh.read() == f"bid of {users[0].username}".encode() * 100
 
 

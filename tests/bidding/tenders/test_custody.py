@@ -18,6 +18,7 @@ from accounts.models import PublicKey
 from accounts.services import public_key_register
 from bidding.opening import services as opening
 from bidding.opening.models import BidOpening, OpeningSession
+from bidding.opening.selectors import open_bid_document
 from bidding.tenders import custody
 from bidding.tenders.models import CustodianEndorsement
 from core import tasks
@@ -285,7 +286,7 @@ def test_k_custodians_open_every_pending_v2_bid(custodians_phase):
     for bid, user in zip(bids, users, strict=True):
         item = BidOpening.objects.get(bid=bid)
         assert (item.status, item.decrypted_by) == ("decrypted", "custodians")
-        with item.plaintext.open("rb") as fh:
+        with open_bid_document(item, user=user, purpose="test") as fh:
             assert fh.read() == f"bid of {user.username}".encode()
     tender.opening.refresh_from_db()
     assert tender.opening.phase == OpeningSession.Phase.CONFIRMING
