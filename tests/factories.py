@@ -83,6 +83,21 @@ def expert(**kw) -> User:
     return UserFactory(role=Role.EXPERT, **kw)
 
 
+def default_criteria() -> list:
+    """Two pass/fail qualification criteria, two technical and one commercial (70 points;
+    the price score's 30 make 100)."""
+    C = services.CriterionInput
+    return [
+        C(stage="qualification", name="营业执照与资质证书", name_en="Licence and qualification"),
+        C(stage="qualification", name="项目经理资格", name_en="Project manager"),
+        C(stage="technical", name="施工组织设计", name_en="Works plan", max_score=Decimal("30")),
+        C(stage="technical", name="质量安全措施", name_en="Quality and safety",
+          max_score=Decimal("20")),
+        C(stage="commercial", name="业绩与信誉", name_en="Record and reputation",
+          max_score=Decimal("20")),
+    ]
+
+
 def tender_input(now=None, **overrides) -> services.TenderInput:
     """A valid tender, relative to ``now``: deadline 25 days out, bond at 1%."""
     now = now or timezone.now()
@@ -101,8 +116,10 @@ def tender_input(now=None, **overrides) -> services.TenderInput:
         deadline=now + timedelta(days=25),
         evaluation_method="comprehensive",
         price_formula="benchmark_deviation",
+        price_formula_params={"full_score": "30", "k_above": "1.2", "k_below": "0.8"},
         award_method="first_ranked",
         lots=[services.LotInput(name="第1标段")],
+        criteria=default_criteria(),
     )
     values.update(overrides)
     return services.TenderInput(**values)
@@ -327,3 +344,75 @@ def submit_bid(tender: Tender, user: User, plaintext: bytes = b"BID PLAINTEXT", 
             sha256=hashlib.sha256(piece).hexdigest(),
         )
     return bids.bid_upload_complete(user=user, upload_id=upload.public_id)
+
+
+# --- award (helper H2) ---------------------------------------------------------------
+
+
+def candidates_tender(n_candidates: int = 3, ranked: bool = True, n_bids: int = 3,
+                      award_method: str = "first_ranked", decision_method: str = "",
+                      committee_mode: str = "", committee_size: int | None = None,
+                      vote_mode: str = "", now=None, prices=None):
+    """A tender whose evaluation report stands and whose candidates are in publicity.
+
+    Bids are sealed and submitted for real; the opening and the evaluation committee
+    belong to other stages' tests, so the tender is set to ``evaluation`` directly and
+    then moved ``evaluation -> candidates`` through the lifecycle (its hooks run: the
+    award stage publishes the candidates). Returns ``(tender, bidders, bids)``; the
+    candidates are the first ``n_candidates`` bids, ranked in that order if ``ranked``.
+    """
+    from bidding.evaluation.models import EvaluationReport
+    from bidding.tenders import lifecycle
+
+    now = now or timezone.now()
+    tender = published_tender()
+    users = [bidder_with_key() for _ in range(n_bids)]
+    bids = [submit_bid(tender, u) for u in users]
+    Tender.objects.filter(pk=tender.pk).update(
+        status=Tender.Status.EVALUATION, award_method=award_method,
+        decision_method=decision_method, award_committee_mode=committee_mode,
+        award_committee_size=committee_size, vote_mode=vote_mode,
+        candidates_ranked=ranked, candidate_count=n_candidates)
+    tender.refresh_from_db()
+    prices = prices or [Decimal("9500000.00") - 10000 * i for i in range(n_candidates)]
+    EvaluationReport.objects.create(tender=tender, completed_at=now, candidates=[
+        {"bid": str(b.public_id), "rank": (i + 1) if ranked else None,
+         "score": f"{90 - i}.00", "price": str(prices[i])}
+        for i, b in enumerate(bids[:n_candidates])])
+    lifecycle.tender_transition(tender=tender, to=Tender.Status.CANDIDATES,
+                                by=lifecycle.SYSTEM, now=now)
+    return tender, users, bids
+
+
+def award_pool(tender: Tender, n: int = 5) -> list:
+    """``n`` people of the tender's tenderer in its award pool (AwardPoolMember)."""
+    from bidding.award.models import AwardPoolMember
+
+    out = []
+    for i in range(n):
+        person = tenderer(organisation=tender.tenderer)
+        out.append(AwardPoolMember.objects.create(
+            organisation=tender.tenderer, user=person, name=f"定标委员{i + 1}",
+            title="高级工程师"))
+    return out
+
+
+def signing_key_for(user):
+    """A P-256 key on the user's side with its public half registered; returns the private
+    key. Any active key of the user verifies a contract signature. Bidders register a
+    ``bid`` key; accounts has no key purpose open to tenderers yet, so for them the row is
+    written directly (purpose ``custodian_signing``) until accounts adds a signing purpose.
+    """
+    if user.role == Role.BIDDER:
+        if PublicKey.objects.filter(user=user, active=True).exists():
+            return PRIVATE_KEYS[user.username]
+        return register_key(user, "bid")
+    private = crypto_keys.generate_private_key()
+    public = private.public_key()
+    PublicKey.objects.filter(user=user, purpose="custodian_signing").update(active=False)
+    PublicKey.objects.create(user=user, organisation=user.organisation,
+                             purpose="custodian_signing",
+                             point=crypto_keys.public_key_bytes(public),
+                             fingerprint=crypto_keys.key_fingerprint(public))
+    SIGNING_KEYS[user.username] = private
+    return private

@@ -9,3 +9,8 @@ class AwardConfig(AppConfig):
     label = "award"
     verbose_name = _("Award")
     audit_namespace = "bidding"
+
+    def ready(self) -> None:
+        from . import rules
+
+        rules.install()
