@@ -466,6 +466,17 @@ def _demo_tender(user, spec, i, now, orgs, publish=True) -> Tender:
         },
         award_method=spec["award"],
         decision_method=spec["decision"],
+        award_committee_mode="drawn" if spec["award"] == "separate" else "",
+        award_committee_size=5 if spec["award"] == "separate" else None,
+        vote_mode="direct" if spec["decision"] in ("vote", "vote_then_lottery") else "",
+        criteria=[
+            services.CriterionInput(stage="qualification", name="资格条件",
+                                    name_en="Qualification"),
+            services.CriterionInput(stage="technical", name="技术方案",
+                                    name_en="Technical proposal", max_score=Decimal("40")),
+            services.CriterionInput(stage="commercial", name="商务条款",
+                                    name_en="Commercial terms", max_score=Decimal("20")),
+        ],
         lots=lots,
         tenderer_org=orgs[spec["tenderer_org"]] if spec.get("tenderer_org") else None,
     )

@@ -83,21 +83,6 @@ def expert(**kw) -> User:
     return UserFactory(role=Role.EXPERT, **kw)
 
 
-def default_criteria() -> list:
-    """Two pass/fail qualification criteria, two technical and one commercial (70 points;
-    the price score's 30 make 100)."""
-    C = services.CriterionInput
-    return [
-        C(stage="qualification", name="营业执照与资质证书", name_en="Licence and qualification"),
-        C(stage="qualification", name="项目经理资格", name_en="Project manager"),
-        C(stage="technical", name="施工组织设计", name_en="Works plan", max_score=Decimal("30")),
-        C(stage="technical", name="质量安全措施", name_en="Quality and safety",
-          max_score=Decimal("20")),
-        C(stage="commercial", name="业绩与信誉", name_en="Record and reputation",
-          max_score=Decimal("20")),
-    ]
-
-
 def tender_input(now=None, **overrides) -> services.TenderInput:
     """A valid tender, relative to ``now``: deadline 25 days out, bond at 1%."""
     now = now or timezone.now()
@@ -416,3 +401,18 @@ def signing_key_for(user):
                              fingerprint=crypto_keys.key_fingerprint(public))
     SIGNING_KEYS[user.username] = private
     return private
+
+
+def default_criteria() -> list:
+    """Two pass/fail qualification criteria, two technical and one commercial (70 points;
+    the price score's 30 make 100)."""
+    C = services.CriterionInput
+    return [
+        C(stage="qualification", name="营业执照与资质证书", name_en="Licence and qualification"),
+        C(stage="qualification", name="项目经理资格", name_en="Project manager"),
+        C(stage="technical", name="施工组织设计", name_en="Works plan", max_score=Decimal("30")),
+        C(stage="technical", name="质量安全措施", name_en="Quality and safety",
+          max_score=Decimal("20")),
+        C(stage="commercial", name="业绩与信誉", name_en="Record and reputation",
+          max_score=Decimal("20")),
+    ]

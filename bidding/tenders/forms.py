@@ -9,7 +9,12 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Organisation
 
 from .models import Tender
-from .services import TENDER_FIELDS, LotInput, TenderInput
+from .reference import CriterionStage
+from .services import DECLARED_FIELDS, TENDER_FIELDS, CriterionInput, LotInput, TenderInput
+
+# What a line of the criteria box may start with, besides the stage codes.
+STAGE_WORDS = {"资格": CriterionStage.QUALIFICATION, "技术": CriterionStage.TECHNICAL,
+               "商务": CriterionStage.COMMERCIAL}
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
 
@@ -47,6 +52,16 @@ class TenderForm(forms.ModelForm):
         help_text=_("Besides total price, duration, quality target and project manager: one "
                     "item per line that every bidder's sealed price sheet must state."),
     )
+    criteria_text = forms.CharField(
+        label=_("Evaluation criteria"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+        help_text=_(
+            "One criterion per line: stage | name | maximum score | English name. Stage is "
+            "qualification (资格, pass or fail: leave the score empty), technical (技术) or "
+            "commercial (商务). Only these criteria may be used in the evaluation (Reg 49)."
+        ),
+    )
     tenderer_org = forms.ModelChoiceField(
         label=_("Tenderer (for agencies)"),
         queryset=Organisation.objects.filter(kind=Organisation.Kind.TENDERER),
@@ -71,6 +86,14 @@ class TenderForm(forms.ModelForm):
         self.fields["decryption_window_minutes"].required = False
         self.fields["decryption_fallback"].required = False
         self.fields["announce_mode"].required = False
+        for name in DECLARED_FIELDS:
+            self.fields[name].required = False
+        if self.instance.pk and not self.initial.get("criteria_text"):
+            self.initial["criteria_text"] = "\n".join(
+                " | ".join([c.stage, c.name, "" if c.max_score is None else str(c.max_score),
+                            c.name_en]).rstrip(" |")
+                for c in self.instance.criteria.all()
+            )
         if (
             user is None
             or user.organisation is None
@@ -96,6 +119,27 @@ class TenderForm(forms.ModelForm):
     def clean_price_items_text(self) -> list[str]:
         return [line.strip()[:60] for line in self.cleaned_data["price_items_text"].splitlines()
                 if line.strip()]
+
+    def clean_criteria_text(self) -> list[CriterionInput] | None:
+        text = self.cleaned_data["criteria_text"]
+        if not text.strip():
+            return None
+        criteria = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            parts = [p.strip() for p in line.split("|")] + ["", "", ""]
+            stage = STAGE_WORDS.get(parts[0], parts[0])
+            try:
+                score = Decimal(parts[2]) if parts[2] else None
+            except InvalidOperation:
+                raise ValidationError(
+                    _("Line %(n)s: the maximum score “%(v)s” is not a number.")
+                    % {"n": number, "v": parts[2]}
+                ) from None
+            criteria.append(CriterionInput(stage=str(stage), name=parts[1][:200],
+                                           max_score=score, name_en=parts[3][:200]))
+        return criteria
 
     def clean_lots_text(self) -> list[LotInput]:
         lots = []
@@ -126,7 +170,15 @@ class TenderForm(forms.ModelForm):
         data["decision_method"] = data.get("decision_method") or ""
         data["decryption_fallback"] = data.get("decryption_fallback") or "custodians"
         data["announce_mode"] = data.get("announce_mode") or "at_close"
+        data["score_aggregation"] = data.get("score_aggregation") or "mean"
+        if data.get("candidate_count") is None:
+            data["candidate_count"] = 3
+        data["candidates_ranked"] = bool(data.get("candidates_ranked"))
+        data["anonymous_technical"] = bool(data.get("anonymous_technical"))
+        data["award_committee_mode"] = data.get("award_committee_mode") or ""
+        data["vote_mode"] = data.get("vote_mode") or ""
         return TenderInput(
+            criteria=self.cleaned_data.get("criteria_text"),
             lots=self.cleaned_data.get("lots_text") or [],
             tenderer_org=self.cleaned_data.get("tenderer_org"),
             **data,

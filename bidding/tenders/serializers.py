@@ -9,9 +9,17 @@ from rest_framework import serializers
 from accounts.models import Organisation
 from bidding.tenders import lifecycle
 
-from .models import Amendment, Clarification, DocumentRegistration, Lot, Tender, TenderDocument
+from .models import (
+    Amendment,
+    Clarification,
+    Criterion,
+    DocumentRegistration,
+    Lot,
+    Tender,
+    TenderDocument,
+)
 from .policies import is_owner
-from .services import LotInput, TenderInput
+from .services import CriterionInput, LotInput, TenderInput
 
 
 class OrganisationBriefSerializer(serializers.ModelSerializer):
@@ -25,6 +33,20 @@ class LotSerializer(serializers.ModelSerializer):
         model = Lot
         fields = ["number", "name", "estimate"]
         read_only_fields = ["number"]
+
+
+class CriterionSerializer(serializers.ModelSerializer):
+    """An evaluation criterion the tender declares (Reg 49): ``max_score`` for scored
+    stages (technical, commercial), null for pass/fail qualification criteria."""
+
+    max_score = serializers.DecimalField(max_digits=6, decimal_places=2, required=False,
+                                         allow_null=True, default=None)
+
+    class Meta:
+        model = Criterion
+        fields = ["number", "stage", "name", "name_en", "description", "max_score"]
+        read_only_fields = ["number"]
+        extra_kwargs = {"name_en": {"required": False}, "description": {"required": False}}
 
 
 class DocumentSerializer(serializers.ModelSerializer):
@@ -99,6 +121,7 @@ class TenderSerializer(serializers.ModelSerializer):
     envelope_ids = serializers.SerializerMethodField()
     agency = OrganisationBriefSerializer(read_only=True)
     lots = LotSerializer(many=True, read_only=True)
+    criteria = CriterionSerializer(many=True, read_only=True)
     opening_time = serializers.DateTimeField(read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     url = serializers.SerializerMethodField()
@@ -135,6 +158,14 @@ class TenderSerializer(serializers.ModelSerializer):
             "price_formula_params",
             "award_method",
             "decision_method",
+            "score_aggregation",
+            "candidate_count",
+            "candidates_ranked",
+            "anonymous_technical",
+            "award_committee_mode",
+            "award_committee_size",
+            "vote_mode",
+            "criteria",
             "published_at",
             "lots",
             "price_sheet_items",
@@ -229,6 +260,25 @@ class TenderWriteSerializer(serializers.Serializer):
         default="",
     )
     lots = LotSerializer(many=True, required=False)
+    criteria = CriterionSerializer(
+        many=True, required=False,
+        help_text="The evaluation criteria (Reg 49), in order; omitted on an edit: kept.",
+    )
+    score_aggregation = serializers.ChoiceField(
+        choices=Tender._meta.get_field("score_aggregation").choices, default="mean")
+    candidate_count = serializers.IntegerField(
+        default=3, help_text="Candidates the committee recommends: 1 to 3 (Reg 53).")
+    candidates_ranked = serializers.BooleanField(default=True)
+    anonymous_technical = serializers.BooleanField(
+        default=False, help_text="暗标: technical bids evaluated under code numbers.")
+    award_committee_mode = serializers.ChoiceField(
+        choices=Tender._meta.get_field("award_committee_mode").choices, required=False,
+        allow_blank=True, default="")
+    award_committee_size = serializers.IntegerField(required=False, allow_null=True,
+                                                    default=None, min_value=1)
+    vote_mode = serializers.ChoiceField(
+        choices=Tender._meta.get_field("vote_mode").choices, required=False,
+        allow_blank=True, default="")
     price_sheet_items = serializers.ListField(
         child=serializers.CharField(max_length=60), required=False, default=list,
         help_text="Extra items each sealed price sheet must state.",
@@ -268,7 +318,15 @@ class TenderWriteSerializer(serializers.Serializer):
         lots = [
             LotInput(name=lot["name"], estimate=lot.get("estimate")) for lot in data.pop("lots", [])
         ]
-        return TenderInput(lots=lots, **data)
+        criteria = data.pop("criteria", None)
+        if criteria is not None:
+            criteria = [
+                CriterionInput(stage=c["stage"], name=c["name"], max_score=c.get("max_score"),
+                               name_en=c.get("name_en", ""),
+                               description=c.get("description", ""))
+                for c in criteria
+            ]
+        return TenderInput(lots=lots, criteria=criteria, **data)
 
 
 class RegistrationSerializer(serializers.ModelSerializer):

@@ -32,9 +32,17 @@ from core import statutory
 from core.refusals import refuse
 
 from . import custody
-from .models import Amendment, Clarification, DocumentRegistration, Lot, Tender, TenderDocument
+from .models import (
+    Amendment,
+    Clarification,
+    Criterion,
+    DocumentRegistration,
+    Lot,
+    Tender,
+    TenderDocument,
+)
 from .policies import is_owner, require_tenderer
-from .reference import AwardMethod
+from .reference import AwardMethod, CriterionStage, DecisionMethod, EvaluationMethod
 from .selectors import has_obtained
 
 S = Tender.Status
@@ -44,6 +52,17 @@ S = Tender.Status
 class LotInput:
     name: str
     estimate: Decimal | None = None
+
+
+@dataclass
+class CriterionInput:
+    """One evaluation criterion the tender documents state (Reg 49)."""
+
+    stage: str
+    name: str
+    max_score: Decimal | None = None
+    name_en: str = ""
+    description: str = ""
 
 
 @dataclass
@@ -80,7 +99,28 @@ class TenderInput:
     # An agency names the tenderer it acts for; a tenderer may name its agency.
     tenderer_org: object | None = None
     agency_org: object | None = None
+    # How the evaluation and the award run (Reg 49, Reg 53, 评定分离). ``criteria`` None
+    # keeps a draft's criteria as they are; a list replaces them.
+    criteria: list[CriterionInput] | None = None
+    score_aggregation: str = "mean"
+    candidate_count: int = 3
+    candidates_ranked: bool = True
+    anonymous_technical: bool = False
+    award_committee_mode: str = ""
+    award_committee_size: int | None = None
+    vote_mode: str = ""
 
+
+# What the tender declares about its evaluation and award (fixed at publication).
+DECLARED_FIELDS = [
+    "score_aggregation",
+    "candidate_count",
+    "candidates_ranked",
+    "anonymous_technical",
+    "award_committee_mode",
+    "award_committee_size",
+    "vote_mode",
+]
 
 TENDER_FIELDS = [
     "project_code",
@@ -108,6 +148,7 @@ TENDER_FIELDS = [
     "announce_mode",
     "public_opening",
     "forfeit_bond_if_unopenable",
+    *DECLARED_FIELDS,
 ]
 
 
@@ -138,12 +179,92 @@ def _check_consistency(data: TenderInput | Tender) -> None:
         errors["decision_method"] = _(
             "Evaluation separate from award needs the method the award committee uses."
         )
+    candidates_max = statutory.value("CANDIDATES_MAX")
+    if not (isinstance(data.candidate_count, int)
+            and 1 <= data.candidate_count <= candidates_max):
+        errors["candidate_count"] = _(
+            "The committee recommends 1 to %(max)s candidates (%(source)s)."
+        ) % {"max": candidates_max, "source": statutory.source("CANDIDATES_MAX")}
     if errors:
         raise ValidationError(errors)
+    if isinstance(data, TenderInput) and data.criteria is not None:
+        _check_criteria(data.criteria)
     statutory.check_bond(estimate=data.estimate, bond=data.bond_amount)
     statutory.check_decryption_window(data.decryption_window_minutes)
     statutory.check_opening_time(
         deadline=data.deadline, opening_time=getattr(data, "opening_time", None)
+    )
+
+
+def _check_criteria(criteria: list[CriterionInput]) -> None:
+    """Each criterion on its own: a stage, a name, and a maximum score exactly when the
+    stage scores (pass/fail criteria have none)."""
+    stages = set(CriterionStage.values)
+    for i, c in enumerate(criteria, start=1):
+        where = {"n": i}
+        if c.stage not in stages:
+            raise refuse("criteria", _("Criterion %(n)s: unknown stage.") % where,
+                         "criterion_stage")
+        if not (c.name or "").strip() or len(c.name) > 200:
+            raise refuse("criteria", _("Criterion %(n)s needs a name of at most 200 "
+                                       "characters.") % where, "criterion_name")
+        if c.stage == CriterionStage.QUALIFICATION:
+            if c.max_score is not None:
+                raise refuse("criteria", _(
+                    "Criterion %(n)s is pass or fail (qualification): it has no maximum "
+                    "score.") % where, "criterion_pass_fail_scored")
+        elif (c.max_score is None or not isinstance(c.max_score, Decimal)
+              or not c.max_score.is_finite() or c.max_score <= 0
+              or c.max_score != c.max_score.quantize(Decimal("0.01"))
+              or c.max_score >= Decimal("10000")):
+            raise refuse("criteria", _(
+                "Criterion %(n)s is scored: give its maximum score (more than 0, at most "
+                "two decimals).") % where, "criterion_max_score")
+
+
+def _check_declared_for_publication(tender: Tender) -> None:
+    """A tender is evaluated and awarded only by what its documents declare (Reg 49):
+    before publication the declaration must be complete. A draft may be incomplete."""
+    criteria = list(tender.criteria.all())
+    if tender.evaluation_method == EvaluationMethod.COMPREHENSIVE:
+        if not any(c.stage == CriterionStage.TECHNICAL for c in criteria):
+            raise refuse("criteria", _(
+                "Comprehensive scoring needs at least one technical criterion."),
+                "criteria_missing_technical")
+        full = (tender.price_formula_params or {}).get("full_score")
+        try:
+            ok = full is not None and not isinstance(full, bool) and Decimal(str(full)) > 0
+        except ArithmeticError:
+            ok = False
+        if not ok:
+            raise refuse("price_formula_params", _(
+                "Comprehensive scoring needs the price score's full marks "
+                "(price_formula_params.full_score, more than 0)."), "price_full_score_missing")
+    if tender.award_method == AwardMethod.SEPARATE:
+        if not tender.decision_method:
+            raise refuse("decision_method", _(
+                "Evaluation separate from award needs the method the award committee uses."),
+                "decision_method_missing")
+        if not tender.award_committee_mode:
+            raise refuse("award_committee_mode", _(
+                "Evaluation separate from award needs to say how the award committee is "
+                "formed (drawn or appointed)."), "award_committee_mode_missing")
+        if tender.award_committee_mode and not tender.award_committee_size:
+            raise refuse("award_committee_size", _(
+                "State the size of the award committee."), "award_committee_size_missing")
+        if tender.decision_method in (DecisionMethod.VOTE, DecisionMethod.VOTE_THEN_LOTTERY) \
+                and not tender.vote_mode:
+            raise refuse("vote_mode", _("A vote needs its mode: direct or round-by-round "
+                                        "elimination."), "vote_mode_missing")
+
+
+def _replace_criteria(tender: Tender, criteria: Iterable[CriterionInput]) -> None:
+    tender.criteria.all().delete()
+    Criterion.objects.bulk_create(
+        Criterion(tender=tender, number=i, stage=c.stage, name=c.name.strip(),
+                  name_en=(c.name_en or "").strip()[:200], description=c.description or "",
+                  max_score=c.max_score)
+        for i, c in enumerate(criteria, start=1)
     )
 
 
@@ -197,6 +318,8 @@ def tender_create(*, user, data: TenderInput) -> Tender:
         tender.reference = _next_reference(tender)
         tender.save(update_fields=["reference"])
         _replace_lots(tender, data.lots)
+        if data.criteria:
+            _replace_criteria(tender, data.criteria)
         audit_record(
             actor=user,
             action="tender.create",
@@ -228,6 +351,8 @@ def tender_update(*, user, tender: Tender, data: TenderInput) -> Tender:
         locked.save()
         if data.lots:
             _replace_lots(locked, data.lots)
+        if data.criteria is not None:
+            _replace_criteria(locked, data.criteria)
         audit_record(
             actor=user,
             action="tender.update",
@@ -249,6 +374,8 @@ def _replace_lots(tender: Tender, lots: Iterable[LotInput]) -> None:
 def _tender_payload(tender: Tender) -> dict:
     data = {f: getattr(tender, f) for f in TENDER_FIELDS}
     data["lots"] = [[lot.number, lot.name, lot.estimate] for lot in tender.lots.all()]
+    data["criteria"] = [[c.number, c.stage, c.name, c.name_en, c.description, c.max_score]
+                        for c in tender.criteria.all()]
     return data
 
 
@@ -265,6 +392,7 @@ def tender_publish(*, user, tender: Tender, now: datetime | None = None) -> Tend
         if locked.status != S.DRAFT:
             raise lifecycle.TransitionNotAllowed(locked.status, S.PUBLISHED)
         _check_consistency(locked)
+        _check_declared_for_publication(locked)
         statutory.check_deadline_at_publication(
             now=now, docs_from=locked.docs_from, deadline=locked.deadline
         )

@@ -40,8 +40,17 @@ def _tender_body(**overrides):
         "deadline": (now + timedelta(days=25)).isoformat(),
         "evaluation_method": "comprehensive",
         "price_formula": "benchmark_deviation",
+        "price_formula_params": {"full_score": "30", "k_above": "1.2", "k_below": "0.8"},
         "award_method": "separate",
         "decision_method": "vote",
+        "award_committee_mode": "drawn",
+        "award_committee_size": 5,
+        "vote_mode": "direct",
+        "criteria": [
+            {"stage": "qualification", "name": "资质证书"},
+            {"stage": "technical", "name": "施工组织设计", "max_score": "40"},
+            {"stage": "commercial", "name": "业绩", "max_score": "30"},
+        ],
         "lots": [{"name": "第1标段", "estimate": "3000000.00"}, {"name": "第2标段"}],
     }
     body.update(overrides)
