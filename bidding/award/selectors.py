@@ -1,0 +1,105 @@
+"""Reads on the award for pages, the API and supervision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q
+from django.utils import timezone
+
+from bidding.tenders.models import Tender
+
+from .models import AwardDecision, Contract, Notice, Objection, Publicity
+
+
+def publicity_of(tender: Tender) -> Publicity | None:
+    return Publicity.objects.filter(tender=tender).first()
+
+
+def publicity_state(tender: Tender, now: datetime | None = None) -> dict | None:
+    """What anybody may see: the candidates' names and prices, the period, whether it is
+    running, and how many objections are open (their text stays between the parties)."""
+    now = now or timezone.now()
+    p = publicity_of(tender)
+    if p is None:
+        return None
+    return {"tender": tender.reference, "title": tender.title,
+            "published_at": p.published_at, "ends_at": p.ends_at,
+            "running": p.published_at <= now < p.ends_at,
+            "candidates": [{k: c[k] for k in ("bidder", "credit_code", "rank", "price")}
+                           for c in p.candidates],
+            "objections_open": Objection.objects.filter(
+                tender=tender, answered_at__isnull=True).count()}
+
+
+def objections_for(user, tender: Tender):
+    """The tenderer and oversight see every objection; a bidder sees its own."""
+    from accounts.policies import is_oversight
+    from bidding.tenders.policies import is_owner
+
+    qs = Objection.objects.filter(tender=tender).select_related("bidder")
+    if is_owner(user, tender) or is_oversight(user):
+        return qs
+    if getattr(user, "organisation_id", None):
+        return qs.filter(bidder_id=user.organisation_id)
+    return qs.none()
+
+
+def notice_of(user, tender: Tender) -> Notice | None:
+    """The user's organisation's own notice, never anyone else's."""
+    if not getattr(user, "organisation_id", None):
+        return None
+    return Notice.objects.filter(tender=tender, organisation_id=user.organisation_id).first()
+
+
+@dataclass(frozen=True)
+class Overdue:
+    tender: Tender
+    what: str  # "contract" | "report" | "objection"
+    due: datetime
+
+
+def overdue(now: datetime | None = None) -> list[Overdue]:
+    """For supervisors: contracts not signed within 30 days of the notice (Law 46),
+    reports not filed within 15 days (Law 47), objections not answered within 3 (Reg 54)."""
+    now = now or timezone.now()
+    out = []
+    signed = Contract.objects.filter(signed_at__isnull=False).values("tender_id")
+    for d in AwardDecision.objects.filter(notices_at__isnull=False).filter(
+            Q(contract_due__lte=now) & ~Q(tender_id__in=signed)).select_related("tender"):
+        out.append(Overdue(d.tender, "contract", d.contract_due))
+    for d in AwardDecision.objects.filter(report_due__lte=now, supervisor_report_at__isnull=True
+                                          ).select_related("tender"):
+        out.append(Overdue(d.tender, "report", d.report_due))
+    for o in Objection.objects.filter(answered_at__isnull=True, answer_due__lte=now
+                                      ).select_related("tender"):
+        out.append(Overdue(o.tender, "objection", o.answer_due))
+    return sorted(out, key=lambda x: x.due)
+
+
+def contract_state(tender: Tender) -> dict | None:
+    """The contract, its versions' signing status, deadlines and payments (supervisors,
+    the tenderer and the winner)."""
+    contract = Contract.objects.filter(tender=tender).first()
+    decision = AwardDecision.objects.filter(tender=tender).first()
+    state = {"tender": tender.reference, "status": tender.status,
+             "contract_due": decision.contract_due if decision else None,
+             "report_due": decision.report_due if decision else None,
+             "report_filed_at": decision.supervisor_report_at if decision else None,
+             "contract": None}
+    if contract is None:
+        return state
+    state["contract"] = {
+        "id": str(contract.public_id), "winner": contract.winner.name,
+        "signed_at": contract.signed_at,
+        "versions": [{"number": v.number, "document_sha256": v.document_sha256,
+                      "terms": v.terms, "tenderer_signed_at": v.tenderer_signed_at,
+                      "winner_signed_at": v.winner_signed_at}
+                     for v in contract.versions.all()],
+        "payments": [{"description": p.description, "amount": str(p.amount),
+                      "due_on": p.due_on, "paid_at": p.paid_at}
+                     for p in contract.payments.all()],
+        "paid_total": str(sum((p.amount for p in contract.payments.all() if p.paid_at), 0)),
+    }
+    return state
