@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from accounts import selectors, services
+from accounts import selectors, services, two_factor
 from accounts.serializers import (
     MeSerializer,
     OrganisationSerializer,
@@ -41,6 +41,8 @@ class TokenApi(APIView):
         if user is None:
             raise exceptions.AuthenticationFailed(_("Wrong username or password."))
         token = services.token_issue(user=user)
+        # The password alone does not carry a token's earlier two-factor verification.
+        two_factor.token_handed_out(user)
         return Response({"token": token.key, "user": MeSerializer(user).data})
 
 

@@ -75,3 +75,11 @@ class MandateGrantForm(forms.Form):
         """Show a service's refusal beside the field it names (or above the form)."""
         for field, errors in exc.message_dict.items():
             self.add_error(field if field in self.fields else None, errors)
+
+
+class TwoFactorCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from your authenticator app"), max_length=12,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                      "autofocus": True}),
+    )

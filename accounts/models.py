@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -251,3 +252,32 @@ class Mandate(models.Model):
         if self.valid_until and at >= self.valid_until:
             return False
         return not self.project_code or self.project_code == project_code
+
+
+class TwoFactorDevice(models.Model):
+    """A person's TOTP authenticator (RFC 6238), ``accounts.two_factor``.
+
+    The shared secret is kept encrypted at rest (``core.at_rest.secret_seal``, bound to
+    the user): a copy of the database does not yield it."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="two_factor"
+    )
+    secret = models.TextField()  # at-rest token "rest1:<kek id>:<base64>"
+    created_at = models.DateTimeField()
+    # Set when the first code was entered: until then the device protects nothing.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The highest time step accepted: a code of that step or an earlier one is a replay.
+    last_step = models.BigIntegerField(default=0)
+    failed_attempts = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    # The API token that was verified with a code (SHA-256 of its key), and when.
+    token_sha256 = models.CharField(max_length=64, blank=True)
+    token_verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("two-factor authenticator")
+        verbose_name_plural = _("two-factor authenticators")
+
+    def __str__(self) -> str:
+        return f"TOTP of {self.user}"

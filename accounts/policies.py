@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 from django.utils import timezone
+from rest_framework.permissions import BasePermission
 
 from .models import Mandate, Organisation, Role
 
@@ -76,3 +77,56 @@ def is_mandate_tenderer(user, mandate: Mandate) -> bool:
 def is_mandate_agency(user, mandate: Mandate) -> bool:
     """Staff of the agency the mandate names (they may accept it)."""
     return is_tenderer(user) and user.organisation_id == mandate.agency_id
+
+
+# --- two-factor sign-in (``accounts.two_factor``) ------------------------------------------
+
+
+def two_factor_verified(request) -> bool:
+    """The request comes from a user who signed in with a password and a TOTP code: a
+    session verified recently enough (``TWO_FACTOR_SESSION_HOURS``), or an API token
+    that was verified with a code."""
+    from accounts import two_factor
+
+    return two_factor.verified(request)
+
+
+def requires_two_factor(view):
+    """View decorator: signed in and verified with a code, else sent to sign in, to set
+    up the authenticator, or to enter a code, and back to this page afterwards."""
+    import functools
+
+    from django.contrib.auth.views import redirect_to_login
+    from django.shortcuts import resolve_url
+
+    from accounts import two_factor
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if two_factor_verified(request):
+            return view(request, *args, **kwargs)
+        target = ("accounts:two_factor_verify" if two_factor.is_enrolled(request.user)
+                  else "accounts:two_factor_setup")
+        return redirect_to_login(request.get_full_path(), resolve_url(target))
+
+    return wrapped
+
+
+class RequiresTwoFactor(BasePermission):
+    """DRF permission: the caller is signed in and verified with a TOTP code (a verified
+    session, or a token verified through ``POST /api/auth/2fa/verify/``)."""
+
+    message = "Two-factor sign-in is required: verify a code first."
+    code = "two_factor_required"
+
+    def has_permission(self, request, view) -> bool:
+        from django.utils.translation import gettext as _
+
+        self.message = _("Two-factor sign-in is required: verify a code first.")
+        return bool(request.user and request.user.is_authenticated
+                    and two_factor_verified(request))
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return self.has_permission(request, view)
