@@ -53,6 +53,8 @@ class Committee(models.Model):
     # log when the committee forms, the secret itself once identities are revealed.
     code_seed = models.CharField(max_length=64, blank=True)
     codes_revealed_at = models.DateTimeField(null=True, blank=True)
+    # The chair election round: a new round starts if the chair is replaced.
+    chair_round = models.PositiveSmallIntegerField(default=1)
 
     class Meta:
         db_table = "evaluation_committee"
@@ -102,12 +104,14 @@ class ChairVote(models.Model):
     committee = models.ForeignKey(Committee, on_delete=models.PROTECT, related_name="votes")
     voter = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
     candidate = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    round = models.PositiveSmallIntegerField(default=1)
     cast_at = models.DateTimeField()
 
     class Meta:
         db_table = "evaluation_chairvote"
         constraints = [
-            models.UniqueConstraint(fields=["committee", "voter"], name="one_chair_vote"),
+            models.UniqueConstraint(fields=["committee", "voter", "round"],
+                                    name="one_chair_vote_per_round"),
         ]
 
 
