@@ -64,6 +64,24 @@ def decrypt_to_rest(item, src: BinaryIO, bid_key: bytes, *, tender_id: str,
     ``BidOpening`` field values to save. Each attempt writes a file of its own name (two
     tabs may hand over at once; the row keeps the one whose key it stores); a failed
     attempt's file is removed. Raises ``CryptoError`` if the key does not open the bid."""
+
+    def pump(sink) -> None:
+        envelope.open_envelope(src, sink, bid_key, tender_id=tender_id, bidder_id=bidder_id)
+
+    return _to_rest(item, pump)
+
+
+def encrypt_to_rest(item, plain: BinaryIO) -> dict:
+    """An at-rest file of an already decrypted document (legacy plaintext files)."""
+
+    def pump(sink) -> None:
+        while block := plain.read(1024 * 1024):
+            sink.write(block)
+
+    return _to_rest(item, pump)
+
+
+def _to_rest(item, pump) -> dict:
     name = f"opened/{item.bid.tender.public_id}/{item.bid.public_id}.{uuid.uuid4().hex}.rest"
     path = default_storage.path(name)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -73,8 +91,7 @@ def decrypt_to_rest(item, src: BinaryIO, bid_key: bytes, *, tender_id: str,
             writer, key = at_rest.document_writer(dst, context=context(item))
             sink = _Head(writer)
             try:
-                envelope.open_envelope(src, sink, bid_key, tender_id=tender_id,
-                                       bidder_id=bidder_id)
+                pump(sink)
             finally:
                 writer.close()
             dst.flush()

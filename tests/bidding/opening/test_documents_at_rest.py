@@ -257,3 +257,25 @@ def test_a_legacy_plaintext_row_is_refused_by_the_reader_with_the_fix(decrypted)
     item.document_wrapped_key = ""
     with pytest.raises(at_rest.DocumentUnavailable, match="seal_opened_documents"):
         _read(item)
+
+
+def test_the_command_encrypts_a_legacy_plaintext_file_and_removes_it(decrypted, settings):
+    """Openings before encryption at rest left ``opened/<tender>/<bid>.bin`` in plaintext."""
+    from django.core.files.storage import default_storage
+
+    tender, users, items, plains = decrypted
+    item = items[1]
+    legacy = f"opened/{tender.public_id}/{item.bid.public_id}.bin"
+    default_storage.save(legacy, io.BytesIO(plains[1]))
+    BidOpening.objects.filter(pk=item.pk).update(
+        document=legacy, document_wrapped_key="", document_key_id="",
+        document_header_sha256="", document_sha256="", document_size=None)
+    out = io.StringIO()
+    call_command("seal_opened_documents", stdout=out)
+    assert "encrypted at rest: 1" in out.getvalue()
+    item.refresh_from_db()
+    assert not default_storage.exists(legacy)
+    assert _read(item) == plains[1]
+    assert _marker(1, users[1]) not in _haystack(settings)
+    call_command("seal_opened_documents", stdout=io.StringIO())  # idempotent
+    assert _read(item) == plains[1]
