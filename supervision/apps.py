@@ -16,3 +16,9 @@ class SupervisionConfig(AppConfig):
         # After the per-tender screening (connected first): the market screens, queued
         # once the opening commits (not a clock job: they read every opened bid).
         opening_closed.connect(screen_market_later, dispatch_uid="screen_market_after_opening")
+
+        from bidding.evaluation.signals import score_outlier_recorded
+
+        from .evaluation_receivers import flag_score_outlier
+
+        score_outlier_recorded.connect(flag_score_outlier, dispatch_uid="flag_score_outlier")

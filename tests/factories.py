@@ -416,3 +416,76 @@ def default_criteria() -> list:
         C(stage="commercial", name="业绩与信誉", name_en="Record and reputation",
           max_score=Decimal("20")),
     ]
+
+
+def opened_tender(prices=("9500000.00", "9300000.00", "9600000.00", "9400000.00",
+                          "9450000.00"), **overrides):
+    """A tender in ``opened`` with one decrypted bid per price (``BidOpening.price_sheet``
+    holds it), built directly: the opening's own tests cover how it gets there. Returns
+    (tender, bidder users in price order)."""
+    import hashlib
+
+    from bidding.bids.models import Bid
+    from bidding.opening.models import BidOpening, OpeningSession
+
+    tender = published_tender(**overrides)
+    now = timezone.now()
+    session = OpeningSession.objects.create(
+        tender=tender, phase=OpeningSession.Phase.CLOSED, started_at=now,
+        window_ends_at=now, closed_at=now, merkle_root="0" * 64, merkle_size=len(prices))
+    users = []
+    for i, price in enumerate(prices):
+        user = bidder()
+        digest = hashlib.sha256(f"{tender.pk}-{i}".encode()).hexdigest()
+        bid = Bid.objects.create(
+            tender=tender, bidder=user.organisation, submitted_by=user, version=1,
+            envelope=f"bids/{digest}", sha256=digest, size=1, price_sheet=b"",
+            price_sheet_sha256=digest, bidder_key_fingerprint="", status=Bid.Status.SUBMITTED,
+            submitted_at=now + timedelta(seconds=i), receipt={})
+        BidOpening.objects.create(session=session, bid=bid, status=BidOpening.Status.DECRYPTED,
+                                  decrypted_by="bidder", decrypted_at=now, announced_at=now,
+                                  announce_order=i + 1,
+                                  price_sheet={"total_price": str(price), "duration_days": 300})
+        users.append(user)
+    Tender.objects.filter(pk=tender.pk).update(status=Tender.Status.OPENED)
+    tender.refresh_from_db()
+    return tender, users
+
+
+def complete_draw(tender, *, experts: int = 5, reps: int = 0, backups: int = 1,
+                  backups_confirmed: int = 0):
+    """A completed expert draw for ``tender`` (every seat confirmed and pledged), built
+    directly: expert_pool's tests cover the draw itself. ``experts`` technical experts
+    in one group with ``backups`` standby backups, the first ``backups_confirmed`` of them
+    confirmed and pledged too (ready to replace a member). Returns (draw, seat users,
+    backup draw members)."""
+    from expert_pool.models import Draw, DrawMember, Expert, Specialty
+
+    now = timezone.now()
+    spec = Specialty.objects.get(code="A0201")
+    draw = Draw.objects.create(
+        tender=tender, requested_by=operator(), requested_at=now, status=Draw.Status.COMPLETE,
+        params={"committee_size": experts + reps, "tenderer_reps": reps, "backups": backups,
+                "quotas": [{"specialty": spec.code, "count": experts}]},
+        groups=[{"specialty": spec.code, "count": experts, "backups": backups, "digest": "",
+                 "candidates": []}],
+        exclusions_digest="0" * 64, commitment="0" * 64, secret=b"s", beacon="commit_reveal",
+        drawn_at=now)
+    users, backup_seats = [], []
+    for i in range(experts + backups):
+        user = expert()
+        n = next(_codes)
+        ex = Expert.objects.create(code=f"E{n:06d}", name=f"评标专家{n}", user=user,
+                                   title=Expert.Title.SENIOR, years_experience=12,
+                                   region=tender.region, status=Expert.Status.ACTIVE)
+        ex.specialties.set([spec])
+        seated = i < experts or i - experts < backups_confirmed
+        m = DrawMember.objects.create(
+            draw=draw, expert=ex, group=0, position=i,
+            status=DrawMember.Status.CONFIRMED if seated else DrawMember.Status.STANDBY,
+            pledged_at=now if seated else None)
+        if i < experts:
+            users.append(user)
+        else:
+            backup_seats.append(m)
+    return draw, users, backup_seats

@@ -9,3 +9,12 @@ class EvaluationConfig(AppConfig):
     label = "evaluation"
     verbose_name = _("Evaluation")
     audit_namespace = "bidding"
+
+    def ready(self) -> None:
+        from core import clock
+
+        from . import services
+
+        # Reg 53: members silent past the signing time are deemed to agree.
+        clock.register_job("evaluation.report_deadline",
+                           lambda now: services.report_deadline_tick(now=now), order=40)
