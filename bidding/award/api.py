@@ -56,7 +56,9 @@ def decision_state(user, tender) -> dict:
         row = {"number": r.number, "candidates": r.candidates,
                "voted": r.ballots.count(), "closed_at": r.closed_at}
         if r.closed_at:
-            row["result"] = r.result
+            names = {c["bid"]: c["bidder"] for c in tender.publicity.candidates}
+            row["result"] = {**r.result, "ballots": [
+                {**b, "choice_name": names.get(b["choice"], "")} for b in r.result["ballots"]]}
         state["rounds"].append(row)
     lot = Lottery.objects.filter(tender=tender).first()
     if lot is not None:
@@ -301,15 +303,6 @@ class _Payment(serializers.Serializer):
     description = serializers.CharField(allow_blank=True, required=False, default="")
 
 
-def _may_see_contract(user, tender, state) -> bool:
-    from accounts.policies import is_oversight
-    from bidding.tenders.policies import is_owner
-
-    d = AwardDecision.objects.filter(tender=tender).first()
-    return is_owner(user, tender) or is_oversight(user) or bool(
-        d and getattr(user, "organisation_id", None) == d.winner.bidder_id)
-
-
 class ContractApi(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -318,7 +311,7 @@ class ContractApi(APIView):
         """Signing status, versions, deadlines and payments (the parties and oversight)."""
         tender = access_tender(request.user, tender_id)
         state = selectors.contract_state(tender)
-        if not _may_see_contract(request.user, tender, state):
+        if not selectors.may_see_contract(request.user, tender):
             raise Http404(_("No contract for you."))
         return Response(state)
 
@@ -356,7 +349,7 @@ class ContractMessageApi(APIView):
     def get(self, request, tender_id):
         """The exact bytes each party signs for a version (base64), label included."""
         tender = access_tender(request.user, tender_id)
-        if not _may_see_contract(request.user, tender, None):
+        if not selectors.may_see_contract(request.user, tender):
             raise Http404(_("No contract for you."))
         try:
             number = int(request.query_params.get("number", 0))

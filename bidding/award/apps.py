@@ -11,6 +11,9 @@ class AwardConfig(AppConfig):
     audit_namespace = "bidding"
 
     def ready(self) -> None:
-        from . import rules
+        from bidding.tenders.pages import register_tender_link
+
+        from . import pages, rules
 
         rules.install()
+        register_tender_link("award.page", pages.award_link, order=50)

@@ -480,7 +480,7 @@ def _issue_notices(*, tender: Tender, decision: AwardDecision, user, now: dateti
         notify(organisation=bid.bidder, subject=(
             _("Award notice: %(ref)s") if kind == Notice.Kind.AWARD else
             _("Result of %(ref)s")) % {"ref": tender.reference},
-            link=f"/award/{tender.pk}/notice/")
+            link=f"/award/{tender.pk}/")
     decision.notices_at = now
     decision.contract_due = contract_due
     decision.report_due = now + statutory.days("AWARD_REPORT_DAYS")

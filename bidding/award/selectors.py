@@ -103,3 +103,14 @@ def contract_state(tender: Tender) -> dict | None:
         "paid_total": str(sum((p.amount for p in contract.payments.all() if p.paid_at), 0)),
     }
     return state
+
+
+def may_see_contract(user, tender: Tender) -> bool:
+    """The tenderer, the winner and oversight."""
+    from accounts.policies import is_oversight
+    from bidding.tenders.policies import is_owner
+
+    if is_owner(user, tender) or is_oversight(user):
+        return True
+    d = AwardDecision.objects.filter(tender=tender, notices_at__isnull=False).first()
+    return bool(d and getattr(user, "organisation_id", None) == d.winner.bidder_id)
