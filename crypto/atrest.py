@@ -224,16 +224,26 @@ class EncryptingWriter(io.RawIOBase):
     def write(self, data) -> int:
         if self.closed:
             raise ValueError("write to a closed at-rest writer")
-        data = memoryview(data).cast("B")
-        self.sha256.update(data)
-        self.size += len(data)
-        self._buf += data
+        view = memoryview(data).cast("B")
+        n = len(view)
+        self.sha256.update(view)
+        self.size += n
+        cs = self._cs
+        pos = 0
         # A full chunk is sealed only once more data follows: the last chunk must know
-        # that it is last.
-        while len(self._buf) > self._cs:
-            self._seal(bytes(self._buf[: self._cs]), last=False)
-            del self._buf[: self._cs]
-        return len(data)
+        # that it is last. At most one chunk waits in the buffer.
+        while pos < n:
+            if len(self._buf) == cs:
+                self._seal(bytes(self._buf), last=False)
+                self._buf.clear()
+            if not self._buf and n - pos > cs:
+                self._seal(view[pos : pos + cs], last=False)
+                pos += cs
+                continue
+            take = min(cs - len(self._buf), n - pos)
+            self._buf += view[pos : pos + take]
+            pos += take
+        return n
 
     def close(self) -> None:
         if not self.closed:

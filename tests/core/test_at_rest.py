@@ -194,3 +194,22 @@ def test_a_secret_token_survives_a_rotation_and_refuses_tampering(kek_file):
         at_rest.secret_open(token, context="totp:8")
     with pytest.raises(MalformedData):
         at_rest.secret_open("plain-secret", context="totp:7")
+
+
+def test_any_split_of_the_writes_gives_a_file_that_reads_back():
+    import random
+
+    rng = random.Random(20261206)
+    for _ in range(200):
+        data = rng.randbytes(rng.randint(0, 9 * CS))
+        out = io.BytesIO()
+        w = atrest.EncryptingWriter(out, KEY, context="c", chunk_size=CS)
+        pos = 0
+        while pos < len(data):
+            step = rng.randint(0, 3 * CS)
+            w.write(data[pos:pos + step])
+            pos += step
+        w.close()
+        assert atrest.decrypt_bytes(out.getvalue(), KEY, context="c") == data
+        assert len(out.getvalue()) == len(atrest.encrypt_bytes(data, KEY, context="c",
+                                                               chunk_size=CS))
