@@ -141,6 +141,12 @@ def commit_payload(committee: AwardCommittee) -> dict:
             "commitment": committee.commitment}
 
 
+def drawn_payload(committee: AwardCommittee) -> dict:
+    """What the draw event's payload digest covers: the input, the result, the secret."""
+    return {"public_input": committee.public_input, "drawn": list(committee.drawn),
+            "secret": bytes(committee.secret).hex()}
+
+
 @transaction.atomic
 def committee_draw_commit(*, user, tender: Tender, round_name: str,
                           now: datetime | None = None, rng=None) -> AwardCommittee:
@@ -204,8 +210,7 @@ def committee_draw_input(*, user, tender: Tender, value: str,
     committee.formed_at = now
     committee.save(update_fields=["public_input", "drawn", "formed_at"])
     audit_record(actor=user, action="award.committee_drawn", obj=committee,
-                 payload={"public_input": committee.public_input, "drawn": committee.drawn,
-                          "secret": bytes(committee.secret).hex()},
+                 payload=drawn_payload(committee),
                  summary=f"{tender.reference}: award committee drawn")
     return committee
 
@@ -219,11 +224,12 @@ class Verification:
         return not self.problems
 
 
-def verify_draw(*, obj, commit_action: str, drawn_action: str, commit_payload: dict, m: int,
-                expected: list[str]) -> Verification:
+def verify_draw(*, obj, commit_action: str, drawn_action: str, commit_payload: dict,
+                drawn_payload: dict, m: int, expected: list[str]) -> Verification:
     """Recompute a commit-reveal draw (a committee or a lottery) from its stored inputs:
     the secret against the commitment, the commitment event in the audit chain (before
-    the input), the round named at the commitment, and the selection itself."""
+    the input), the draw event's input, result and secret, the round named at the
+    commitment, and the selection itself."""
     v = Verification()
     secret = bytes(obj.secret)
     try:
@@ -242,6 +248,13 @@ def verify_draw(*, obj, commit_action: str, drawn_action: str, commit_payload: d
     elif AuditEvent.objects.filter(object_type=event.object_type, object_id=event.object_id,
                                    action=drawn_action, seq__lt=event.seq).exists():
         v.problems.append(_("The public input was recorded before the commitment."))
+    drawn = AuditEvent.objects.filter(object_type=audit_object_type(obj), object_id=str(obj.pk),
+                                      action=drawn_action).first()
+    if drawn is None:
+        v.problems.append(_("No draw event in the audit chain."))
+    elif payload_digest(_jsonable(drawn_payload)) != drawn.payload_digest:
+        v.problems.append(_("The public input, result or secret differ from those recorded in "
+                            "the audit chain when the draw was made."))
     if not obj.public_input.startswith(f"external-v1;{obj.params.get('round')}="):
         v.problems.append(_("The public input is not for the round named at the commitment."))
     if v.problems:
@@ -260,7 +273,8 @@ def verify_committee_draw(committee: AwardCommittee) -> Verification:
     """Recompute the committee draw from its stored inputs; say what differs, if anything."""
     v = verify_draw(obj=committee, commit_action="award.committee_committed",
                     drawn_action="award.committee_drawn",
-                    commit_payload=commit_payload(committee), m=committee.size,
+                    commit_payload=commit_payload(committee),
+                    drawn_payload=drawn_payload(committee), m=committee.size,
                     expected=list(committee.drawn))
     if v.ok:
         seated = list(committee.members.order_by("order").values_list("pool_member_id",

@@ -315,6 +315,11 @@ def lottery_commit_payload(lottery: Lottery) -> dict:
             "candidates_digest": lottery.candidates_digest, "commitment": lottery.commitment}
 
 
+def lottery_drawn_payload(lottery: Lottery) -> dict:
+    return {"public_input": lottery.public_input, "result": lottery.result,
+            "secret": bytes(lottery.secret).hex()}
+
+
 @transaction.atomic
 def lottery_commit(*, user, tender: Tender, round_name: str, now: datetime | None = None,
                    rng=None) -> Lottery:
@@ -366,8 +371,7 @@ def lottery_draw(*, user, tender: Tender, value: str, now: datetime | None = Non
     lottery.drawn_at = now
     lottery.save(update_fields=["public_input", "result", "drawn_at"])
     audit_record(actor=user, action="award.lottery_drawn", obj=lottery,
-                 payload={"public_input": lottery.public_input, "result": lottery.result,
-                          "secret": bytes(lottery.secret).hex()},
+                 payload=lottery_drawn_payload(lottery),
                  summary=f"{tender.reference}: lottery drawn")
     names = _names(tender)
     record = {"lottery": {
@@ -387,7 +391,8 @@ def verify_lottery(lottery: Lottery):
     """Recompute the lottery from its stored inputs and the audit chain."""
     return verify_draw(obj=lottery, commit_action="award.lottery_committed",
                        drawn_action="award.lottery_drawn",
-                       commit_payload=lottery_commit_payload(lottery), m=1,
+                       commit_payload=lottery_commit_payload(lottery),
+                       drawn_payload=lottery_drawn_payload(lottery), m=1,
                        expected=[lottery.result] if lottery.result else [])
 
 

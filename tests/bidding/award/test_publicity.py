@@ -141,3 +141,13 @@ def test_one_failing_objection_does_not_stop_the_tick(monkeypatch):
     done = publicity.objections_tick(now=b.answer_due)
     assert done == [b.pk]
     assert Objection.objects.get(pk=a.pk).overdue_since is None
+
+
+def test_the_clock_tick_runs_the_award_jobs():
+    from core import clock
+
+    tender, users, _b = factories.candidates_tender()
+    o = publicity.objection_raise(user=users[0], tender=tender, text="异议")
+    report = clock.tick(now=o.answer_due)
+    assert {"award.objections", "award.deadlines"} <= set(report.ran)
+    assert report.results["award.objections"] == [o.pk]
