@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import base64
 
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -397,3 +399,41 @@ class OverdueApi(APIView):
         return Response({"overdue": [
             {"tender": o.tender.reference, "tender_id": o.tender.pk, "what": o.what,
              "due": o.due} for o in selectors.overdue()]})
+
+
+class _PoolIn(serializers.Serializer):
+    user = serializers.IntegerField()
+    name = serializers.CharField()
+    title = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class PoolApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def _pool(self, request):
+        from .models import AwardPoolMember
+
+        return AwardPoolMember.objects.filter(organisation_id=request.user.organisation_id,
+                                              active=True)
+
+    @extend_schema(responses=dict)
+    def get(self, request):
+        """Your organisation's award pool (tenderers)."""
+        if not policies.is_tenderer(request.user):
+            raise PermissionDenied(_("Only a tenderer has an award pool."))
+        return Response({"pool": [{"id": m.pk, "code": m.code, "name": m.name,
+                                   "title": m.title} for m in self._pool(request)]})
+
+    @extend_schema(request=_PoolIn, responses=dict)
+    def post(self, request):
+        """Add one of your organisation's people to its award pool."""
+        from accounts.models import User
+
+        data = _body(_PoolIn, request)
+        person = User.objects.filter(pk=data["user"]).first()
+        if person is None:
+            raise ValidationError({"user": [_("No such person.")]})
+        m = committee.pool_add(user=request.user, person=person, name=data["name"],
+                               title=data["title"])
+        return Response({"id": m.pk, "code": m.code, "name": m.name, "title": m.title},
+                        status=201)

@@ -32,4 +32,5 @@ urlpatterns = [
     path(T + "contract/sign/", api.ContractSignApi.as_view(), name="contract-sign"),
     path(T + "contract/payments/", api.PaymentsApi.as_view(), name="payments"),
     path("award/overdue/", api.OverdueApi.as_view(), name="overdue"),
+    path("award/pool/", api.PoolApi.as_view(), name="pool"),
 ]

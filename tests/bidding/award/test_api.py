@@ -238,3 +238,16 @@ def test_overdue_is_for_supervisors_only():
     tender, users, bids = factories.candidates_tender()
     _error(_as(users[0]).get("/api/award/overdue/"), 403)
     assert _as(factories.supervisor()).get("/api/award/overdue/").json() == {"overdue": []}
+
+
+def test_pool_api_adds_own_staff_only():
+    boss = factories.tenderer()
+    colleague = factories.tenderer(organisation=boss.organisation)
+    r = _as(boss).post("/api/award/pool/", {"user": colleague.pk, "name": "李四", "title": "总工"},
+                       format="json")
+    assert r.status_code == 201, r.content
+    assert [m["name"] for m in _as(boss).get("/api/award/pool/").json()["pool"]] == ["李四"]
+    _error(_as(boss).post("/api/award/pool/", {"user": factories.tenderer().pk, "name": "外人"},
+                          format="json"), 400, "not_own_staff")
+    _error(_as(boss).post("/api/award/pool/", {"user": 999999, "name": "x"}, format="json"), 400)
+    _error(_as(factories.bidder()).get("/api/award/pool/"), 403)
