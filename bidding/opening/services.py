@@ -191,6 +191,21 @@ def opening_signin(*, user, tender: Tender, now: datetime | None = None) -> Open
 # --- decryption ----------------------------------------------------------------------------
 
 
+def read_price_sheet(sealed: bytes, sheet_key: bytes, *, tender_id: str,
+                     bidder_id: str) -> dict:
+    """Open a sealed price sheet with its data key (every tag checked) and read its JSON
+    object. Raises ``CryptoError`` if the key does not open it or it is not a JSON
+    object. Shared with the award's second price round (``bidding.award.price_round``)."""
+    sheet = envelope.open_bytes(sealed, sheet_key, tender_id=tender_id, bidder_id=bidder_id)
+    try:
+        price_sheet = json.loads(sheet.decode("utf-8"))
+        if not isinstance(price_sheet, dict):
+            raise ValueError("not an object")
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise CryptoError(f"the price sheet is not JSON: {exc}") from exc
+    return price_sheet
+
+
 def _decrypt_into(item: BidOpening, bid_key: bytes, sheet_key: bytes) -> dict:
     """Check every tag of the bid with its data key, decrypt it into an at-rest file
     (never a plaintext one: ``bidding.opening.at_rest``), read the price sheet. Puts the
@@ -198,13 +213,7 @@ def _decrypt_into(item: BidOpening, bid_key: bytes, sheet_key: bytes) -> dict:
     does not open its envelope."""
     bid = item.bid
     ids = {"tender_id": bid.tender.reference, "bidder_id": bid.bidder.credit_code}
-    sheet = envelope.open_bytes(bytes(bid.price_sheet), sheet_key, **ids)
-    try:
-        price_sheet = json.loads(sheet.decode("utf-8"))
-        if not isinstance(price_sheet, dict):
-            raise ValueError("not an object")
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise CryptoError(f"the price sheet is not JSON: {exc}") from exc
+    price_sheet = read_price_sheet(bytes(bid.price_sheet), sheet_key, **ids)
     with bid.envelope.open("rb") as src:
         values = at_rest.decrypt_to_rest(item, src, bid_key, **ids)
     at_rest.apply(item, values)
@@ -277,7 +286,9 @@ def counters(session: OpeningSession) -> dict:
     }
 
 
-def _key(value, what: str) -> bytes:
+def data_key(value, what: str) -> bytes:
+    """A 32-byte data key handed over as bytes, hex or base64; refused (``bad_key``,
+    keyed by ``what``) otherwise. Shared with the award's second price round."""
     if isinstance(value, bytes):
         raw = value
     else:
@@ -303,8 +314,8 @@ def opening_decrypt(
     lock, so one large bid does not hold up the other bidders' hand-overs.
     """
     now = now or timezone.now()
-    bid_key = _key(bid_key, "bid_key")
-    sheet_key = _key(price_sheet_key, "price_sheet_key")
+    bid_key = data_key(bid_key, "bid_key")
+    sheet_key = data_key(price_sheet_key, "price_sheet_key")
     with transaction.atomic():
         session = _locked_session(tender)
         item = _bidder_opening(session, user)
