@@ -88,6 +88,12 @@ RULES: dict[str, Rule] = {
     "AWARD_COMMITTEE_MIN_SIZE": Rule(3, "评定分离 (local)", local=True),
     # Reminders of the contract and report deadlines this many days before (local).
     "AWARD_REMINDER_DAYS": Rule(3, "local", local=True),
+    # 评定分离 price competition (竞价, local practice): the candidates get at least one day
+    # from the opening of the second price round to its deadline; its decryption window
+    # follows the DECRYPTION_WINDOW_* bounds and its custodians' time
+    # CUSTODIAN_WINDOW_MINUTES, as the first round's.
+    "PRICE_ROUND_MIN_HOURS": Rule(24, "评定分离 price competition (local practice)",
+                                  local=True),
     # Retention of electronic records and of notices (local).
     "RECORD_RETENTION_YEARS": Rule(3, "E-Rules (local)", local=True),
     "NOTICE_RETENTION_YEARS": Rule(10, "local", local=True),

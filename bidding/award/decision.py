@@ -21,7 +21,8 @@
     (ties at the cut broken by report order, as above); then the lottery among them.
   - **deliberation**: every member records an opinion (text and preferred candidate); the
     chair then decides with a written reason.
-  - **price competition**: not available yet (refused with ``not_available``).
+  - **price competition**: a second sealed price round among the candidates, the lowest
+    valid price wins (``price_round.py``).
 
   The decision writes an ``AwardDecision`` (winner, method, record of every vote, draw and
   opinion) with a signed award report PDF; ``notices_issue`` sends the notices and moves
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from decimal import Decimal
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -118,7 +120,9 @@ def _committee_record(tender: Tender) -> list[dict]:
 
 
 def _decide(*, tender: Tender, winner: str, method: str, record: dict, by,
-            now: datetime) -> AwardDecision:
+            now: datetime, price=None) -> AwardDecision:
+    """Record the decision and its signed report. ``price``: the award price when it is
+    not the winner's first-round price (price competition); kept as ``award_price``."""
     bid = Bid.objects.select_related("bidder").get(tender=tender, public_id=winner)
     names = _names(tender)
     candidates = recommended_candidates(tender)
@@ -127,10 +131,13 @@ def _decide(*, tender: Tender, winner: str, method: str, record: dict, by,
          "price": str(c.price)} for c in candidates],
         "committee": _committee_record(tender), **record, "winner": winner,
         "winner_name": names.get(winner, "")}
+    if price is not None:
+        record["award_price"] = str(price)
     decision = AwardDecision.objects.create(tender=tender, winner=bid, method=method,
                                             record=record, decided_at=now,
                                             decided_by=by if hasattr(by, "pk") else None)
-    price = next((c.price for c in candidates if str(c.bid.public_id) == winner), None)
+    if price is None:
+        price = next((c.price for c in candidates if str(c.bid.public_id) == winner), None)
     pdf = award_report_pdf(ReportData(
         reference=tender.reference, title=tender.title, tenderer=tender.tenderer.name,
         method=method, winner=bid.bidder.name, winner_code=bid.bidder.credit_code,
@@ -454,11 +461,14 @@ def deliberation_decide(*, user, tender: Tender, winner: str, reason: str,
 # ---------------------------------------------------------------- price competition
 
 
-def price_competition_start(*, user, tender: Tender, now: datetime | None = None):
-    """A second sealed price round among the candidates: NOT AVAILABLE YET."""
-    _check_separate(tender, M.PRICE_COMPETITION)
-    raise refuse("__all__", _("Price competition among the candidates is not available on "
-                              "the platform yet."), "not_available")
+def price_competition_start(*, user, tender: Tender, deadline: datetime | None = None,
+                            window_minutes: int | None = None,
+                            now: datetime | None = None):
+    """Open the second sealed price round among the candidates (``price_round.py``)."""
+    from .price_round import price_round_open
+
+    return price_round_open(user=user, tender=tender, deadline=deadline,
+                            window_minutes=window_minutes, now=now)
 
 
 # ---------------------------------------------------------------- notices
@@ -468,6 +478,8 @@ def _issue_notices(*, tender: Tender, decision: AwardDecision, user, now: dateti
     winner_org = decision.winner.bidder
     price = next((c.price for c in recommended_candidates(tender)
                   if c.bid.pk == decision.winner_id), None)
+    if decision.record.get("award_price"):  # a second price round set the price
+        price = Decimal(decision.record["award_price"])
     contract_due = now + statutory.days("CONTRACT_DAYS")
     bids = current_bids(tender).select_related("bidder").order_by("bidder__name")
     for bid in bids:

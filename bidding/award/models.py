@@ -301,3 +301,95 @@ class Payment(models.Model):
     class Meta:
         db_table = "award_payment"
         ordering = ["due_on", "paid_at", "pk"]
+
+
+class PriceRound(models.Model):
+    """The second sealed price round (竞价) among the candidates (``price_round.py``).
+
+    Opened by the tenderer or the trading centre with a deadline and a decryption window.
+    Candidates seal a new price sheet with the first round's envelope (format v2, split
+    among the tender's custodian set) under ``envelope_id``; at the deadline the round's
+    hall opens: candidates hand over their data keys in the window, the custodians open
+    what they do not, and every price is announced together when the round closes.
+    """
+
+    class Phase(models.TextChoices):
+        SEALING = "sealing", _("Sealing")  # candidates submit sealed price sheets
+        DECRYPTING = "decrypting", _("Decrypting")  # the window: candidates hand over keys
+        CUSTODIANS = "custodians", _("Custodians")  # the custodians open what is left
+        CLOSED = "closed", _("Closed")  # prices announced, the result decided
+
+    tender = models.OneToOneField(Tender, on_delete=models.PROTECT, related_name="price_round")
+    # The tender id written in every header of this round (domain separation from the
+    # first round's envelopes, so neither can stand for the other).
+    envelope_id = models.CharField(max_length=256)
+    candidates = models.JSONField(default=list)  # bid public ids, report order
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                  related_name="+")
+    opened_at = models.DateTimeField()
+    deadline = models.DateTimeField(_("price round deadline"))
+    window_minutes = models.PositiveSmallIntegerField(_("decryption window (minutes)"))
+    phase = models.CharField(max_length=20, choices=Phase.choices, default=Phase.SEALING)
+    window_ends_at = models.DateTimeField(null=True, blank=True)
+    custodians_until = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # The announced prices, the valid ones, the winner and the rules applied.
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "award_price_round"
+
+    def __str__(self) -> str:
+        return f"price round of {self.tender.reference}"
+
+
+class PriceOffer(models.Model):
+    """One candidate's sealed second-round price sheet."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Sealed")
+        DECRYPTED = "decrypted", _("Decrypted")
+        REJECTED = "rejected", _("Rejected: cannot be opened (the bidder's fault)")
+        WITHDRAWN = "withdrawn", _("Not opened (not the bidder's fault)")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    round = models.ForeignKey(PriceRound, on_delete=models.PROTECT, related_name="offers")
+    bid = models.ForeignKey(Bid, on_delete=models.PROTECT, related_name="+")  # first round
+    bidder = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     related_name="+")
+    sheet = models.BinaryField()  # the sealed price sheet (ciphertext only)
+    sha256 = models.CharField(max_length=64)
+    submitted_at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    decrypted_by = models.CharField(max_length=20, blank=True)  # bidder | custodians
+    decrypted_at = models.DateTimeField(null=True, blank=True)
+    price_sheet = models.JSONField(null=True, blank=True)
+    total_price = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    # Judged at the close: valid, or the reason it is not (above the maximum price ...).
+    valid = models.BooleanField(null=True)
+    reason = models.CharField(max_length=300, blank=True)
+    proof = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        db_table = "award_price_offer"
+        ordering = ["submitted_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["round", "bidder"],
+                                               name="award_one_offer_per_candidate")]
+
+
+class PriceRoundShare(models.Model):
+    """A custodian's decrypted shares of the round's unopened price sheets."""
+
+    round = models.ForeignKey(PriceRound, on_delete=models.PROTECT, related_name="shares")
+    custodian = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                  related_name="+")
+    x = models.PositiveSmallIntegerField()
+    # {"offers": {sha256: base64 share}}
+    share = models.JSONField(default=dict)
+    submitted_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "award_price_round_share"
+        constraints = [models.UniqueConstraint(fields=["round", "custodian"],
+                                               name="award_one_share_per_custodian")]

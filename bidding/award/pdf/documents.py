@@ -105,6 +105,24 @@ def award_report_pdf(data: ReportData) -> bytes:
                   _table([("委员", "意见", "倾向")] + [
                       (o["member"], o["text"], o["preferred_name"]) for o in rec["opinions"]],
                       body, [40 * mm, 100 * mm, 40 * mm])]
+    if rec.get("price_round"):
+        pr = rec["price_round"]
+        reasons = {"first_round_price_stands": "未二次报价，以首轮报价为准 first-round price",
+                   "above_max_price": "高于最高投标限价 above the maximum price",
+                   "above_first_round": "高于本人首轮报价 above its first-round price",
+                   "no_total_price": "无有效总价 no total price",
+                   "not_opened": "未能解密 not opened", "": ""}
+        story += [para("二次竞价 / Second price round", h2),
+                  _table([("投标人", "首轮报价", "二次报价", "有效", "说明")] + [
+                      (e.get("bidder", ""), e["first_round_price"], e["price"] or "—",
+                       "是" if e["valid"] else "否", reasons.get(e["reason"], e["reason"]))
+                      for e in pr["entries"]], body,
+                      [50 * mm, 32 * mm, 32 * mm, 14 * mm, 52 * mm]),
+                  para("规则 Rules: 最低有效报价中标；报价相同时按评标报告顺序在先者中标"
+                       "（lowest valid price wins; ties: earlier in the evaluation report）"
+                       + ("；本次平局已按此规则处理 (tie broken)" if pr.get("tie_broken")
+                          else "") + f"。最高投标限价 Maximum price: {pr['max_price']}；"
+                       f"截止 Deadline: {pr.get('deadline', '')}。", body)]
     if rec.get("chair_reason"):
         story += [para("主持人决定及理由 / The chair's decision and reason", h2),
                   para(rec["chair_reason"], body)]

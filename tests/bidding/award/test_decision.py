@@ -146,13 +146,6 @@ def test_a_method_other_than_the_declared_one_is_refused(declared):
         assert code(exc) == "wrong_method", method
 
 
-def test_price_competition_is_refused_as_not_available_yet():
-    tender, users, bids, members, now = separate_tender("price_competition")
-    with pytest.raises(ValidationError) as exc:
-        decision.price_competition_start(user=tender.created_by, tender=tender, now=now)
-    assert code(exc) == "not_available"
-
-
 def test_a_non_member_cannot_vote():
     tender, users, bids, members, now = separate_tender("vote", vote_mode="direct")
     with pytest.raises(PermissionDenied):
