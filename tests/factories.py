@@ -382,24 +382,26 @@ def award_pool(tender: Tender, n: int = 5) -> list:
     return out
 
 
+# People's own signing keys (purpose ``signing``: contracts, evaluation reports), as
+# their machines hold them; apart from bid keys and custodian signing keys.
+PERSONAL_SIGNING_KEYS: dict[str, object] = {}
+
+
 def signing_key_for(user):
-    """A P-256 key on the user's side with its public half registered; returns the private
-    key. Any active key of the user verifies a contract signature. Bidders register a
-    ``bid`` key; accounts has no key purpose open to tenderers yet, so for them the row is
-    written directly (purpose ``custodian_signing``) until accounts adds a signing purpose.
-    """
-    if user.role == Role.BIDDER:
-        if PublicKey.objects.filter(user=user, active=True).exists():
-            return PRIVATE_KEYS[user.username]
-        return register_key(user, "bid")
+    """A P-256 key on the user's side with its public half registered as the user's
+    ``signing`` key through the key registration service (tenderers, bidders, experts);
+    returns the private key. The same key while it stays active."""
+    active = PublicKey.objects.filter(user=user, purpose=PublicKey.Purpose.SIGNING,
+                                      active=True).first()
+    private = PERSONAL_SIGNING_KEYS.get(user.username)
+    if active is not None and private is not None and active.fingerprint == \
+            crypto_keys.key_fingerprint(private.public_key()):
+        return private
     private = crypto_keys.generate_private_key()
-    public = private.public_key()
-    PublicKey.objects.filter(user=user, purpose="custodian_signing").update(active=False)
-    PublicKey.objects.create(user=user, organisation=user.organisation,
-                             purpose="custodian_signing",
-                             point=crypto_keys.public_key_bytes(public),
-                             fingerprint=crypto_keys.key_fingerprint(public))
-    SIGNING_KEYS[user.username] = private
+    account_services.public_key_register(
+        user=user, point=crypto_keys.public_key_bytes(private.public_key()),
+        purpose=PublicKey.Purpose.SIGNING)
+    PERSONAL_SIGNING_KEYS[user.username] = private
     return private
 
 
@@ -489,3 +491,26 @@ def complete_draw(tender, *, experts: int = 5, reps: int = 0, backups: int = 1,
         else:
             backup_seats.append(m)
     return draw, users, backup_seats
+
+
+# --- the whole procedure (helper H7) -------------------------------------------------
+
+
+def submit_priced_bid(tender: Tender, user: User, price: str, plaintext: bytes | None = None):
+    """Like ``submit_bid``, with the sealed price sheet quoting ``price`` (total_price)."""
+    import hashlib
+    import io
+
+    from bidding.bids import services as bids
+    from bidding.tenders import services as bidding_services
+
+    bidding_services.document_obtain(user=user, tender=tender)
+    blob = seal_for(tender, user, plaintext or f"投标文件 {user.username} {price}".encode())
+    upload = bids.bid_upload_start(user=user, tender=tender, size=len(blob),
+                                   price_sheet=price_sheet_for(tender, user, total_price=price))
+    for index in range(upload.chunk_count):
+        piece = blob[index * upload.chunk_size : (index + 1) * upload.chunk_size]
+        bids.bid_upload_chunk(user=user, upload_id=upload.public_id, index=index,
+                              stream=io.BytesIO(piece), length=len(piece),
+                              sha256=hashlib.sha256(piece).hexdigest())
+    return bids.bid_upload_complete(user=user, upload_id=upload.public_id)
