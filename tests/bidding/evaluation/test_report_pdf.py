@@ -93,3 +93,72 @@ def test_the_report_is_signed_by_the_platform(tmp_path):
     path.write_bytes(report.pdf.open("rb").read())
     out = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True).stdout
     assert "Signature #1" in out
+
+
+def _score(member: int, bid: int, criterion: int, top: Decimal) -> Decimal:
+    """A distinct, reproducible score per member, bid and criterion."""
+    return (top * Decimal(40 + (member * 7 + bid * 3 + criterion * 5) % 60) / 100).quantize(
+        Decimal("0.01"))
+
+
+def test_a_large_report_prints_every_score_in_per_criterion_matrices(tmp_path):
+    """9 members x 20 bids x 10 criteria: each criterion is a table of bids by members
+    with the committee's score; sampled rows read back in member order, the header is on
+    every page that has score rows, and the page count stays small."""
+    require(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils) is not installed")
+    from bidding.evaluation import rules
+    from bidding.evaluation.models import Member
+    from tests.bidding.evaluation.helpers import keys
+
+    C = CriterionInput
+    criteria = ([C(stage="qualification", name=f"资格{i}") for i in range(2)]
+                + [C(stage="technical", name=f"技术项{i}", max_score=Decimal("10"))
+                   for i in range(5)]
+                + [C(stage="commercial", name=f"商务项{i}", max_score=Decimal("5"))
+                   for i in range(3)])
+    prices = [f"{9_000_000 + 10_000 * i}.00" for i in range(20)]
+    committee, users, *_ = formed(experts=9, prices=prices, criteria=criteria)
+    committee = elect(committee, users)
+    committee = run_stage(committee, users, "qualification")
+    tops = {c.number: c.max_score for c in committee.tender.criteria.all()}
+
+    def scores(stage):
+        def entries(u):
+            m = users.index(u)
+            return {k: {str(n): str(_score(m, b, n, tops[n])) for n in tops
+                        if committee.tender.criteria.get(number=n).stage == stage}
+                    for b, k in enumerate(keys(committee, stage))}
+        return entries
+
+    committee = run_stage(committee, users, "technical", entries_for=scores("technical"))
+    committee = run_stage(committee, users, "commercial", entries_for=scores("commercial"))
+    report = EvaluationReport.objects.get(tender=committee.tender)
+    path = tmp_path / "large.pdf"
+    path.write_bytes(report.pdf.open("rb").read())
+    layout = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", str(path), "-"],
+                            capture_output=True, text=True, check=True).stdout
+    pages = layout.split("\f")
+    lines = [re.sub(r"\s+", " ", ln).strip() for ln in layout.splitlines()]
+    members = list(Member.objects.filter(committee=committee).order_by("pk"))
+    bids = {eb.code: eb for eb in committee.bids.all()}
+    tech_keys = keys(committee, "technical")
+    checked = 0
+    for b in (0, 7, 19):
+        code = tech_keys[b]
+        for n in (3, 5, 7):  # technical criteria 3..7
+            values = [_score(users.index(m.user), b, n, tops[n]) for m in members]
+            agg = rules.aggregate(values, committee.tender.score_aggregation)
+            row = " ".join([code, *(str(v) for v in values), str(agg)])
+            assert row in lines, f"row {row!r} missing"
+            checked += 1
+    comm = keys(committee, "commercial")
+    eb = next(e for e in bids.values() if f"b{e.pk}" == comm[4])
+    values = [_score(users.index(m.user), 4, 9, tops[9]) for m in members]
+    assert " ".join([eb.code, *(str(v) for v in values)]) in " ".join(lines)
+    assert checked == 9
+    # Every page with score rows repeats the table header.
+    for page in pages:
+        if re.search(r"^\s*\d{2}(\s+\d+\.\d\d){10}\s*$", page, re.M):
+            assert "委员会得分" in page
+    # 20 bids x 8 scored criteria x 9 members = 1,440 scores on a handful of pages.
+    assert 3 <= len(pages) - 1 <= 20
