@@ -1,5 +1,4 @@
 import base64
-import binascii
 
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
@@ -13,6 +12,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from accounts import selectors, services, two_factor
+from accounts.models import PublicKey
 from accounts.serializers import (
     MeSerializer,
     OrganisationSerializer,
@@ -87,7 +87,7 @@ class PublicKeySerializer(serializers.Serializer):
     public_key = serializers.CharField(
         help_text="Base64 of the 65-byte uncompressed P-256 point, or a PEM public key"
     )
-    purpose = serializers.ChoiceField(choices=["bid", "custodian", "custodian_signing"])
+    purpose = serializers.ChoiceField(choices=PublicKey.Purpose.values)
     label = serializers.CharField(required=False, allow_blank=True, max_length=100)
     fingerprint = serializers.CharField(read_only=True)
     active = serializers.BooleanField(read_only=True)
@@ -101,20 +101,7 @@ def _key_out(key) -> dict:
 
 
 def _decode_point(text: str) -> bytes:
-    from crypto import keys
-    from crypto.errors import CryptoError
-
-    text = text.strip()
-    if text.startswith("-----BEGIN"):
-        try:
-            return keys.public_key_bytes(keys.p256_public_key_from_pem(text.encode()))
-        except (CryptoError, ValueError) as exc:
-            raise exceptions.ValidationError({"public_key": [str(exc)]}) from exc
-    try:
-        return base64.b64decode(text, validate=True)
-    except (ValueError, binascii.Error) as exc:
-        raise exceptions.ValidationError(
-            {"public_key": [_("Not base64 or PEM.")]}) from exc
+    return services.public_key_decode(text)
 
 
 class PublicKeysApi(APIView):
@@ -129,7 +116,9 @@ class PublicKeysApi(APIView):
     def post(self, request):
         """Register the public half of a key you made on your side (`python -m ggzy_bid
         keygen`, or the browser's key page). Bidders register `bid` keys; operators,
-        supervisors and notaries register `custodian` keys."""
+        supervisors and notaries register `custodian` and `custodian_signing` keys;
+        tenderers, bidders and experts register a `signing` key (contracts, amendments,
+        evaluation reports)."""
         ser = PublicKeySerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         key = services.public_key_register(

@@ -83,3 +83,33 @@ class TwoFactorCodeForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
                                       "autofocus": True}),
     )
+
+
+class PublicKeyForm(forms.Form):
+    """The public half of a key made on the person's side (in this browser, or with
+    ``python -m ggzy_bid keygen``); the purposes offered are those the person's role
+    may register."""
+
+    purpose = forms.ChoiceField(label=_("Purpose"))
+    public_key = forms.CharField(
+        label=_("Public key"), max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false",
+                                     "class": "mono"}),
+        help_text=_("A PEM public key, or base64 of the 65-byte uncompressed P-256 point. "
+                    "Never paste a private key."),
+    )
+    label = forms.CharField(label=_("Label"), max_length=100, required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        from accounts.models import PublicKey
+
+        allowed = services.key_purposes_for(user)
+        self.fields["purpose"].choices = [c for c in PublicKey.Purpose.choices
+                                          if c[0] in allowed]
+        if "signing" in allowed:
+            self.fields["purpose"].initial = "signing"
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        for field, errors in exc.message_dict.items():
+            self.add_error(field if field in self.fields else None, errors)

@@ -142,7 +142,9 @@ class PublicKey(models.Model):
     bidder can decrypt at the opening. Custodians (trading centre, supervisor, notary)
     register a ``custodian`` key (P-256 ECDH: bidders' tools wrap each envelope's key
     share to it) and a ``custodian_signing`` key (P-256 ECDSA: it signs their
-    endorsement of each tender's custodian set, see ``crypto.custody``). A person has
+    endorsement of each tender's custodian set, see ``crypto.custody``). Tenderers,
+    bidders and experts register a ``signing`` key (P-256 ECDSA) for what they sign as
+    themselves: contracts and their amendments, evaluation reports. A person has
     at most one active key per purpose (a partial unique index): registering a new one
     retires the old one for new tenders and bids.
     """
@@ -151,6 +153,8 @@ class PublicKey(models.Model):
         BID = "bid", _("Bid sealing key")
         CUSTODIAN = "custodian", _("Opening-key custodian")
         CUSTODIAN_SIGNING = "custodian_signing", _("Custodian signing key")
+        # ECDSA P-256: contracts, amendments and evaluation reports signed in person.
+        SIGNING = "signing", _("Signing key")
 
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="public_keys")
     organisation = models.ForeignKey(

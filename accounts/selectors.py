@@ -15,6 +15,20 @@ def bid_keys_of(organisation_id: int) -> QuerySet[PublicKey]:
                                     purpose=PublicKey.Purpose.BID, active=True)
 
 
+def signing_keys(user) -> QuerySet[PublicKey]:
+    """The user's active ``signing`` key (at most one): the only kind of key a contract,
+    an amendment or an evaluation report signature is checked against."""
+    if not getattr(user, "is_authenticated", False):
+        return PublicKey.objects.none()
+    return PublicKey.objects.filter(user=user, purpose=PublicKey.Purpose.SIGNING,
+                                    active=True)
+
+
+def keys_of(user) -> QuerySet[PublicKey]:
+    """Every key the user registered, newest first (active and retired)."""
+    return PublicKey.objects.filter(user=user).order_by("-created_at", "-pk")
+
+
 def notifications_of(user) -> QuerySet[Notification]:
     """Messages to the user's organisation, newest first; none without one."""
     if not user.organisation_id:

@@ -112,7 +112,39 @@ KEY_PURPOSE_ROLES = {
     "bid": (Role.BIDDER,),
     "custodian": (Role.OPERATOR, Role.SUPERVISOR, Role.NOTARY),
     "custodian_signing": (Role.OPERATOR, Role.SUPERVISOR, Role.NOTARY),
+    # Contracts and amendments (tenderer and winner), evaluation reports (experts and
+    # the tenderer's representatives).
+    "signing": (Role.TENDERER, Role.BIDDER, Role.EXPERT),
 }
+
+
+def key_purposes_for(user) -> list[str]:
+    """The key purposes the user's role may register (``KEY_PURPOSE_ROLES``)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return [p for p, roles in KEY_PURPOSE_ROLES.items() if user.role in roles]
+
+
+def public_key_decode(text: str) -> bytes:
+    """The uncompressed P-256 point in what a person pasted or a tool sent: base64 of
+    the 65-byte point, or a PEM public key (``python -m ggzy_bid keygen`` writes one).
+    Refused with a reason on the ``public_key`` field otherwise."""
+    import base64
+    import binascii
+
+    from crypto import keys
+    from crypto.errors import CryptoError
+
+    text = (text or "").strip()
+    if text.startswith("-----BEGIN"):
+        try:
+            return keys.public_key_bytes(keys.p256_public_key_from_pem(text.encode()))
+        except (CryptoError, ValueError) as exc:
+            raise refuse("public_key", str(exc), "invalid_key") from exc
+    try:
+        return base64.b64decode(text, validate=True)
+    except (ValueError, binascii.Error) as exc:
+        raise refuse("public_key", _("Not base64 or PEM."), "invalid_key") from exc
 
 
 def public_key_register(*, user, point: bytes, purpose: str, label: str = "") -> PublicKey:
@@ -121,7 +153,9 @@ def public_key_register(*, user, point: bytes, purpose: str, label: str = "") ->
     Bidders register ``bid`` keys (a recipient of each of their sealed bids);
     the trading centre, supervisors and notaries register ``custodian`` keys (bidders'
     tools wrap each envelope's key share to it) and ``custodian_signing`` keys (their
-    endorsement of a tender's custodian set is signed with it). A person has one
+    endorsement of a tender's custodian set is signed with it); tenderers, bidders and
+    experts register ``signing`` keys (contracts, amendments, evaluation reports are
+    signed with it: ``accounts.selectors.signing_keys``). A person has one
     active key per purpose: registering a new key of a purpose retires the previous
     one for new tenders and bids (tenders already published keep the key their
     custodian set names). Two registrations racing are refused, not both kept.

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors, services
-from accounts.forms import MandateGrantForm, RegistrationForm
+from accounts.forms import MandateGrantForm, PublicKeyForm, RegistrationForm
 from accounts.models import Organisation
 from accounts.policies import is_tenderer
 
@@ -87,3 +87,40 @@ def mandate_revoke(request, mandate_id):
     else:
         messages.success(request, _("Mandate revoked: the agency no longer acts for you."))
     return redirect("accounts:mandates")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def keys(request):
+    """The person's keys: the list (active and retired) and the registration of the
+    public half of a new one, made in this browser (the private key is saved to a
+    passphrase-protected file and never sent) or by ``python -m ggzy_bid keygen``."""
+    user = request.user
+    purposes = services.key_purposes_for(user)
+    if not purposes:
+        raise PermissionDenied(_("Your role registers no keys."))
+    form = PublicKeyForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            point = services.public_key_decode(form.cleaned_data["public_key"])
+            key = services.public_key_register(
+                user=user, point=point, purpose=form.cleaned_data["purpose"],
+                label=form.cleaned_data["label"])
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, _("Key %(fingerprint)s registered as your %(purpose)s.")
+                             % {"fingerprint": key.fingerprint[:16],
+                                "purpose": key.get_purpose_display()})
+            return redirect("accounts:keys")
+    return render(request, "accounts/keys.html", {
+        "form": form, "keys": selectors.keys_of(user),
+        "can_sign": "signing" in purposes,
+        "keys_i18n": {
+            "short": _("The passphrase needs at least 8 characters."),
+            "mismatch": _("The two passphrases differ."),
+            "making": _("Making the key and saving the key file…"),
+            "registering": _("Registering the public key…"),
+            "label": _("made in the browser"),
+            "failed": _("The key could not be made:"),
+        }})

@@ -6,7 +6,9 @@ Wire format of what each party signs (``signing_message``): canonical JSON
 "document_sha256": <hex of the uploaded document>, "terms": <the terms JSON>}``, signed
 under the label ``ggzy-contract-v1\\0`` (``crypto.signing.sign``: ECDSA P-256, 64-byte
 ``r || s``, base64 on the wire) with one of the signer's registered keys
-(``accounts.PublicKey``, any active one, as the expert pledges do). The platform verifies
+(``accounts.PublicKey``: only the signer's active key of purpose ``signing``, which
+tenderers and bidders register themselves; a bid-sealing or custodian key is refused).
+The platform verifies
 each signature; when both the tenderer and the winner have signed version 0 the tender
 moves ``awarded -> contracted``. Amendments are signed the same way, one at a time.
 
@@ -29,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import PublicKey
+from accounts.selectors import signing_keys
 from audit.services import audit_record
 from bidding.tenders import lifecycle
 from bidding.tenders.models import Tender
@@ -160,19 +163,26 @@ def contract_amend(*, user, tender: Tender, document: bytes, document_name: str,
 
 
 def _verify(user, message: bytes, signature_b64: str) -> PublicKey:
+    """The signer's active ``signing`` key the signature verifies with; a signature made
+    with any other key (a bid-sealing key, a retired key) is refused."""
+    keys = list(signing_keys(user))
+    if not keys:
+        raise refuse("signature", _("Register a signing key first (your keys page): "
+                                    "contracts are signed only with a signing key."),
+                     "no_signing_key")
     try:
         sig = base64.b64decode(signature_b64 or "", validate=True)
     except ValueError:
         sig = b""
-    for key in PublicKey.objects.filter(user=user, active=True):
+    for key in keys:
         try:
             signing.verify(crypto_keys.public_key_from_bytes(bytes(key.point)), CONTRACT_LABEL,
                            message, sig)
             return key
         except (CryptoError, ValueError):
             continue
-    raise refuse("signature", _("The signature does not verify with any of your registered "
-                                "keys."), "bad_signature")
+    raise refuse("signature", _("The signature does not verify with your registered "
+                                "signing key."), "bad_signature")
 
 
 @transaction.atomic
