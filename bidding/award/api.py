@@ -20,8 +20,17 @@ from rest_framework.views import APIView
 from bidding.bids.api import PdfRenderer
 from bidding.tenders.policies import access_tender
 
-from . import committee, contract, deadlines, decision, policies, publicity, selectors
-from .models import AwardCommittee, AwardDecision, Lottery, Objection
+from . import (
+    committee,
+    contract,
+    deadlines,
+    decision,
+    policies,
+    price_round,
+    publicity,
+    selectors,
+)
+from .models import AwardCommittee, AwardDecision, Lottery, Objection, PriceOffer
 
 TENDER_ID = OpenApiParameter("tender_id", str, OpenApiParameter.PATH,
                              description="Numeric id or tender number")
@@ -215,10 +224,102 @@ opinion = _action("opinion", _Opinion, lambda u, t, d: decision.opinion_record(
 decide = _action("decide", _Decide, lambda u, t, d: decision.deliberation_decide(
     user=u, tender=t, winner=d["winner"], reason=d["reason"]),
     "The chair decides after every opinion, with a written reason.")
-price_competition = _action(
-    "price_competition", _Empty,
-    lambda u, t, d: decision.price_competition_start(user=u, tender=t),
-    "Price competition among the candidates: not available yet (refused).")
+
+
+class _PriceRoundOpen(serializers.Serializer):
+    deadline = serializers.DateTimeField()
+    window_minutes = serializers.IntegerField(required=False)
+
+
+class _Sheet(serializers.Serializer):
+    price_sheet = serializers.CharField(help_text="the sealed price sheet, base64")
+
+
+class _SheetKey(serializers.Serializer):
+    price_sheet_key = serializers.CharField(help_text="the sheet's 32-byte data key, "
+                                            "hex or base64")
+
+
+class _Share(serializers.Serializer):
+    share = serializers.DictField(help_text='{"v": 2, "offers": {sha256: {"x", '
+                                  '"price_sheet": base64 share}}}')
+
+
+def _round_action(name: str, body, fn, doc: str):
+    class View(APIView):
+        permission_classes = [IsAuthenticated]
+
+        @extend_schema(parameters=[TENDER_ID], request=body, responses=dict, description=doc,
+                       operation_id=f"award_price_round_{name}")
+        def post(self, request, tender_id):
+            tender = access_tender(request.user, tender_id)
+            fn(request.user, tender, _body(body, request))
+            return Response(selectors.price_round_state(request.user, tender))
+
+    View.__name__ = f"AwardPriceRound{name.title().replace('_', '')}Api"
+    return View.as_view()
+
+
+def _b64(value: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (ValueError, TypeError):
+        raise ValidationError({"price_sheet": [_("Send the sealed price sheet as base64.")]},
+                              code="invalid") from None
+
+
+price_competition = _round_action(
+    "open", _PriceRoundOpen,
+    lambda u, t, d: decision.price_competition_start(
+        user=u, tender=t, deadline=d["deadline"], window_minutes=d.get("window_minutes")),
+    "Price competition: open the second sealed price round among the candidates, with its "
+    "deadline (at least PRICE_ROUND_MIN_HOURS ahead) and decryption window (minutes).")
+price_offer = _round_action(
+    "offer", _Sheet,
+    lambda u, t, d: price_round.price_offer_submit(user=u, tender=t,
+                                                   sheet=_b64(d["price_sheet"])),
+    "A candidate submits its sealed second-round price sheet (envelope v2 under the "
+    "round's envelope_id, split among the tender's custodian set), once, before the "
+    "deadline.")
+price_decrypt = _round_action(
+    "decrypt", _SheetKey,
+    lambda u, t, d: price_round.price_offer_decrypt(user=u, tender=t,
+                                                    price_sheet_key=d["price_sheet_key"]),
+    "In the round's window: the candidate hands over its price sheet's data key.")
+price_share = _round_action(
+    "share", _Share,
+    lambda u, t, d: price_round.price_round_custodian_share(user=u, tender=t,
+                                                            share=d["share"]),
+    "A custodian hands over its shares of the sheets nobody decrypted in the window.")
+
+
+class PriceRoundApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[TENDER_ID], responses=dict)
+    def get(self, request, tender_id):
+        """The price round: phase, times, counters, your offer; prices once closed."""
+        tender = access_tender(request.user, tender_id)
+        state = selectors.price_round_state(request.user, tender)
+        if state is None:
+            raise Http404
+        return Response(state)
+
+
+class PriceRoundMineApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[TENDER_ID], responses=dict)
+    def get(self, request, tender_id):
+        """A candidate: its own sealed sheet (base64), to unwrap the data key on its
+        machine. A custodian: its seat and the pending sheets, to unwrap its shares."""
+        tender = access_tender(request.user, tender_id)
+        offer = PriceOffer.objects.filter(round__tender=tender,
+                                          bidder_id=request.user.organisation_id).first()
+        if offer is not None:
+            return Response({"sha256": offer.sha256, "status": offer.status,
+                             "price_sheet": base64.b64encode(bytes(offer.sheet)).decode()})
+        return Response(price_round.custodian_work(user=request.user, tender=tender))
 notices = _action("notices", _Empty, lambda u, t, d: decision.notices_issue(user=u, tender=t),
                   "Issue the award notice and the result notices at once (Law 45).")
 supervisor_report = _action(

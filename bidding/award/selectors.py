@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from bidding.tenders.models import Tender
 
-from .models import AwardDecision, Contract, Notice, Objection, Publicity
+from .models import AwardDecision, Contract, Notice, Objection, PriceOffer, PriceRound, Publicity
 
 
 def publicity_of(tender: Tender) -> Publicity | None:
@@ -114,3 +114,29 @@ def may_see_contract(user, tender: Tender) -> bool:
         return True
     d = AwardDecision.objects.filter(tender=tender, notices_at__isnull=False).first()
     return bool(d and getattr(user, "organisation_id", None) == d.winner.bidder_id)
+
+
+def price_round_state(user, tender: Tender) -> dict | None:
+    """The second price round as anybody may see it: its phase, times and counters; the
+    user's own organisation's offer (digest, status); every price only once the round has
+    closed and announced them together. None if no round was opened."""
+    rnd = PriceRound.objects.filter(tender=tender).first()
+    if rnd is None:
+        return None
+    counts = {s: 0 for s in PriceOffer.Status.values}
+    for status in rnd.offers.values_list("status", flat=True):
+        counts[status] += 1
+    state = {"tender": tender.reference, "envelope_id": rnd.envelope_id,
+             "phase": rnd.phase, "candidates": rnd.candidates, "opened_at": rnd.opened_at,
+             "deadline": rnd.deadline, "window_minutes": rnd.window_minutes,
+             "window_ends_at": rnd.window_ends_at, "custodians_until": rnd.custodians_until,
+             "closed_at": rnd.closed_at, "threshold": tender.opening_threshold,
+             "counters": {"offers": sum(counts.values()), **counts}, "you": None,
+             "result": rnd.result if rnd.phase == PriceRound.Phase.CLOSED else None}
+    org = getattr(user, "organisation_id", None) if getattr(
+        user, "is_authenticated", False) else None
+    mine = rnd.offers.filter(bidder_id=org).first() if org else None
+    if mine is not None:
+        state["you"] = {"sha256": mine.sha256, "submitted_at": mine.submitted_at,
+                        "status": mine.status, "reason": mine.reason}
+    return state

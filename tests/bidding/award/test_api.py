@@ -96,16 +96,66 @@ def test_direct_award_api_and_own_notice_only():
     assert _as().get(base + "report.pdf").status_code == 200  # published with the notices
 
 
-def test_wrong_method_and_price_competition_refused_in_the_api():
+def test_price_round_through_the_api_and_another_method_refused():
+    import json
+
+    from bidding.award import price_round
+    from crypto import envelope
+
     tender, users, bids = factories.candidates_tender(
         award_method="separate", decision_method="price_competition",
-        committee_mode="appointed", committee_size=3)
+        committee_mode="appointed", committee_size=3, n_bids=4)
     base = _base(tender)
-    with time_machine.travel(tender.publicity.ends_at + timedelta(minutes=1), tick=False):
+    now = tender.publicity.ends_at + timedelta(minutes=1)
+    with time_machine.travel(now, tick=False):
         assert _as(tender.created_by).post(base + "start/").status_code == 200
-        _error(_as(tender.created_by).post(base + "price-competition/"), 400, "not_available")
         _error(_as(tender.created_by).post(base + "lottery/commit/", {"round": "R"},
                                            format="json"), 400, "wrong_method")
+        _error(_as(users[0]).post(base + "price-competition/", {
+            "deadline": (now + timedelta(days=2)).isoformat()}, format="json"), 403)
+        _error(_as(tender.created_by).post(base + "price-competition/", {
+            "deadline": (now + timedelta(hours=2)).isoformat()}, format="json"), 400,
+            "deadline_too_soon")
+        r = _as(tender.created_by).post(base + "price-competition/", {
+            "deadline": (now + timedelta(days=2)).isoformat(), "window_minutes": 30},
+            format="json")
+        assert r.status_code == 200 and r.json()["phase"] == "sealing"
+        _error(_as(tender.created_by).post(base + "price-competition/", {
+            "deadline": (now + timedelta(days=2)).isoformat()}, format="json"), 400,
+            "round_exists")
+        sheet = factories.seal_for(tender, users[0], json.dumps(
+            {"total_price": "9400000.00"}).encode(), tender_id=price_round.envelope_id(tender))
+        b64 = base64.b64encode(sheet).decode()
+        _error(_as(users[3]).post(base + "price-round/offer/", {"price_sheet": b64},
+                                  format="json"), 400, "not_a_candidate")
+        r = _as(users[0]).post(base + "price-round/offer/", {"price_sheet": b64},
+                               format="json")
+        assert r.status_code == 200 and r.json()["you"]["status"] == "pending"
+        _error(_as(users[0]).post(base + "price-round/offer/", {"price_sheet": b64},
+                                  format="json"), 400, "already_submitted")
+        assert _as().get(base + "price-round/").json()["result"] is None
+    deadline = tender.price_round.deadline
+    from core import clock
+
+    clock.tick(now=deadline)
+    with time_machine.travel(deadline + timedelta(minutes=1), tick=False):
+        mine = _as(users[0]).get(base + "price-round/mine/").json()
+        key = envelope.unwrap_data_key(base64.b64decode(mine["price_sheet"]),
+                                       factories.PRIVATE_KEYS[users[0].username],
+                                       label="bidder")
+        _error(_as(users[0]).post(base + "price-round/decrypt/",
+                                  {"price_sheet_key": "00" * 32}, format="json"), 400,
+               "wrong_key")
+        r = _as(users[0]).post(base + "price-round/decrypt/",
+                               {"price_sheet_key": key.hex()}, format="json")
+        assert r.json()["you"]["status"] == "decrypted"
+        assert r.json()["result"] is None  # nothing announced before the close
+    tender.price_round.refresh_from_db()
+    clock.tick(now=tender.price_round.window_ends_at)
+    state = _as().get(base + "price-round/").json()
+    assert state["phase"] == "closed"
+    assert state["result"]["winner"] == str(bids[0].public_id)
+    assert state["result"]["price"] == "9400000.00"
 
 
 def test_committee_lottery_flow_over_the_api_and_verification():
