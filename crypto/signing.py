@@ -40,9 +40,15 @@ CUSTODIAN_SET = b"ggzy-custodian-set-v1\x00"
 # The audit log's signed tree heads (crypto.log), and a witness's cosignature of one.
 TREE_HEAD = b"ggzy-tree-head-v1\x00"
 WITNESS_COSIGN = b"ggzy-witness-cosign-v1\x00"
+# An evaluation committee member signs the evaluation report (Reg 53): the message is
+# bidding.evaluation.services.report_message (canonical JSON: tender, report SHA-256).
+REPORT = b"ggzy-evaluation-report-v1\x00"
+# Both parties sign a contract and each later amendment (bidding.award.contract, which
+# defines the same bytes as CONTRACT_LABEL; listed here so no other purpose reuses it).
+CONTRACT = b"ggzy-contract-v1\x00"
 
 LABELS = frozenset({RECEIPT, CHECKPOINT, BID_DIGEST, RECORD, OPENING_KEY, DRAW, TREE_HEAD,
-                    WITNESS_COSIGN, CUSTODIAN_SET})
+                    WITNESS_COSIGN, CUSTODIAN_SET, REPORT, CONTRACT})
 
 SigningKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
 VerifyKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey

@@ -320,7 +320,7 @@ class ReportApi(APIView):
         return Response({
             "sha256": report.sha256,
             "message": base64.b64encode(services.report_message(report)).decode(),
-            "label": "ggzy-record-v1",
+            "label": services.REPORT_LABEL.rstrip(b"\x00").decode(),
             "sign_until": report.sign_until, "completed_at": report.completed_at,
             "candidates": report.candidates,
             "signatures": [{"member": s.member.label, "kind": s.kind,

@@ -63,8 +63,8 @@ class ReplaceSerializer(serializers.Serializer):
 
 class SignSerializer(serializers.Serializer):
     signature = serializers.CharField(
-        help_text="Base64 of the P-256 r||s signature, label ggzy-record-v1, over the message "
-        "GET report/ returns.")
+        help_text="Base64 of the P-256 r||s signature, label ggzy-evaluation-report-v1, over "
+        "the message GET report/ returns.")
     dissent = serializers.CharField(required=False, allow_blank=True, default="")
 
 

@@ -862,9 +862,14 @@ def clarification_answer(*, clarification: EvaluationClarification, user, answer
 # --- the report's signatures (Reg 53) ---------------------------------------------------
 
 
+# The label a member's report signature is made under (``crypto.signing.REPORT``).
+REPORT_LABEL = signing.REPORT
+
+
 def report_message(report: EvaluationReport) -> bytes:
-    """What a member's key signs (label ``ggzy-record-v1``): canonical JSON naming the
-    purpose, the tender and the report's SHA-256."""
+    """What a member's key signs (label ``ggzy-evaluation-report-v1\\0``,
+    ``signing.REPORT``): canonical JSON naming the purpose, the tender and the report's
+    SHA-256."""
     return canonical_json({"purpose": "evaluation-report-v1",
                            "tender": report.tender.reference, "sha256": report.sha256})
 
@@ -897,7 +902,7 @@ def report_sign(*, report: EvaluationReport, user, signature_b64: str, dissent: 
         for candidate in PublicKey.objects.filter(user=user, active=True):
             try:
                 signing.verify(crypto_keys.public_key_from_bytes(bytes(candidate.point)),
-                               signing.RECORD, report_message(report), sig)
+                               REPORT_LABEL, report_message(report), sig)
                 key = candidate
                 break
             except (CryptoError, ValueError):

@@ -67,7 +67,9 @@ def test_altered_message_signature_or_key_fails(key):
 
 def test_labels_are_distinct_and_prefix_free():
     labels = sorted(signing.LABELS)
-    assert len(labels) == 9  # receipts … draws, tree heads, witness cosignatures, custodian sets
+    # receipts … draws, tree heads, witness cosignatures, custodian sets, evaluation
+    # reports, contracts
+    assert len(labels) == 11
     for a in labels:
         assert a.endswith(b"\x00") and a.count(b"\x00") == 1
         for b in labels:

@@ -178,7 +178,7 @@ def test_members_sign_the_report_through_the_api_and_download_it():
     message = base64.b64decode(body["message"])
     for u in users[:4]:
         key = factories.signing_key_for(u)
-        sig = base64.b64encode(signing.sign(key, signing.RECORD, message)).decode()
+        sig = base64.b64encode(signing.sign(key, signing.REPORT, message)).decode()
         r = api_as(u).post(_url(committee, "report/sign/"), {"signature": sig}, format="json")
         assert r.status_code == 201
     r = api_as(users[4]).post(_url(committee, "report/sign/"), {"signature": "AAAA"},

@@ -607,7 +607,7 @@ def test_a_clarification_deadline_too_soon_is_refused():
 
 def _sign(report, user):
     key = factories.signing_key_for(user)
-    return base64.b64encode(signing.sign(key, signing.RECORD,
+    return base64.b64encode(signing.sign(key, signing.REPORT,
                                          services.report_message(report))).decode()
 
 
@@ -639,6 +639,22 @@ def test_a_bad_signature_is_refused():
     with pytest.raises(ValidationError) as exc:
         services.report_sign(report=report, user=users[0], signature_b64=forged)
     assert _code(exc) == "bad_signature"
+
+
+def test_a_signature_under_another_label_is_refused():
+    """The report is signed under its own label (crypto.signing.REPORT): the same
+    message signed as a generic record does not count."""
+    committee, users, *_ = formed()
+    committee = to_report(committee, users)
+    report = EvaluationReport.objects.get(tender=committee.tender)
+    key = factories.signing_key_for(users[0])
+    as_record = base64.b64encode(signing.sign(key, signing.RECORD,
+                                              services.report_message(report))).decode()
+    with pytest.raises(ValidationError) as exc:
+        services.report_sign(report=report, user=users[0], signature_b64=as_record)
+    assert _code(exc) == "bad_signature"
+    assert services.REPORT_LABEL == signing.REPORT == b"ggzy-evaluation-report-v1\x00"
+    services.report_sign(report=report, user=users[0], signature_b64=_sign(report, users[0]))
 
 
 def test_signing_twice_is_refused_and_a_non_member_cannot_sign():
