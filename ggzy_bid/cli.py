@@ -1426,6 +1426,80 @@ def cmd_hall_decrypt(args: argparse.Namespace) -> int:
     return 0
 
 
+def _price_round_path(tender: str, rest: str = "") -> str:
+    from urllib.parse import quote
+
+    return f"/api/tenders/{quote(str(tender), safe='')}/award/price-round/{rest}"
+
+
+def _price_round_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tender", required=True, metavar="ID")
+    p.add_argument("--key", required=True, metavar="PRIV", help="your bid key (PEM)")
+    p.add_argument("--price-sheet", required=True, metavar="JSON",
+                   help="your second-round price sheet (JSON, with total_price)")
+    _passphrase_arg(p)
+    _server_args(p)
+
+
+@command("price-round", "award price competition: seal and submit your second-round price",
+         _price_round_args)
+def cmd_price_round(args: argparse.Namespace) -> int:
+    """Seal a second-round price sheet on this machine as the first round's (format v2,
+    split among the tender's custodian set, checked against the pinned custodian keys)
+    under the round's envelope id ``<tender>/price-round``, and submit it once."""
+    api = _client(args)
+    me = api.me()
+    bidder_id = str((me.get("organisation") or {}).get("credit_code") or "")
+    if me.get("role") != "bidder" or not bidder_id:
+        raise CliError(f"{me.get('username', 'this user')} is not a bidder")
+    tender = api.tender(args.tender)
+    tender_id = _tender_ids(tender)
+    state = api.get(_price_round_path(args.tender))
+    round_id = str(state.get("envelope_id") or "")
+    if round_id != f"{tender_id}/price-round":
+        raise CliError(f"the platform names {round_id!r} as the price round of {tender_id!r}")
+    if state.get("phase") != "sealing":
+        raise CliError(f"the price round is not taking prices (phase {state.get('phase')})")
+    plan = _custody_plan(args, api.custody(args.tender), tender_id)
+    sheet = _load_price_sheet(args.price_sheet, tender)
+    mine = _load_p256_private(args, args.key).public_key()
+    sealed = envelope.seal_bytes(sheet, tender_id=round_id, bidder_id=bidder_id,
+                                 recipients=[envelope.Recipient("bidder", mine)], custody=plan)
+    answer = api.post(_price_round_path(args.tender, "offer/"),
+                      {"price_sheet": base64.b64encode(sealed).decode()})
+    you = (answer or {}).get("you") or {}
+    print(f"price submitted: tender {tender_id}, sealed sheet {you.get('sha256')}, "
+          f"deadline {state.get('deadline')}")
+    return 0
+
+
+def _price_decrypt_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tender", required=True, metavar="ID")
+    p.add_argument("--key", required=True, metavar="PRIV", help="your bid key (PEM)")
+    _passphrase_arg(p)
+    _server_args(p)
+
+
+@command("price-round-decrypt", "award price competition: hand over your sheet's data key",
+         _price_decrypt_args)
+def cmd_price_round_decrypt(args: argparse.Namespace) -> int:
+    """In the round's window: unwrap your second-round sheet's data key on this machine
+    and hand only that key to the platform, which checks every tag."""
+    api = _client(args)
+    private = _load_p256_private(args, args.key)
+    mine = api.get(_price_round_path(args.tender, "mine/"))
+    try:
+        key = envelope.unwrap_data_key(base64.b64decode(mine["price_sheet"]), private,
+                                       label="bidder")
+    except (KeyError, ValueError, binascii.Error) as exc:
+        raise CliError(f"the platform's answer is not your sealed sheet: {exc}") from exc
+    state = api.post(_price_round_path(args.tender, "decrypt/"),
+                     {"price_sheet_key": key.hex()})
+    print(f"decrypted: tender {args.tender}, your price sheet is "
+          f"{((state or {}).get('you') or {}).get('status')}")
+    return 0
+
+
 def _hall_share_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tender", required=True, metavar="ID")
     p.add_argument("--key", required=True, metavar="PRIV", help="your custodian key (PEM)")
