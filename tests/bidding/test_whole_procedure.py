@@ -79,9 +79,17 @@ def _data_keys(bid, user):
     return bid_key.hex(), sheet_key.hex()
 
 
+# Signing keys made on each signer's side (experts, the tenderer's representative).
+SIGNING: dict[int, object] = {}
+
+
+def _signer(user):
+    SIGNING[user.pk] = factories.signing_key_for(user)
+    return user
+
+
 def _sign(label: bytes, message: bytes, user) -> str:
-    return base64.b64encode(signing.sign(factories.PRIVATE_KEYS[user.username], label,
-                                         message)).decode()
+    return base64.b64encode(signing.sign(SIGNING[user.pk], label, message)).decode()
 
 
 def _open(clock, tender, bidders, bids) -> None:
@@ -116,8 +124,7 @@ def _draw_experts(tender) -> list:
     spec = Specialty.objects.get(code="A0201")
     people = []
     for i in range(EXPERTS + 1):  # one backup stays on standby
-        user = factories.expert()
-        factories.register_key(user, "signing")
+        user = _signer(factories.expert())
         expert = Expert.objects.create(
             code=f"W{user.pk:06d}", name=f"评标专家{i + 1}", user=user,
             title=Expert.Title.SENIOR, years_experience=15, region="350102",
@@ -151,8 +158,7 @@ def _evaluate(tender) -> tuple[list, list]:
     """The committee forms, elects its chair, submits and locks every stage, and every
     member signs the report with their key. Returns (members, candidate bid ids)."""
     experts = _draw_experts(tender)
-    rep = factories.UserFactory(role=Role.TENDERER, organisation=tender.tenderer)
-    factories.register_key(rep, "signing")
+    rep = _signer(factories.UserFactory(role=Role.TENDERER, organisation=tender.tenderer))
     committee = evaluation.committee_form(tender=tender, user=tender.created_by,
                                           tenderer_reps=[rep])
     tender.refresh_from_db()
@@ -163,7 +169,7 @@ def _evaluate(tender) -> tuple[list, list]:
     report = EvaluationReport.objects.get(tender=tender)
     for user in members:
         evaluation.report_sign(report=report, user=user, signature_b64=_sign(
-            signing.RECORD, evaluation.report_message(report), user))
+            evaluation.REPORT_LABEL, evaluation.report_message(report), user))
     report.refresh_from_db()
     tender.refresh_from_db()
     assert report.completed_at is not None and tender.status == S.CANDIDATES
@@ -344,6 +350,44 @@ def test_separate_deliberation_records_every_opinion_and_the_chair_decides(clock
     assert len(d.record["opinions"]) == 3
 
 
-# Price competition among the candidates (a second sealed price round) is H6's work in
-# progress: decision.price_competition_start refuses with ``not_available`` until it
-# lands; its whole-procedure test belongs here then.
+def test_separate_price_competition_the_lowest_second_round_price_wins(clock):
+    """The candidates seal a second price to the tender's custodian set, hand over their
+    keys in the round's window, and the lowest valid price wins at that price."""
+    import json
+
+    from bidding.award import price_round
+
+    p = to_award(clock, award_method="separate", decision_method="price_competition",
+                 award_committee_mode="appointed", award_committee_size=3,
+                 candidates_ranked=False)
+    award_committee_of(p)
+    tender = p.tender
+    rnd = decision.price_competition_start(user=tender.created_by, tender=tender,
+                                           deadline=timezone.now() + timedelta(days=2),
+                                           window_minutes=30)
+    assert sorted(rnd.candidates) == sorted(p.candidates)
+    by_bid = {str(b.public_id): u for b, u in zip(p.bids, p.bidders, strict=True)}
+    offers = dict(zip(p.candidates, ["9200000.00", "9150000.00", "9250000.00"], strict=True))
+    sheets = {}
+    for bid_id, price in offers.items():
+        user = by_bid[bid_id]
+        sheets[bid_id] = factories.seal_for(
+            tender, user, json.dumps({"total_price": price}).encode(),
+            tender_id=price_round.envelope_id(tender))
+        price_round.price_offer_submit(user=user, tender=tender, sheet=sheets[bid_id])
+    clock.move_to(rnd.deadline)
+    tasks.clock_tick()
+    for bid_id, sheet in sheets.items():
+        user = by_bid[bid_id]
+        key = envelope.unwrap_data_key(sheet, factories.PRIVATE_KEYS[user.username],
+                                       label="bidder")
+        price_round.price_offer_decrypt(user=user, tender=tender,
+                                        price_sheet_key=base64.b64encode(key).decode())
+    rnd.refresh_from_db()
+    clock.move_to(rnd.window_ends_at)
+    tasks.clock_tick()
+    decision.notices_issue(user=tender.created_by, tender=tender)
+    d = assert_awarded(p, via_award_phase=True)
+    lowest = min(offers, key=lambda b: offers[b])
+    assert str(d.winner.public_id) == lowest
+    assert d.method == "price_competition" and d.record["award_price"] == offers[lowest]
