@@ -62,6 +62,29 @@ class TenderForm(forms.ModelForm):
             "commercial (商务). Only these criteria may be used in the evaluation (Reg 49)."
         ),
     )
+    # price_formula_params, one field per parameter (the keys in PRICE_PARAM_FIELDS). The
+    # form only reads numbers; what the values must be is the service's rule (publication
+    # needs the full score) and the price formula's (bidding.evaluation.formulas).
+    price_full_score = forms.DecimalField(
+        label=_("Price score: full marks"), required=False, max_digits=8, decimal_places=2,
+        help_text=_("Comprehensive scoring: the points the best price earns (e.g. 30)."),
+    )
+    price_float = forms.DecimalField(
+        label=_("Benchmark float"), required=False, max_digits=7, decimal_places=4,
+        help_text=_("Benchmark price with deviation deductions: the benchmark is the trimmed "
+                    "mean × (1 + float), e.g. -0.02 for 2% below. Empty: 0."),
+    )
+    price_k_above = forms.DecimalField(
+        label=_("Deduction factor above the benchmark"), required=False, max_digits=7,
+        decimal_places=4,
+        help_text=_("Deduction = full marks × factor × |deviation| for prices above the "
+                    "benchmark (e.g. 1.2)."),
+    )
+    price_k_below = forms.DecimalField(
+        label=_("Deduction factor below the benchmark"), required=False, max_digits=7,
+        decimal_places=4,
+        help_text=_("The same for prices below the benchmark (e.g. 0.8)."),
+    )
     tenderer_org = forms.ModelChoiceField(
         label=_("Tenderer (for agencies)"),
         queryset=Organisation.objects.filter(kind=Organisation.Kind.TENDERER),
@@ -79,8 +102,23 @@ class TenderForm(forms.ModelForm):
             "description": forms.Textarea(attrs={"rows": 5}),
         }
 
+    # form field -> key of price_formula_params
+    PRICE_PARAM_FIELDS = {"price_full_score": "full_score", "price_float": "float",
+                          "price_k_above": "k_above", "price_k_below": "k_below"}
+
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
+        # The price parameters right after the price formula they belong to.
+        order = list(self.fields)
+        for name in self.PRICE_PARAM_FIELDS:
+            order.remove(name)
+        at = order.index("price_formula") + 1
+        order[at:at] = list(self.PRICE_PARAM_FIELDS)
+        self.order_fields(order)
+        params = self.instance.price_formula_params or {}
+        for name, key in self.PRICE_PARAM_FIELDS.items():
+            if key in params and name not in self.initial:
+                self.initial[name] = params[key]
         for name in ("docs_from", "docs_until", "deadline"):
             self.fields[name].input_formats = DATETIME_FORMATS
         self.fields["decryption_window_minutes"].required = False
@@ -163,7 +201,7 @@ class TenderForm(forms.ModelForm):
 
     def to_input(self) -> TenderInput:
         data = {f: self.cleaned_data.get(f) for f in TENDER_FIELDS if f in self.cleaned_data}
-        data.setdefault("price_formula_params", self.instance.price_formula_params or {})
+        data["price_formula_params"] = self.price_formula_params()
         data["price_sheet_items"] = self.cleaned_data.get("price_items_text") or []
         data["title_en"] = data.get("title_en") or ""
         data["description"] = data.get("description") or ""
@@ -184,7 +222,23 @@ class TenderForm(forms.ModelForm):
             **data,
         )
 
+    def price_formula_params(self) -> dict:
+        """The draft's parameters with the form's values: a field left empty drops its
+        key; keys the form has no field for (a trim table ...) are kept. Numbers are
+        kept as strings (exact decimals in JSON), as the API takes them."""
+        params = dict(self.instance.price_formula_params or {})
+        for name, key in self.PRICE_PARAM_FIELDS.items():
+            value = self.cleaned_data.get(name)
+            if value is None:
+                params.pop(key, None)
+            else:
+                params[key] = format(value.normalize(), "f")
+        return params
+
     def add_service_errors(self, exc: ValidationError) -> None:
+        if hasattr(exc, "error_dict") and "price_formula_params" in exc.error_dict:
+            # The parameters' refusals show beside the full marks, the first of them.
+            exc.error_dict["price_full_score"] = exc.error_dict.pop("price_formula_params")
         add_service_errors(self, exc)
 
 

@@ -39,6 +39,13 @@ def test_tenderer_publishes_and_visitor_finds_it_in_both_languages(browser, live
     page.fill("#id_deadline", (now + timedelta(days=25)).strftime(fmt))
     page.select_option("#id_evaluation_method", "comprehensive")
     page.select_option("#id_price_formula", "benchmark_deviation")
+    # Publication needs the declared criteria and, for comprehensive scoring, the price
+    # score's full marks (Reg 49).
+    page.fill("#id_price_full_score", "30")
+    page.fill("#id_price_k_above", "1.2")
+    page.fill("#id_price_k_below", "0.8")
+    page.fill("#id_criteria_text", "资格 | 营业执照\n技术 | 施工组织设计 | 40 | Construction plan\n"
+              "商务 | 类似业绩 | 30 | Similar projects")
     page.select_option("#id_award_method", "first_ranked")
     page.click("button:has-text('保存草稿')")
     page.wait_for_url(lambda url: "/tenders/new/" not in url)
@@ -51,6 +58,10 @@ def test_tenderer_publishes_and_visitor_finds_it_in_both_languages(browser, live
     page.wait_for_selector(".badge-published")
     tender = Tender.objects.get(project_code="FZ-E2E-01")
     assert tender.status == "published"
+    assert tender.price_formula_params == {"full_score": "30", "k_above": "1.2",
+                                           "k_below": "0.8"}
+    assert [c.stage for c in tender.criteria.all()] == ["qualification", "technical",
+                                                       "commercial"]
 
     visitor = browser.new_context(locale="zh-CN").new_page()
     visitor.goto(base + "/")
