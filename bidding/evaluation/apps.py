@@ -13,8 +13,10 @@ class EvaluationConfig(AppConfig):
     def ready(self) -> None:
         from core import clock
 
-        from . import services
+        from . import realtime, services
 
         # Reg 53: members silent past the signing time are deemed to agree.
         clock.register_job("evaluation.report_deadline",
                            lambda now: services.report_deadline_tick(now=now), order=40)
+        # The room's websocket: every progress change goes to the room's group.
+        realtime.connect_receivers()

@@ -1,3 +1,9 @@
 """Websocket routes of the evaluation room."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from .consumers import EvaluationRoomConsumer
+
+websocket_urlpatterns = [
+    path("ws/tenders/<str:tender_id>/evaluation/", EvaluationRoomConsumer.as_asgi()),
+]
