@@ -151,6 +151,9 @@ class Sheet(models.Model):
     draft = models.JSONField(default=dict)
     saved_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # Opened again for bids that qualified only once a replacement's verdicts counted
+    # (``Reopening``): the member adds those bids; scores already submitted stand.
+    reopened_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "evaluation_sheet"
@@ -199,6 +202,29 @@ class StageLock(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["committee", "stage"], name="one_lock_per_stage"),
         ]
+
+
+class Reopening(models.Model):
+    """A scoring stage opened again because the qualification review, settled anew with
+    a replacement's verdicts (Reg 48), let in bids nobody had scored
+    (``rules.REQUALIFICATION``). Every active member who had submitted the stage scores
+    those bids; nothing already submitted changes."""
+
+    committee = models.ForeignKey(Committee, on_delete=models.PROTECT,
+                                  related_name="reopenings")
+    stage = models.CharField(max_length=20, choices=CriterionStage.choices)
+    # Code numbers of the bids that now qualify, and of those that no longer do.
+    bids = models.JSONField(default=list)
+    dropped = models.JSONField(default=list)
+    # Labels of the members whose submitted sheets were opened again.
+    members = models.JSONField(default=list)
+    # The replacement whose qualification sheet changed the outcome.
+    cause = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        db_table = "evaluation_reopening"
+        ordering = ["at", "pk"]
 
 
 class ScoreOutlier(models.Model):

@@ -59,6 +59,31 @@ def fails_qualification(*, fail_votes: int, active_members: int) -> bool:
     return fail_votes * 2 > active_members
 
 
+# Reg 48: a replaced member's conclusions are void and the replacement evaluates again.
+# When the replacement joins after the qualification review was locked, the review is
+# settled again as soon as every active member's qualification sheet is in (the
+# replacement's verdicts counted, the replaced member's not), without waiting for the next
+# lock. If that changes which bids qualify:
+#   * a bid that no longer qualifies drops out of scoring; its scores stay on record,
+#     unused;
+#   * a bid that now qualifies must be scored by the whole committee like every other:
+#     each scoring stage already reached is opened again for those bids only, for every
+#     active member who had submitted it (a ``Reopening`` is recorded and audited), and
+#     the committee goes back to the earliest such stage, which the chair locks again.
+#     Scores already submitted stand (a member who has seen the others' scores does not
+#     revise their own); members add the new bids only.
+# Refusing the replacement's verdicts instead would let the void verdicts of the replaced
+# member decide, which is what Reg 48 forbids. Under 暗标 the identities were revealed at
+# the technical lock and cannot be hidden again: the new bids are scored knowing them; the
+# reopening's audit event says so.
+REQUALIFICATION = "resettle_then_reopen_for_new_bids"
+
+
+def qualification_change(before: set, after: set) -> tuple[set, set]:
+    """(bids that now qualify, bids that no longer do) between two settlements."""
+    return set(after) - set(before), set(before) - set(after)
+
+
 def elected(*, votes_for: int, active_members: int) -> bool:
     """The chair is elected by a majority of the active members: more than half."""
     return votes_for * 2 > active_members

@@ -143,9 +143,17 @@ def sheet_view(member: Member, stage: str) -> dict:
     """A member's own sheet: the saved draft (to resume after a lost connection) and
     whether it has been submitted."""
     sheet = Sheet.objects.filter(member=member, stage=stage).first()
+    fixed = []
+    if sheet is not None and sheet.reopened_at is not None and sheet.submitted_at is None:
+        # Reopened for newly qualified bids (rules.REQUALIFICATION): the bids scored
+        # before stand; the others are the ones to score.
+        scored = set(sheet.scores.values_list("evaluated_bid_id", flat=True))
+        fixed = [bid_key(b, stage) for b in stage_bids(member.committee, stage)
+                 if b.pk in scored]
     return {"stage": stage, "entries": sheet.draft if sheet else {},
             "saved_at": sheet.saved_at if sheet else None,
-            "submitted_at": sheet.submitted_at if sheet else None}
+            "submitted_at": sheet.submitted_at if sheet else None,
+            "reopened_at": sheet.reopened_at if sheet else None, "fixed": fixed}
 
 
 def _has_submitted(member: Member, stage: str) -> bool:

@@ -50,6 +50,7 @@ from .models import (
     EvaluationClarification,
     EvaluationReport,
     Member,
+    Reopening,
     ReportSignature,
     Score,
     ScoreOutlier,
@@ -276,8 +277,10 @@ def _check_stage_open(committee: Committee, member: Member, stage: str) -> Sheet
                      "stage_locked")
     # A locked stage takes sheets only from members who joined after it was locked
     # (replacements, who score every stage again, Reg 48).
+    # Sheets opened again for newly qualified bids (``Reopening``) take those bids.
     lock = StageLock.objects.filter(committee=committee, stage=stage).first()
-    if lock is not None and member.joined_at <= lock.locked_at:
+    if lock is not None and member.joined_at <= lock.locked_at \
+            and not (sheet.reopened_at is not None and sheet.reopened_at >= lock.locked_at):
         raise refuse("stage", _("The committee has locked this stage."), "stage_locked")
     if committee.stage in (Stage.REPORT, Stage.DONE):
         raise refuse("stage", _("Scoring is over: the report has been drawn up."),
@@ -401,6 +404,35 @@ def _require_fail_reasons(clean: dict) -> None:
                              "reason_required")
 
 
+def _fixed_entries(committee: Committee, sheet: Sheet, stage: str) -> dict:
+    """A reopened sheet's scores already submitted, as entries keyed like the sheet:
+    they stand (``rules.REQUALIFICATION``). Empty for a sheet never submitted."""
+    if sheet.pk is None:
+        return {}
+    keys = {b.pk: bid_key(b, stage) for b in stage_bids(committee, stage)}
+    fixed: dict = {}
+    for s in sheet.scores.filter(void=False).select_related("criterion"):
+        key = keys.get(s.evaluated_bid_id)
+        if key is None or s.criterion is None:
+            continue
+        if stage == Stage.QUALIFICATION:
+            fixed.setdefault(key, {"criteria": {}, "rejections": []})["criteria"][
+                str(s.criterion.number)] = {"passed": s.passed, "reason": s.reason}
+        else:
+            fixed.setdefault(key, {})[str(s.criterion.number)] = str(s.value)
+    return fixed
+
+
+def _merge_fixed(clean: dict, fixed: dict) -> dict:
+    """``clean`` with the fixed entries put back; changing one is refused."""
+    for key, row in clean.items():
+        if key in fixed and row and row != fixed[key]:
+            raise refuse("entries", _(
+                "Bid %(key)s: your submitted scores stand; only the bids the committee "
+                "opened again for you can be scored.") % {"key": key}, "score_fixed")
+    return {**clean, **fixed}
+
+
 def sheet_save_draft(*, committee: Committee, user, stage: str, entries,
                      now: datetime | None = None) -> Sheet:
     """Save a member's draft for a stage (any part of it), checked cell by cell; the
@@ -410,7 +442,8 @@ def sheet_save_draft(*, committee: Committee, user, stage: str, entries,
         committee = _lock(committee)
         member = policies.require_member(committee, user)
         sheet = _check_stage_open(committee, member, stage)
-        clean = _clean_entries(committee, stage, entries, complete=False)
+        clean = _merge_fixed(_clean_entries(committee, stage, entries, complete=False),
+                             _fixed_entries(committee, sheet, stage))
         sheet.draft = clean
         sheet.saved_at = now
         sheet.save(update_fields=["draft", "saved_at"])
@@ -431,14 +464,19 @@ def sheet_submit(*, committee: Committee, user, stage: str, entries=None,
         committee = _lock(committee)
         member = policies.require_member(committee, user)
         sheet = _check_stage_open(committee, member, stage)
-        clean = _clean_entries(committee, stage, sheet.draft if entries is None else entries,
-                               complete=True)
+        fixed = _fixed_entries(committee, sheet, stage)
+        given = sheet.draft if entries is None else entries
+        if isinstance(given, dict):
+            given = {**given, **{k: v for k, v in fixed.items() if not given.get(k)}}
+        clean = _merge_fixed(_clean_entries(committee, stage, given, complete=True), fixed)
         if stage == Stage.QUALIFICATION:
             _require_fail_reasons(clean)
         bids = {bid_key(b, stage): b for b in stage_bids(committee, stage)}
         criteria = {str(c.number): c for c in stage_criteria(committee.tender, stage)}
         rows = []
         for key, row in clean.items():
+            if key in fixed:
+                continue  # submitted before the sheet was opened again: it stands
             eb = bids[key]
             if stage == Stage.QUALIFICATION:
                 for number, v in row["criteria"].items():
@@ -462,6 +500,9 @@ def sheet_submit(*, committee: Committee, user, stage: str, entries=None,
                      payload={"stage": stage, "member": member.label, "entries": clean},
                      summary=f"{committee.tender.reference}: {member.label} submitted "
                              f"{stage}")
+        if stage == Stage.QUALIFICATION and StageLock.objects.filter(
+                committee=committee, stage=Stage.QUALIFICATION).exists():
+            _requalify(committee, member, now=now)
     _progress_on_commit(committee, stage, "submitted")
     return sheet
 
@@ -557,6 +598,64 @@ def _settle_qualification(committee: Committee, active: int) -> None:
         eb.qualified = not fails
         eb.rejection_reason = "\n".join(reasons.get(eb.pk, [])) if fails else ""
         eb.save(update_fields=["qualified", "rejection_reason"])
+
+
+def _requalify(committee: Committee, cause: Member, *, now: datetime) -> None:
+    """A replacement submitted the qualification review after it was locked: once every
+    active member's sheet is in, settle it again; if new bids qualify, open the scoring
+    stages already reached again for them (``rules.REQUALIFICATION``)."""
+    active = list(committee.members.filter(active=True))
+    done = set(Sheet.objects.filter(member__in=active, stage=Stage.QUALIFICATION,
+                                    submitted_at__isnull=False)
+               .values_list("member_id", flat=True))
+    if any(m.pk not in done for m in active):
+        return  # another replacement's verdicts are still due
+    codes = dict(committee.bids.values_list("pk", "code"))
+    before = set(committee.bids.filter(qualified=True).values_list("pk", flat=True))
+    _settle_qualification(committee, len(active))
+    after = set(committee.bids.filter(qualified=True).values_list("pk", flat=True))
+    new, dropped = rules.qualification_change(before, after)
+    if not new and not dropped:
+        return
+    new_codes = sorted(codes[pk] for pk in new)
+    dropped_codes = sorted(codes[pk] for pk in dropped)
+    order = list(SHEET_STAGES)
+    reached = order.index(committee.stage) if committee.stage in order else len(order)
+    reopened: list[str] = []
+    for stage in order[1:]:
+        if not stage_criteria(committee.tender, stage):
+            continue
+        sheets = list(Sheet.objects.select_for_update().select_related("member")
+                      .filter(member__in=active, stage=stage))
+        # Drafts not yet submitted lose the bids that dropped out (they are no longer
+        # keys of this stage); the new ones are simply missing until scored.
+        keys_dropped = {bid_key(eb, stage) for eb in committee.bids.filter(pk__in=dropped)}
+        for sheet in sheets:
+            if sheet.submitted_at is None and keys_dropped & set(sheet.draft):
+                sheet.draft = {k: v for k, v in sheet.draft.items() if k not in keys_dropped}
+                sheet.save(update_fields=["draft"])
+        if not new or order.index(stage) > reached:
+            continue
+        submitted = [sh for sh in sheets if sh.submitted_at is not None]
+        for sheet in submitted:
+            sheet.submitted_at, sheet.reopened_at = None, now
+            sheet.save(update_fields=["submitted_at", "reopened_at"])
+        Reopening.objects.create(committee=committee, stage=stage, bids=new_codes,
+                                 dropped=dropped_codes,
+                                 members=[sh.member.label for sh in submitted], cause=cause,
+                                 at=now)
+        reopened.append(stage)
+    if reopened and order.index(reopened[0]) < reached:
+        committee.stage = reopened[0]
+        committee.save(update_fields=["stage"])
+    audit_record(
+        actor="system", action="evaluation.qualification_resettled", obj=committee,
+        payload={"cause": cause.label, "now_qualified": new_codes, "dropped": dropped_codes,
+                 "reopened": reopened, "stage": committee.stage,
+                 "identities_revealed": committee.codes_revealed_at is not None},
+        summary=f"{committee.tender.reference}: qualification settled again with "
+                f"{cause.label}'s verdicts; reopened {', '.join(reopened) or 'nothing'}")
+    _progress_on_commit(committee, committee.stage, "reopened")
 
 
 def _settle_scores(committee: Committee, stage: str, *, now: datetime) -> None:

@@ -54,6 +54,8 @@ class ReportData:
     candidates: list[tuple]  # rank, code, bidder, score, price
     clarifications: list[tuple]  # code, question, answer, attachment
     generated_at: str
+    # stage, now qualified, dropped, members reopened, cause, time (rules.REQUALIFICATION)
+    reopenings: list[tuple] = field(default_factory=list)
     signatures: list[tuple] = field(default_factory=list)  # member, kind, key, dissent, time
     sha256: str = ""
 
@@ -180,6 +182,10 @@ def report_data(report, *, final: bool = False) -> ReportData:
              c.attachment_name + (f" SHA-256 {c.attachment_sha256}" if c.attachment_sha256
                                   else ""))
             for c in committee.clarifications.select_related("evaluated_bid")]
+    stage_zh = {"technical": "技术评分", "commercial": "商务评分"}
+    reopen = [(stage_zh.get(r.stage, r.stage), "、".join(r.bids) or "—",
+               "、".join(r.dropped) or "—", "、".join(r.members) or "—", r.cause.label,
+               _t(r.at)) for r in committee.reopenings.select_related("cause")]
     sigs = []
     if final:
         kind_sig = {"signed": "已签名", "dissent": "签名并持不同意见",
@@ -195,6 +201,7 @@ def report_data(report, *, final: bool = False) -> ReportData:
         bids=brows, qualification_criteria=qual_criteria, qualification=qrows,
         verdicts=verdicts, scoring=tables, aggregates=arows, outliers=outs, working=working,
         candidates=cands, clarifications=clar, generated_at=_t(report.generated_at),
+        reopenings=reopen,
         signatures=sigs, sha256=report.sha256 if final else "")
 
 
@@ -296,6 +303,12 @@ def render(data: ReportData) -> bytes:
         story.append(p(f"{st.stage}评分项 {st.criterion}（满分 {st.max_score}）", h3))
         story.append(member_matrix(f"{st.stage}{st.criterion.split('.')[0]} / 编号", st.rows,
                                    "委员会得分"))
+
+    if data.reopenings:
+        story.append(p("资格评审重新汇总后重开的评分 / Scoring reopened after the qualification "
+                       "review was settled again with a replacement's verdicts (Reg 48)", h3))
+        story.append(table(["阶段", "新通过资格的投标", "不再通过的投标", "重开的委员",
+                            "更换后委员", "时间"], data.reopenings, [20, 34, 30, 40, 24, 32]))
 
     story.append(p("评分异常 / Outlying scores", h2))
     story.append(table(["委员", "编号", "评分项", "得分", "其他委员均值", "偏离"],

@@ -512,6 +512,145 @@ def test_a_replaced_members_scores_are_void_and_the_replacement_scores_every_sta
     services.stage_lock(committee=committee, user=committee.chair.user, stage="technical")
 
 
+def _failing(committee, users, failers, target):
+    def entries(u):
+        return qualification_entries(committee, fail=(target,) if u in failers else ())
+    return entries
+
+
+def test_a_replacements_verdicts_that_let_a_bid_in_reopen_the_scoring_stages_for_it():
+    """rules.REQUALIFICATION: M1-M3 fail one bid (3 of 5: rejected). After the technical
+    lock M3 is replaced; the replacement passes it, so it qualifies. Every member who had
+    submitted a scoring stage scores that bid (only it: their other scores stand), the
+    committee goes back to the technical stage, and the bid is ranked in the end."""
+    committee, users, _b, backups = formed(backups_confirmed=1)
+    committee = elect(committee, users)
+    target = keys(committee, "qualification")[0]
+    eb = EvaluatedBid.objects.get(pk=int(target[1:]))
+    committee = run_stage(committee, users, "qualification",
+                          entries_for=_failing(committee, users, users[:3], target))
+    eb.refresh_from_db()
+    assert eb.qualified is False
+    committee = run_stage(committee, users, "technical")
+    assert committee.stage == Stage.COMMERCIAL
+    for u in users[:2]:
+        services.sheet_submit(committee=committee, user=u, stage="commercial",
+                              entries=score_entries(committee, "commercial"))
+    new = services.member_replace(committee=committee, user=committee.tender.created_by,
+                                  member=committee.members.get(user=users[2]),
+                                  reason="回避", replacement_seat=backups[0])
+    newcomer = new.user
+    services.sheet_submit(committee=committee, user=newcomer, stage="qualification",
+                          entries=qualification_entries(committee))
+    eb.refresh_from_db()
+    committee.refresh_from_db()
+    assert eb.qualified is True and eb.rejection_reason == ""
+    assert committee.stage == Stage.TECHNICAL
+    reopened = {r.stage: r for r in committee.reopenings.all()}
+    assert set(reopened) == {"technical", "commercial"}
+    assert reopened["technical"].bids == [eb.code] and reopened["technical"].cause == new
+    labels = {u: committee.members.get(user=u).label for u in users}
+    assert sorted(reopened["technical"].members) == sorted(
+        labels[u] for u in users if u != users[2])
+    assert sorted(reopened["commercial"].members) == sorted(labels[u] for u in users[:2])
+    event = AuditEvent.objects.filter(action="evaluation.qualification_resettled").last()
+    assert event is not None and "technical, commercial" in event.summary
+    # A reopened member may not revise a bid they scored already ...
+    member = users[0]
+    old_key = next(k for k in keys(committee, "technical") if k != eb.code)
+    changed = score_entries(committee, "technical", value="1.00")
+    with pytest.raises(ValidationError) as exc:
+        services.sheet_save_draft(committee=committee, user=member, stage="technical",
+                                  entries={old_key: changed[old_key]})
+    assert _code(exc) == "score_fixed"
+    # ... nor submit before the new bid is scored; they add that bid only.
+    with pytest.raises(ValidationError) as exc:
+        services.sheet_submit(committee=committee, user=member, stage="technical",
+                              entries={})
+    assert _code(exc) == "sheet_incomplete"
+    full = score_entries(committee, "technical")
+    before = Score.objects.filter(member__user=member, stage="technical").count()
+    for u in users:
+        if u == users[2]:
+            continue
+        services.sheet_submit(committee=committee, user=u, stage="technical",
+                              entries={eb.code: full[eb.code]})
+    criteria = services.stage_criteria(committee.tender, "technical")
+    assert Score.objects.filter(member__user=member, stage="technical").count() \
+        == before + len(criteria)
+    with pytest.raises(ValidationError) as exc:
+        services.stage_lock(committee=committee, user=committee.chair.user, stage="technical")
+    assert _code(exc) == "stage_incomplete"  # the replacement's technical sheet is due
+    services.sheet_submit(committee=committee, user=newcomer, stage="technical", entries=full)
+    services.stage_lock(committee=committee, user=committee.chair.user, stage="technical")
+    committee.refresh_from_db()
+    assert committee.stage == Stage.COMMERCIAL
+    comm = score_entries(committee, "commercial")
+    key = services.bid_key(eb, "commercial")
+    for u in [*users[:2]]:
+        services.sheet_submit(committee=committee, user=u, stage="commercial",
+                              entries={key: comm[key]})
+    for u in [*users[3:], newcomer]:
+        services.sheet_submit(committee=committee, user=u, stage="commercial", entries=comm)
+    services.stage_lock(committee=committee, user=committee.chair.user, stage="commercial")
+    committee.refresh_from_db()
+    eb.refresh_from_db()
+    assert committee.stage == Stage.REPORT
+    assert eb.rank is not None and eb.technical is not None
+    valid = Score.objects.filter(evaluated_bid=eb, stage="technical", void=False,
+                                 member__active=True)
+    assert valid.values("member").distinct().count() == 5
+    from bidding.evaluation.pdf.report import report_data
+
+    stated = report_data(EvaluationReport.objects.get(tender=committee.tender)).reopenings
+    assert sorted(r[0] for r in stated) == ["商务评分", "技术评分"]
+    assert all(r[1] == eb.code and r[4] == new.label for r in stated)
+
+
+def test_a_replacement_whose_verdicts_change_nothing_reopens_nothing():
+    committee, users, _b, backups = formed(backups_confirmed=1)
+    committee = elect(committee, users)
+    committee = run_stage(committee, users, "qualification")
+    committee = run_stage(committee, users, "technical")
+    services.member_replace(committee=committee, user=committee.tender.created_by,
+                            member=committee.members.get(user=users[4]), reason="病",
+                            replacement_seat=backups[0])
+    services.sheet_submit(committee=committee, user=backups[0].expert.user,
+                          stage="qualification", entries=qualification_entries(committee))
+    committee.refresh_from_db()
+    assert committee.stage == Stage.COMMERCIAL and not committee.reopenings.exists()
+    assert not AuditEvent.objects.filter(action="evaluation.qualification_resettled").exists()
+
+
+def test_a_bid_the_replacement_tips_into_rejection_drops_out_of_scoring():
+    """Two of five fail a bid (it passes); the replacement of a member who passed it fails
+    it too: it no longer qualifies, leaves the later stages and the unsubmitted drafts,
+    and nothing is reopened."""
+    committee, users, _b, backups = formed(backups_confirmed=1)
+    committee = elect(committee, users)
+    target = keys(committee, "qualification")[0]
+    eb = EvaluatedBid.objects.get(pk=int(target[1:]))
+    committee = run_stage(committee, users, "qualification",
+                          entries_for=_failing(committee, users, users[:2], target))
+    services.sheet_save_draft(committee=committee, user=users[0], stage="technical",
+                              entries=score_entries(committee, "technical"))
+    assert eb.code in services.Sheet.objects.get(member__user=users[0],
+                                                 stage="technical").draft
+    services.member_replace(committee=committee, user=committee.tender.created_by,
+                            member=committee.members.get(user=users[4]), reason="病",
+                            replacement_seat=backups[0])
+    services.sheet_submit(committee=committee, user=backups[0].expert.user,
+                          stage="qualification",
+                          entries=qualification_entries(committee, fail=(target,)))
+    eb.refresh_from_db()
+    committee.refresh_from_db()
+    assert eb.qualified is False and "资质不符" in eb.rejection_reason
+    assert committee.stage == Stage.TECHNICAL and not committee.reopenings.exists()
+    assert eb.code not in keys(committee, "technical")
+    draft = services.Sheet.objects.get(member__user=users[0], stage="technical").draft
+    assert eb.code not in draft and len(draft) == len(keys(committee, "technical"))
+
+
 def test_a_replacement_must_be_a_confirmed_backup_of_the_draw():
     committee, users, _b, backups = _at_technical()  # the backup never confirmed
     with pytest.raises(ValidationError) as exc:
