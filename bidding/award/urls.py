@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import contract_views, views
 
 app_name = "award"
 urlpatterns = [
@@ -11,4 +11,9 @@ urlpatterns = [
     path("award/<str:tender_id>/vote/", views.vote, name="vote"),
     path("award/<str:tender_id>/opinion/", views.opinion, name="opinion"),
     path("award/<str:tender_id>/decide/", views.decide, name="decide"),
+    # -- contract pages (H8, signing): contract_views.py --
+    path("award/<str:tender_id>/contract/", contract_views.contract_page, name="contract"),
+    path("award/<str:tender_id>/contract/<int:number>/sign/", contract_views.contract_sign,
+         name="contract_sign"),
+    # -- end of contract pages --
 ]
