@@ -392,3 +392,35 @@ def test_undecrypted_sheets_nobody_opens_are_withdrawn_when_the_custodians_time_
     assert rnd.phase == Phase.CLOSED
     assert rnd.result["entries"][0]["reason"] == "first_round_price_stands"
     assert AwardDecision.objects.get(tender=tender).winner == bids[2]  # lowest first round
+
+
+def test_the_round_speaks_on_the_opening_halls_websocket_group_and_prices_only_at_close(
+        django_capture_on_commit_callbacks):
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from bidding.opening.realtime import opening_group
+
+    tender, users, bids, rnd, now = _round()
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(opening_group(tender.pk), channel)
+    sheet = _seal(tender, users[0], "9100000.00")
+    with django_capture_on_commit_callbacks(execute=True):
+        price_round.price_offer_submit(user=users[0], tender=tender, sheet=sheet, now=now)
+    event = async_to_sync(layer.receive)(channel)["event"]
+    assert event["type"] == "price_round.counters" and "9100000" not in json.dumps(event)
+    with django_capture_on_commit_callbacks(execute=True):
+        clock.tick(now=rnd.deadline)
+        rnd.refresh_from_db()
+        price_round.price_offer_decrypt(user=users[0], tender=tender,
+                                        price_sheet_key=_data_key(users[0], sheet),
+                                        now=rnd.deadline)
+        clock.tick(now=rnd.window_ends_at)
+    events = [async_to_sync(layer.receive)(channel)["event"] for _ in range(3)]
+    assert [e["type"] for e in events] == ["price_round.phase", "price_round.counters",
+                                           "price_round.closed"]
+    assert all("9100000" not in json.dumps(e) for e in events[:-1])
+    closed = events[-1]
+    assert closed["type"] == "price_round.closed"
+    assert closed["winner"] == str(bids[0].public_id) and closed["price"] == "9100000.00"
