@@ -351,7 +351,7 @@ def main() -> list[dict]:
           f"{load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f} after, on "
           f"{os.cpu_count()} cores (a loaded machine inflates every number); "
           f"{members} members x {bids} bids x {n_criteria} criteria "
-          f"({sheet_cells * members:,} scores in the scoring stages); "
+          f"(at most {sheet_cells * members:,} scores in the scoring stages); "
           f"server peak RSS {', '.join(f'{r / 2**20:.0f}' for r in rss)} MiB; "
           f"server exceptions {sum(exceptions.values())}; "
           f"total {time.monotonic() - started:.0f} s")
