@@ -56,3 +56,13 @@ def attach_documents(tender, make=lambda item: pdf_bytes(f"bid {item.bid.public_
         values = at_rest.encrypt_to_rest(item, io.BytesIO(make(item)))
         at_rest.apply(item, values)
         item.save(update_fields=list(at_rest.DOCUMENT_FIELDS))
+
+
+def seed_specialties() -> None:
+    """A transactional test's flush removes the specialties a migration seeded: put them
+    back (the same seeding, idempotent)."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("expert_pool.migrations.0002_specialties").seed(apps, None)
