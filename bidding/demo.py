@@ -7,7 +7,7 @@ other. Used by ``manage.py load_demo`` and by browser tests.
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -90,6 +90,8 @@ USERS = [
     ("expert1", "赵教授 (专家)", Role.EXPERT, "uni"),
     ("expert2", "钱工 (专家)", Role.EXPERT, "uni"),
     ("expert3", "孙高工 (专家)", Role.EXPERT, "uni"),
+    ("expert4", "李研究员 (专家)", Role.EXPERT, "uni"),
+    ("tenderrep", "何工 (招标人代表)", Role.TENDERER, "tenderer"),
     ("notary", "吴公证员 (公证)", Role.NOTARY, "notary"),
 ]
 
@@ -334,7 +336,12 @@ def load_demo() -> dict:
         orgs,
         publish=False,
     )
-    _demo_expert_pool(users)
+    # The demo experts join the pool first; the tenders at the later stages draw their
+    # committees from it before the seeded pool (experts without platform accounts, who
+    # could not evaluate remotely) is added.
+    _demo_experts(users)
+    stages = _demo_later_stages(users, private, orgs, now)
+    _demo_seed_pool()
     from audit.services import audit_checkpoint
 
     audit_checkpoint()
@@ -343,6 +350,7 @@ def load_demo() -> dict:
         "tenders": Tender.objects.count(),
         "closed": closed.reference,
         "draft": draft.reference,
+        "stages": stages,
     }
 
 
@@ -397,8 +405,9 @@ def _demo_endorse(tender) -> None:
                                 signature=base64.b64encode(wire.endorse(key, stmt)).decode())
 
 
-def _demo_bid(tender, user, private_key, price: str, manager: str) -> None:
-    """Seal and submit a bid exactly as the bidder's tool does."""
+def _demo_bid(tender, user, private_key, price: str, manager: str, now=None):
+    """Seal and submit a bid exactly as the bidder's tool does (at ``now``, default the
+    present)."""
     import hashlib
     import json
 
@@ -424,12 +433,14 @@ def _demo_bid(tender, user, private_key, price: str, manager: str) -> None:
         "items": {}}, ensure_ascii=False).encode(), recipients=recipients, custody=plan, **ids)
     upload = bids.bid_upload_start(user=user, tender=tender, size=len(body), price_sheet=sheet,
                                    claims={"tool": "demo", "machine_fingerprint":
-                                           hashlib.sha256(user.username.encode()).hexdigest()})
+                                           hashlib.sha256(user.username.encode()).hexdigest()},
+                                   now=now)
     for index in range(upload.chunk_count):
         piece = body[index * upload.chunk_size:(index + 1) * upload.chunk_size]
         bids.bid_upload_chunk(user=user, upload_id=upload.public_id, index=index,
-                              stream=io.BytesIO(piece), length=len(piece), sha256=None)
-    bids.bid_upload_complete(user=user, upload_id=upload.public_id)
+                              stream=io.BytesIO(piece), length=len(piece), sha256=None,
+                              now=now)
+    return bids.bid_upload_complete(user=user, upload_id=upload.public_id, now=now)
 
 
 def _demo_tender(user, spec, i, now, orgs, publish=True) -> Tender:
@@ -493,21 +504,203 @@ def _demo_tender(user, spec, i, now, orgs, publish=True) -> Tender:
     return tender
 
 
-def _demo_expert_pool(users) -> None:
-    """A small pool to draw from (a seeded 200, as the benchmark seeds 100,000), and the
-    demo experts expert1..3 applied and admitted through the pool's own services."""
-    import io
+# Demo experts: their specialties, so that a committee of 3 road experts and 1 cost
+# expert (with one representative of the tenderer: 5 members, Law 37) can be drawn.
+DEMO_EXPERTS = {"expert1": ["A0201", "A0202"], "expert2": ["A0201"], "expert3": ["D01"],
+                "expert4": ["A0201"]}
+# Who to sign in as to see each later stage (printed by ``manage.py load_demo``).
+STAGE_ACCOUNTS = {
+    "evaluation": ("expert1", "expert2", "expert3", "expert4", "tenderrep", "tenderer",
+                   "operator", "supervisor"),
+    "candidates": ("tenderer", "bidder1", "bidder2", "bidder3", "bidder4", "supervisor"),
+    "awarded": ("tenderer", "bidder1", "bidder2", "bidder3", "bidder4", "supervisor"),
+}
 
-    from django.core.management import call_command
 
+def _demo_experts(users) -> None:
+    """The demo experts apply and are admitted through the pool's own services, each
+    with a signing key (pledges and evaluation reports are signed with it)."""
     from expert_pool import services as pool
 
-    call_command("seed_experts", experts=200, bidders=5, seed=2026, stdout=io.StringIO())
-    specialties = {"expert1": ["A0201", "A0202"], "expert2": ["A0201"], "expert3": ["D01"]}
-    for username, codes in specialties.items():
+    for username, codes in DEMO_EXPERTS.items():
         user = users[username]
         expert = pool.expert_apply(
             user=user, name=user.display_name.split(" ")[0], title="senior",
             years_experience=12, region="350100", specialties=codes,
             email=f"{username}@example.cn")
         pool.expert_admit(user=users["operator"], expert=expert)
+        _demo_key(user, "signing")
+    _demo_key(users["tenderrep"], "signing")
+
+
+def _demo_seed_pool() -> None:
+    """A small pool to draw from (a seeded 200, as the benchmark seeds 100,000)."""
+    from django.core.management import call_command
+
+    call_command("seed_experts", experts=200, bidders=5, seed=2026, stdout=io.StringIO())
+
+
+def _demo_signature(user, label: bytes, message: bytes) -> str:
+    """Sign as the person's own tool does, with the key kept in var/demo-keys/."""
+    import base64
+
+    from crypto import keys, signing
+
+    pem = (demo_keys_dir() / f"{user.username}.pem").read_bytes()
+    key = keys.private_key_from_pem(pem, DEMO_PASSWORD.encode())
+    return base64.b64encode(signing.sign(key, label, message)).decode()
+
+
+def _demo_open(tender, users, private, bids, at) -> datetime:
+    """The deadline passes (``at``), the bidders decrypt in the window, two confirm the
+    record and the others are deemed to: the tender is opened. Returns the time after."""
+    from bidding.opening import services as opening
+    from crypto import envelope
+
+    lifecycle.tender_transition(tender=tender, to=Tender.Status.BIDDING_CLOSED,
+                                by=lifecycle.CLOCK, now=at)
+    session = opening.opening_start(tender_id=tender.pk, now=at)
+    for username, bid in bids.items():
+        key = private[username]
+        with bid.envelope.open("rb") as fh:
+            bid_key = envelope.unwrap_data_key(fh, key, label="bidder")
+        sheet_key = envelope.unwrap_data_key(bytes(bid.price_sheet), key, label="bidder")
+        opening.opening_decrypt(user=users[username], tender=tender, bid_key=bid_key.hex(),
+                                price_sheet_key=sheet_key.hex(),
+                                now=at + timedelta(minutes=5))
+    opening.opening_close_window(tender_id=tender.pk, now=session.window_ends_at)
+    session.refresh_from_db()
+    for username in list(bids)[:2]:
+        opening.opening_confirm(user=users[username], tender=tender, remark="无异议",
+                                now=session.window_ends_at + timedelta(minutes=1))
+    opening.opening_finish(tender_id=tender.pk, now=session.confirm_until)
+    return session.confirm_until
+
+
+def _demo_draw(tender, users, at):
+    """The trading centre draws the committee (3 road experts, 1 cost expert, one seat
+    for the tenderer's representative); supervisor, operator and notary commit and
+    reveal the beacon; the drawn experts confirm and sign the pledge with their keys."""
+    from crypto import signing
+    from expert_pool import draw as expert_draw
+    from expert_pool import services as pool
+    from expert_pool.models import DrawMember
+
+    draw = expert_draw.draw_request(
+        tender=tender, user=users["operator"], committee_size=5, tenderer_reps=1,
+        quotas=[expert_draw.Quota("A0201", 3), expert_draw.Quota("D01", 1)], backups=0,
+        now=at)
+    values = {name: f"{name}-{tender.reference}-demo-beacon" for name in
+              ("supervisor", "operator", "notary")}
+    for name, value in values.items():
+        expert_draw.beacon_commit(draw=draw, user=users[name], now=at,
+                                  commitment=expert_draw.contribution_commitment(value))
+    for name, value in values.items():
+        expert_draw.beacon_reveal(draw=draw, user=users[name], value=value, now=at)
+    for member in (DrawMember.objects.select_related("expert__user", "draw__tender")
+                   .filter(draw=draw, status=DrawMember.Status.CALLED)):
+        user = member.expert.user
+        pool.member_respond(member=member, user=user, accept=True,
+                            now=at + timedelta(minutes=10))
+        pool.pledge_sign(member=member, user=user, now=at + timedelta(minutes=15),
+                         signature_b64=_demo_signature(user, signing.DRAW,
+                                                       pool.pledge_message(member)))
+
+
+def _demo_sheets(committee, stage: str) -> dict:
+    """What every member enters: all qualified; scores a little apart per bid."""
+    from bidding.evaluation import services as evaluation
+
+    criteria = evaluation.stage_criteria(committee.tender, stage)
+    entries = {}
+    for i, item in enumerate(evaluation.stage_bids(committee, stage)):
+        key = evaluation.bid_key(item, stage)
+        if stage == "qualification":
+            entries[key] = {"criteria": {str(c.number): {"passed": True} for c in criteria},
+                            "rejections": []}
+        else:
+            entries[key] = {str(c.number): str((c.max_score * Decimal("0.9")
+                                                - Decimal("1.5") * i).quantize(Decimal("0.01")))
+                            for c in criteria}
+    return entries
+
+
+def _demo_evaluate(tender, users, at, *, stop_after: str = ""):
+    """Form the committee, elect expert1 chair, submit and lock the stages (up to
+    ``stop_after``), and every member signs the report with their key."""
+    from bidding.evaluation import services as evaluation
+    from bidding.evaluation.models import EvaluationReport
+
+    committee = evaluation.committee_form(tender=tender, user=users["tenderer"],
+                                          tenderer_reps=[users["tenderrep"]], now=at)
+    members = list(committee.members.select_related("user"))
+    chair = next(m for m in members if m.user.username == "expert1")
+    for m in members:
+        committee.refresh_from_db()
+        if committee.chair_id:
+            break
+        evaluation.chair_vote(committee=committee, user=m.user, candidate=chair, now=at)
+    for n, stage in enumerate(("qualification", "technical", "commercial"), start=1):
+        when = at + timedelta(hours=n)
+        committee.refresh_from_db()
+        for m in members:
+            evaluation.sheet_submit(committee=committee, user=m.user, stage=stage,
+                                    entries=_demo_sheets(committee, stage), now=when)
+        evaluation.stage_lock(committee=committee, user=users["expert1"], stage=stage,
+                              now=when)
+        if stage == stop_after:
+            return None
+    report = EvaluationReport.objects.get(tender=tender)
+    when = at + timedelta(hours=4)
+    for m in members:
+        evaluation.report_sign(report=report, user=m.user, now=when, signature_b64=(
+            _demo_signature(m.user, evaluation.REPORT_LABEL,
+                            evaluation.report_message(report))))
+    report.refresh_from_db()
+    return report
+
+
+def _demo_later_stages(users, private, orgs, now) -> list[tuple[str, str, str]]:
+    """Three tenders past their deadline, played through the real services at past
+    times: one under evaluation (technical scoring open, expert1 chairs), one with its
+    candidates in publicity, one awarded with its notices. Returns (stage, reference,
+    title) for the command's output."""
+    from bidding.award import decision
+
+    def spec(title, title_en, project, award, decision_method=""):
+        return dict(title=title, title_en=title_en, project=project, region="350102",
+                    category="works_municipal", estimate="15000000", days=21, award=award,
+                    decision=decision_method)
+
+    offers = (("bidder1", "14200000.00", "陈建国"), ("bidder2", "14050000.00", "林志强"),
+              ("bidder3", "14350000.00", "黄立新"), ("bidder4", "13980000.00", "吴海峰"))
+    plan = [
+        ("evaluation", 22, spec("福州市鼓楼区东街口人行天桥改造工程",
+                                "Dongjiekou Footbridge Reconstruction, Gulou",
+                                "东街口人行天桥改造工程", "separate", "vote")),
+        ("candidates", 23, spec("福州市晋安区福新路排水管网改造工程",
+                                "Fuxin Road Drainage Network Upgrade, Jin'an",
+                                "福新路排水管网改造工程", "first_ranked")),
+        ("awarded", 31, spec("福州市马尾区江滨东大道路面修复工程",
+                             "Jiangbin East Avenue Resurfacing, Mawei",
+                             "江滨东大道路面修复工程", "first_ranked")),
+    ]
+    out = []
+    for n, (stage, days_ago, item) in enumerate(plan, start=20):
+        published = now - timedelta(days=days_ago)
+        tender = _demo_tender(users["tenderer"], item, n, published, orgs)
+        bids = {u: _demo_bid(tender, users[u], private[u], price, manager,
+                             now=published + timedelta(days=3))
+                for u, price, manager in offers}
+        at = _demo_open(tender, users, private, bids, tender.deadline)
+        _demo_draw(tender, users, at + timedelta(minutes=30))
+        report = _demo_evaluate(tender, users, at + timedelta(hours=2),
+                                stop_after="qualification" if stage == "evaluation" else "")
+        if stage == "awarded":
+            tender.refresh_from_db()
+            decision.award_direct(user=users["tenderer"], tender=tender,
+                                  now=tender.publicity.ends_at + timedelta(hours=1))
+        if stage != "evaluation" and (report is None or report.completed_at is None):
+            raise RuntimeError(f"demo: the {stage} tender's evaluation report is not signed")
+        out.append((stage, tender.reference, tender.title))
+    return out

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from bidding.demo import DEMO_PASSWORD, USERS, load_demo
+from bidding.demo import DEMO_PASSWORD, STAGE_ACCOUNTS, USERS, load_demo
 
 
 class Command(BaseCommand):
@@ -24,3 +24,10 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo accounts (password {DEMO_PASSWORD}):")
         for username, _display, role, _org in USERS:
             self.stdout.write(f"  {username:<11} {role.label}")
+        labels = {"evaluation": "Under evaluation (expert1 chairs; technical scoring open)",
+                  "candidates": "Candidates in publicity (objections open)",
+                  "awarded": "Awarded, notices issued"}
+        self.stdout.write("Tenders at the later stages, and whom to sign in as:")
+        for stage, reference, title in result.get("stages", []):
+            self.stdout.write(f"  {reference}  {labels[stage]}: {title}")
+            self.stdout.write(f"    accounts: {', '.join(STAGE_ACCOUNTS[stage])}")
