@@ -13,7 +13,10 @@ class EvaluationConfig(AppConfig):
     def ready(self) -> None:
         from core import clock
 
-        from . import realtime, services
+        from . import declared, realtime, services
+
+        # Publication refuses price formula parameters the evaluation could not use.
+        declared.register()
 
         # Reg 53: members silent past the signing time are deemed to agree.
         clock.register_job("evaluation.report_deadline",

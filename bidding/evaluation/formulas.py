@@ -170,6 +170,29 @@ def price_scores(
                             **result)
 
 
+def formula_for(evaluation_method: str, price_formula: str) -> str:
+    """The formula code a tender's declared method names: under the lowest evaluated price
+    method the price ranks the bids (``LOWEST_EVALUATED``), else the tender's price formula."""
+    if evaluation_method == EvaluationMethod.LOWEST_PRICE:
+        return LOWEST_EVALUATED
+    return price_formula
+
+
+def check_declared(*, evaluation_method: str, price_formula: str, params,
+                   max_price: Decimal | None) -> None:
+    """Refuse, at publication, parameters the evaluation could not use.
+
+    Runs the declared formula once on three prices at and below the maximum price, so
+    every parameter is read exactly as the evaluation will read it; raises the same
+    ``ValidationError`` the evaluation would raise, months earlier.
+    """
+    cap = _max_price(max_price) or Decimal("1000000")
+    sample = {"a": cap, "b": (cap * Decimal("0.95")).quantize(MONEY),
+              "c": (cap * Decimal("0.9")).quantize(MONEY)}
+    price_scores(formula=formula_for(evaluation_method, price_formula), prices=sample,
+                 params=params if params is not None else {}, max_price=cap)
+
+
 # --- formula 1: trimmed-mean benchmark with a float and asymmetric deductions --------------
 
 
