@@ -821,7 +821,9 @@ def cmd_login(args: argparse.Namespace) -> int:
 def _register_key_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("public_key", metavar="PUBFILE", help="your P-256 public key (PEM)")
     p.add_argument("--purpose", required=True,
-                   choices=["bid", "custodian", "custodian_signing"])
+                   choices=["bid", "custodian", "custodian_signing", "signing"],
+                   help="bid: seal bids; custodian, custodian_signing: hold shares and "
+                        "endorse custodian sets; signing: sign reports and contracts")
     p.add_argument("--label", default="", help="a name for the key")
     _server_args(p)
     _passphrase_arg(p)
