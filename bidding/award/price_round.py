@@ -44,8 +44,11 @@ Rules at the close (``judge``; written into the decision's record):
 * an invalid offer takes the candidate out of the competition;
 * the lowest price among the rest wins; **ties** go to the candidate listed earlier in
   the evaluation report (``decision.TIE_RULE``), recorded as ``tie_broken``;
-* no valid price at all: no decision (``outcome: no_valid_offer``); the tender stays in
-  its award phase for the tenderer and the supervisor to resolve.
+* no valid price at all (every candidate made an offer and every offer is invalid, so
+  nobody stands on a first-round price): no decision (``outcome: no_valid_offer``) and
+  **the tender fails** (``award -> failed`` by the platform, reason ``NO_VALID_REASON``):
+  the failed-tender hook tells everyone and makes the bonds refundable; it must be
+  re-tendered.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ from bidding.evaluation.selectors import recommended_candidates
 from bidding.opening.realtime import opening_group
 from bidding.opening.services import data_key, read_price_sheet
 from bidding.tenders import custody as tender_custody
+from bidding.tenders import lifecycle
 from bidding.tenders.models import Tender, TenderKeyShare
 from bidding.tenders.policies import is_owner
 from bidding.tenders.reference import DecisionMethod, DecryptionFallback
@@ -89,6 +93,8 @@ S = Tender.Status
 ROUND_SUFFIX = "/price-round"
 ABOVE_FIRST_RULE = "above_first_round_invalid"
 NO_OFFER_RULE = "first_round_price_stands"
+NO_VALID_REASON = ("price competition: no candidate has a valid second-round price and none "
+                   "stands on its first-round price")
 
 
 def envelope_id(tender: Tender) -> str:
@@ -557,7 +563,12 @@ def _close(rnd: PriceRound, now: datetime) -> None:
                           "entries": result["entries"], "winner": result["winner"],
                           "winner_name": names.get(result["winner"] or "", ""),
                           "price": result["price"]})
-    if result["winner"] is None or AwardDecision.objects.filter(tender=tender).exists():
+    if result["winner"] is None:
+        # Nobody is left to award: the tender fails (lifecycle edge award -> failed).
+        lifecycle.tender_transition(tender=tender, to=S.FAILED, by=lifecycle.SYSTEM,
+                                    reason=NO_VALID_REASON, now=now)
+        return
+    if AwardDecision.objects.filter(tender=tender).exists():
         return
     decision._decide(tender=tender, winner=result["winner"],
                      method=DecisionMethod.PRICE_COMPETITION,

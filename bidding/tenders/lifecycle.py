@@ -100,6 +100,7 @@ TRANSITIONS: dict[str, tuple[Edge, ...]] = {
     ),
     S.AWARD: (
         _e(S.AWARDED, SYSTEM, TENDERER, label=_("Issue the award notice")),
+        _e(S.FAILED, SYSTEM, label=_("Fail: no valid price in the price competition")),
         _e(S.SUSPENDED, SUPERVISOR, label=_("Suspend")),
     ),
     S.AWARDED: (_e(S.CONTRACTED, TENDERER, SYSTEM, label=_("Record the contract")),),

@@ -424,3 +424,56 @@ def test_the_round_speaks_on_the_opening_halls_websocket_group_and_prices_only_a
     closed = events[-1]
     assert closed["type"] == "price_round.closed"
     assert closed["winner"] == str(bids[0].public_id) and closed["price"] == "9100000.00"
+
+
+def test_no_valid_price_and_nobody_on_a_first_round_price_fails_the_tender():
+    """Every candidate offered and every offer is invalid (above the maximum price, above
+    its own first-round price): nobody is left, so the tender fails (award -> failed by
+    the platform) with the reason, everyone is told, and no decision is made."""
+    from accounts.models import Notification
+
+    tender, users, bids, rnd, now = _round()
+    too_high = str(tender.max_price + 1)
+    above_own = str(Decimal(str(tender.max_price)) - 1)  # above every first-round price
+    sheets = {0: _seal(tender, users[0], too_high), 1: _seal(tender, users[1], above_own),
+              2: _seal(tender, users[2], too_high)}
+    for i, sheet in sheets.items():
+        price_round.price_offer_submit(user=users[i], tender=tender, sheet=sheet, now=now)
+    clock.tick(now=rnd.deadline)
+    rnd.refresh_from_db()
+    for i, sheet in sheets.items():
+        price_round.price_offer_decrypt(user=users[i], tender=tender,
+                                        price_sheet_key=_data_key(users[i], sheet),
+                                        now=rnd.deadline)
+    clock.tick(now=rnd.window_ends_at)
+    rnd.refresh_from_db()
+    tender.refresh_from_db()
+    assert rnd.phase == Phase.CLOSED and rnd.result["outcome"] == "no_valid_offer"
+    assert {e["reason"] for e in rnd.result["entries"]} == {"above_max_price",
+                                                            "above_first_round"}
+    assert tender.status == S.FAILED
+    assert not AwardDecision.objects.filter(tender=tender).exists()
+    event = AuditEvent.objects.filter(action="tender.transition",
+                                      object_id=str(tender.pk)).order_by("-seq").first()
+    assert event.summary.endswith("award -> failed") and event.actor == "system"
+    told = Notification.objects.filter(organisation=bids[0].bidder,
+                                       subject__contains=tender.reference,
+                                       body__contains="price competition")
+    assert told.exists()
+
+
+def test_one_candidate_keeping_its_first_round_price_is_enough_to_avoid_failure():
+    tender, users, bids, rnd, now = _round()
+    too_high = str(tender.max_price + 1)
+    sheets = {0: _seal(tender, users[0], too_high), 1: _seal(tender, users[1], too_high)}
+    for i, sheet in sheets.items():
+        price_round.price_offer_submit(user=users[i], tender=tender, sheet=sheet, now=now)
+    clock.tick(now=rnd.deadline)
+    for i, sheet in sheets.items():
+        price_round.price_offer_decrypt(user=users[i], tender=tender,
+                                        price_sheet_key=_data_key(users[i], sheet),
+                                        now=rnd.deadline)
+    clock.tick(now=rnd.deadline + timedelta(minutes=30))
+    tender.refresh_from_db()
+    assert tender.status == S.AWARD
+    assert AwardDecision.objects.get(tender=tender).winner == bids[2]

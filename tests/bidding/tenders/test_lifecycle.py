@@ -44,6 +44,7 @@ EXPECTED = {
     ("candidates", "awarded", frozenset({"system", "tenderer"})),
     ("candidates", "suspended", frozenset({"supervisor"})),
     ("award", "awarded", frozenset({"system", "tenderer"})),
+    ("award", "failed", frozenset({"system"})),  # price competition: no valid price left
     ("award", "suspended", frozenset({"supervisor"})),
     ("awarded", "contracted", frozenset({"system", "tenderer"})),
     ("suspended", "resume", frozenset({"supervisor"})),
