@@ -11,9 +11,12 @@ class AwardConfig(AppConfig):
     audit_namespace = "bidding"
 
     def ready(self) -> None:
+        from bidding.opening.selectors import register_hall_state
         from bidding.tenders.pages import register_tender_link
 
-        from . import pages, rules
+        from . import pages, rules, selectors
 
         rules.install()
+        # A (re)connecting hall client gets the price round's snapshot with the hall's.
+        register_hall_state(selectors.price_round_hall_part)
         register_tender_link("award.page", pages.award_link, order=50)

@@ -140,3 +140,17 @@ def price_round_state(user, tender: Tender) -> dict | None:
         state["you"] = {"sha256": mine.sha256, "submitted_at": mine.submitted_at,
                         "status": mine.status, "reason": mine.reason}
     return state
+
+
+def price_round_hall_part(tender: Tender, user, role: str) -> dict:
+    """The price round's part of the opening hall's state (``hall.state``): a client that
+    (re)connects to the hall gets the round's snapshot with it, then ``price_round.*``
+    events. JSON-ready; no price before the close (``price_round_state``)."""
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    state = price_round_state(user, tender)
+    if state is None:
+        return {}
+    return {"price_round": json.loads(json.dumps(state, cls=DjangoJSONEncoder))}

@@ -20,6 +20,23 @@ from . import at_rest
 from .models import OpeningSession, OpeningSignin
 from .services import announced_row, counters, objection_row
 
+# Later stages that hold a round in this hall (the award's second price round) add their
+# part of the state here: fn(tender, user, role) -> dict merged into the hall state, so a
+# (re)connecting client gets it in the same snapshot. Registered from AppConfig.ready().
+_state_parts: list = []
+
+
+def register_hall_state(fn) -> None:
+    """Add ``fn(tender, user, role) -> dict`` to every hall state (later stages only)."""
+    if fn not in _state_parts:
+        _state_parts.append(fn)
+
+
+def _with_parts(state: dict, tender: Tender, user, role: str) -> dict:
+    for fn in _state_parts:
+        state.update(fn(tender, user, role) or {})
+    return state
+
 
 def hall_state(tender: Tender, user, role: str) -> dict:
     """The full state of the hall for this user: sent on connect and on request."""
@@ -43,7 +60,7 @@ def hall_state(tender: Tender, user, role: str) -> dict:
             tender=tender, bidder_id=user.organisation_id).exists()
     if session is None:
         state["you"] = you
-        return state
+        return _with_parts(state, tender, user, role)
     items = list(session.bids.select_related("bid__bidder"))
     state.update({
         "started_at": session.started_at.isoformat(),
@@ -72,7 +89,7 @@ def hall_state(tender: Tender, user, role: str) -> dict:
     if role == "custodian":
         you["share_submitted"] = session.shares.filter(custodian=user).exists()
     state["you"] = you
-    return state
+    return _with_parts(state, tender, user, role)
 
 
 def _signed_in(tender: Tender) -> set[int]:
