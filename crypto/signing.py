@@ -44,7 +44,7 @@ WITNESS_COSIGN = b"ggzy-witness-cosign-v1\x00"
 # bidding.evaluation.services.report_message (canonical JSON: tender, report SHA-256).
 REPORT = b"ggzy-evaluation-report-v1\x00"
 # Both parties sign a contract and each later amendment (bidding.award.contract, which
-# defines the same bytes as CONTRACT_LABEL; listed here so no other purpose reuses it).
+# uses it as CONTRACT_LABEL).
 CONTRACT = b"ggzy-contract-v1\x00"
 
 LABELS = frozenset({RECEIPT, CHECKPOINT, BID_DIGEST, RECORD, OPENING_KEY, DRAW, TREE_HEAD,

@@ -46,7 +46,7 @@ from crypto.errors import CryptoError
 from .models import AwardDecision, Contract, ContractVersion, Payment
 
 S = Tender.Status
-CONTRACT_LABEL = b"ggzy-contract-v1\x00"
+CONTRACT_LABEL = signing.CONTRACT  # b"ggzy-contract-v1\0", listed in crypto.signing.LABELS
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 
 
