@@ -21,7 +21,10 @@ S = Tender.Status
 
 
 @pytest.fixture
-def demo_dirs(settings, tmp_path):
+def demo_dirs(settings, tmp_path, monkeypatch):
+    # A run against PostgreSQL sets DATABASE_URL, which the command takes for a production
+    # host (tests/core/test_deploy.py covers that refusal).
+    monkeypatch.setenv("GGZY_ALLOW_DEMO", "1")
     settings.VAR_DIR = tmp_path
     settings.MEDIA_ROOT = tmp_path / "media"
 
