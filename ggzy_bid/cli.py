@@ -16,7 +16,8 @@ trust file (``pin-custodians custodians.json``, kept in
 
 The commands that talk to the platform (``login``, ``register-key``,
 ``platform-key``, ``tender``, ``submit``, ``withdraw``, ``receipt``,
-``custodian-endorse``, ``hall-decrypt``, ``hall-share``) use
+``custodian-endorse``, ``hall-decrypt``, ``hall-share``, ``price-round``,
+``price-round-decrypt``, ``price-round-share``) use
 :mod:`ggzy_bid.client`; the server comes from ``--server`` or ``GGZY_SERVER`` (or
 the one saved at login), the token from ``--token``, ``GGZY_TOKEN`` or the token
 file (``~/.config/ggzy/token``, or ``--token-file``). An API refusal is reported
@@ -1554,6 +1555,81 @@ def cmd_hall_share(args: argparse.Namespace) -> int:
     print(f"shares of {len(out['bids'])} bid(s) handed over as custodian {work.get('seat')}; "
           f"phase now {state.get('phase')}, {state.get('shares')} of "
           f"{state.get('tender', {}).get('threshold')} custodians in")
+    return 0
+
+
+def _price_round_share_allowed(args: argparse.Namespace, api: client.Client,
+                               tender_id: str) -> dict:
+    """The price round's state, if this custodian may hand over shares now: the round is
+    in its custodians' phase and, by this machine's clock, both the round's deadline and
+    its decryption window have passed (as hall-share checks the first round's deadline;
+    a platform that claims the window over early gets no share)."""
+    from datetime import UTC, datetime
+
+    state = api.get(_price_round_path(args.tender))
+    round_id = str(state.get("envelope_id") or "")
+    if round_id != f"{tender_id}{PRICE_ROUND_SUFFIX}":
+        raise CliError(f"the platform names {round_id!r} as the price round of {tender_id!r}")
+    if state.get("phase") != "custodians":
+        raise CliError(f"the price round is not waiting for custodians "
+                       f"(phase {state.get('phase')})")
+    for name in ("deadline", "window_ends_at"):
+        value = str(state.get(name) or "")
+        try:
+            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise CliError(f"the price round names no {name}") from None
+        if datetime.now(UTC) < when and not args.ignore_deadline:
+            raise CliError(
+                f"price round of {tender_id}: its {name.replace('_', ' ')} {value} has not "
+                "passed by this machine's clock; refusing to hand over shares "
+                "(--ignore-deadline if your clock is wrong)")
+    return state
+
+
+PRICE_ROUND_SUFFIX = "/price-round"
+
+
+@command("price-round-share",
+         "custodian: hand over your shares of the price round's undecrypted sheets",
+         _hall_share_args)
+def cmd_price_round_share(args: argparse.Namespace) -> int:
+    """The price competition's hall-share: fetch the second-round sheets nobody
+    decrypted in the window (GET price-round/mine/), decrypt your share of each on this
+    machine with your custodian key (checked against the candidate's commitment), check
+    the round's deadline and window against this machine's clock, and hand over only
+    the shares (POST price-round/share/)."""
+    api = _client(args)
+    tender_id = _tender_ids(api.tender(args.tender))
+    _price_round_share_allowed(args, api, tender_id)
+    work = api.get(_price_round_path(args.tender, "mine/"))
+    round_id = f"{tender_id}{PRICE_ROUND_SUFFIX}"
+    if str(work.get("envelope_id") or "") != round_id:
+        raise CliError(f"the platform offered the sheets of {work.get('envelope_id')!r} "
+                       f"as the price round of {tender_id!r}")
+    key = _load_p256_private(args, args.key)
+    out: dict = {"v": 2, "offers": {}}
+    skipped = []
+    for item in work.get("pending") or []:
+        try:
+            sealed = base64.b64decode(item["price_sheet"])
+            header = envelope.read_header(io.BytesIO(sealed))
+            if header.tender_id != round_id:
+                raise CliError(f"the platform offered an envelope of {header.tender_id!r} "
+                               f"as one of {round_id!r}")
+            x, share = custody.unwrap_share(header, key)
+        except (KeyError, ValueError, binascii.Error, CryptoError, CliError) as exc:
+            skipped.append(f"{str(item.get('sha256', '?'))[:16]}: {exc}")
+            continue
+        out["offers"][item["sha256"]] = {"x": x,
+                                         "price_sheet": base64.b64encode(share).decode()}
+    for line in skipped:
+        _report_note(f"could not decrypt your share of price sheet {line}")
+    if not out["offers"]:
+        raise CliError("no share to hand over: no pending price sheet you could decrypt")
+    state = api.post(_price_round_path(args.tender, "share/"), {"share": out})
+    print(f"shares of {len(out['offers'])} price sheet(s) handed over as custodian "
+          f"{work.get('seat')}; price round phase now {state.get('phase')}")
     return 0
 
 
