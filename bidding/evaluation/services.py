@@ -26,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import PublicKey
+from accounts import selectors as account_selectors
 from audit.services import audit_record
 from bidding.opening.models import BidOpening
 from bidding.tenders import lifecycle
@@ -988,7 +988,7 @@ def _report_for_signing(report: EvaluationReport, user):
 
 def report_sign(*, report: EvaluationReport, user, signature_b64: str, dissent: str = "",
                 now: datetime | None = None) -> ReportSignature:
-    """A member signs the report's digest with a registered key; with ``dissent`` the
+    """A member signs the report's digest with their registered signing key; with ``dissent`` the
     signature carries their written dissent (Reg 53)."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -997,8 +997,13 @@ def report_sign(*, report: EvaluationReport, user, signature_b64: str, dissent: 
             sig = base64.b64decode(signature_b64 or "", validate=True)
         except ValueError:
             sig = b""
+        keys = list(account_selectors.signing_keys(user))
+        if not keys:
+            raise refuse("signature", _("Register a signing key first (My keys): a report is "
+                                        "signed only with a key of purpose “signing”."),
+                         "no_signing_key")
         key = None
-        for candidate in PublicKey.objects.filter(user=user, active=True):
+        for candidate in keys:
             try:
                 signing.verify(crypto_keys.public_key_from_bytes(bytes(candidate.point)),
                                REPORT_LABEL, report_message(report), sig)
@@ -1007,8 +1012,8 @@ def report_sign(*, report: EvaluationReport, user, signature_b64: str, dissent: 
             except (CryptoError, ValueError):
                 continue
         if key is None:
-            raise refuse("signature", _("The signature does not verify with any of your "
-                                        "registered keys."), "bad_signature")
+            raise refuse("signature", _("The signature does not verify with your registered "
+                                        "signing key."), "bad_signature")
         dissent = (dissent or "").strip()[:10000]
         item = ReportSignature.objects.create(
             report=report, member=member, signature=signature_b64,

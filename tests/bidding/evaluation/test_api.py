@@ -181,6 +181,11 @@ def test_members_sign_the_report_through_the_api_and_download_it():
         sig = base64.b64encode(signing.sign(key, signing.REPORT, message)).decode()
         r = api_as(u).post(_url(committee, "report/sign/"), {"signature": sig}, format="json")
         assert r.status_code == 201
+    # A member with no signing key is told to register one.
+    r = api_as(users[4]).post(_url(committee, "report/sign/"), {"signature": "AAAA"},
+                              format="json")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "no_signing_key"
+    factories.signing_key_for(users[4])
     r = api_as(users[4]).post(_url(committee, "report/sign/"), {"signature": "AAAA"},
                               format="json")
     assert r.status_code == 400 and r.json()["error"]["code"] == "bad_signature"
