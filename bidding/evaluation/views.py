@@ -575,7 +575,7 @@ def _room_i18n() -> dict:
                                                          "connection returns."),
         "restored": _("Your saved draft was loaded again (saved at %(t)s)."),
         "submitted": _("submitted"), "draft": _("draft"), "none": _("not started"),
-        "chair": _("chair"), "replaced": _("replaced"),
+        "chair": _("chair"), "replaced": _("replaced"), "locked": _("locked"),
         "signed": _("Signed. Reload the page to see the signatures."),
         "sign_failed": _("Signing failed: %(m)s"), "need_key": _("Choose your key file."),
     }

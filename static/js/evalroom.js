@@ -45,7 +45,7 @@
 
   const table = $("progress-table");
   const stageNames = {};
-  if (table) table.querySelectorAll("thead th[data-stage]").forEach((th) => { stageNames[th.dataset.stage] = th.textContent.replace(" 🔒", ""); });
+  if (table) table.querySelectorAll("thead th[data-stage] .stage-name").forEach((el) => { stageNames[el.parentNode.dataset.stage] = el.textContent; });
 
   function renderProgress(p) {
     if (!table || !p) return;
@@ -53,7 +53,10 @@
     const cells = p.stages.map((st) => {
       const th = document.createElement("th");
       th.scope = "col"; th.dataset.stage = st;
-      th.textContent = (stageNames[st] || st) + (p.locked.indexOf(st) >= 0 ? " 🔒" : "");
+      const name = document.createElement("span");
+      name.className = "stage-name"; name.textContent = stageNames[st] || st;
+      th.appendChild(name);
+      if (p.locked.indexOf(st) >= 0) { const b = document.createElement("span"); b.className = "badge badge-draft"; b.textContent = t.locked; th.append(" ", b); }
       return th;
     });
     while (head.children.length > 1) head.removeChild(head.lastChild);
@@ -123,7 +126,7 @@
 
   const form = $("sheet-form");
   const saveState = $("save-state");
-  let dirty = false, saving = false, timer = null;
+  let dirty = false, saving = false, again = false, timer = null;
 
   function say(text, bad) {
     if (!saveState) return;
@@ -185,19 +188,30 @@
   }
 
   async function save() {
-    if (!form || !dirty || saving) return;
+    if (!form || !dirty) return;
+    if (saving) { again = true; return; } // saved once the current request is answered
     saving = true;
     dirty = false;
+    form.dataset.saved = "0";
     say(t.saving);
     try {
       const view = await api("PUT", form.dataset.api, { entries: collect() });
       form.querySelectorAll(".bad").forEach((el) => el.classList.remove("bad"));
       say(fmt(t.saved_at, { t: hms(view.saved_at) }));
     } catch (err) {
-      if (err.status === undefined || err.status === 0) dirty = true; // offline: retried later
+      if (!err.status) dirty = true; // offline: saved again when the connection returns
       say(err.status ? fmt(t.not_saved, { m: err.message }) : t.offline, true);
     } finally {
       saving = false;
+    }
+    const now = again;
+    again = false;
+    if (dirty) {
+      clearTimeout(timer);
+      if (now) { save(); return; } // a field was left while saving: save it right away
+      timer = setTimeout(save, 3000);
+    } else {
+      form.dataset.saved = "1";
     }
   }
 
@@ -215,6 +229,7 @@
   if (form && form.dataset.api && !form.querySelector("fieldset[disabled]")) {
     const touch = () => {
       dirty = true;
+      form.dataset.saved = "0";
       clearTimeout(timer);
       timer = setTimeout(save, 3000);
     };
