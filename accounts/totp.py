@@ -80,3 +80,34 @@ def provisioning_uri(secret: bytes, *, account: str, issuer: str) -> str:
         "digits": DIGITS, "period": STEP,
     }, quote_via=urllib.parse.quote)
     return f"otpauth://totp/{label}?{query}"
+
+
+def from_base32(text: str) -> bytes:
+    """The secret from the base32 text the enrolment page shows (spaces and case ignored)."""
+    cleaned = "".join(text.split()).upper()
+    return base64.b32decode(cleaned + "=" * (-len(cleaned) % 8))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m accounts.totp SECRET``: print the current code for a base32 secret.
+
+    An authenticator for a closed network or a test machine (any RFC 6238 app does the
+    same); it only computes, it never talks to the platform."""
+    import sys
+    import time
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m accounts.totp BASE32SECRET", file=sys.stderr)
+        return 2
+    try:
+        secret = from_base32(args[0])
+    except ValueError:
+        print("error: not a base32 secret", file=sys.stderr)
+        return 2
+    print(totp(secret, time.time()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

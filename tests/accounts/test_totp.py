@@ -75,3 +75,19 @@ def test_the_provisioning_uri_carries_the_base32_secret_and_the_parameters():
 def test_new_secrets_are_160_bits_and_differ():
     a, b = totp.new_secret(), totp.new_secret()
     assert len(a) == 20 and a != b
+
+
+def test_the_command_line_authenticator_prints_the_code_of_the_secret_the_page_shows(capsys):
+    import time as _time
+
+    from accounts import totp as t
+
+    secret = t.new_secret()
+    shown = t.to_base32(secret)
+    spaced = " ".join(shown[i:i + 4] for i in range(0, len(shown), 4)).lower()
+    assert t.from_base32(spaced) == secret
+    before = t.totp(secret, _time.time())
+    assert t.main([shown]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed in {before, t.totp(secret, _time.time())}
+    assert t.main(["not base32!"]) == 2 and t.main([]) == 2
