@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -304,6 +304,33 @@ class PriceRoundApi(APIView):
         if state is None:
             raise Http404
         return Response(state)
+
+
+class PriceRoundReceiptApi(APIView):
+    permission_classes = [IsAuthenticated]
+    renderer_classes = [JSONRenderer, PdfRenderer]
+
+    @extend_schema(parameters=[TENDER_ID], responses={200: dict,
+                                                      (200, "application/pdf"): bytes})
+    def get(self, request, tender_id, fmt="json"):
+        """A candidate: the platform's signed receipt of its second-round offer (the same
+        format as a bid's receipt: the SHA-256 of exactly the bytes accepted, the server
+        time, the audit tree head), as JSON or as a signed PDF."""
+        tender = access_tender(request.user, tender_id)
+        offer = PriceOffer.objects.select_related("round__tender", "bidder").filter(
+            round__tender=tender, bidder_id=getattr(request.user, "organisation_id", None)
+        ).first()
+        if offer is None or not offer.receipt:
+            raise Http404
+        if fmt == "pdf":
+            from .pdf.price_receipt import price_offer_receipt_pdf
+
+            response = HttpResponse(price_offer_receipt_pdf(offer),
+                                    content_type="application/pdf")
+            response["Content-Disposition"] = (
+                f'attachment; filename="price-round-receipt-{tender.reference}.pdf"')
+            return response
+        return Response(offer.receipt)
 
 
 class PriceRoundMineApi(APIView):

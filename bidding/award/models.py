@@ -370,6 +370,8 @@ class PriceOffer(models.Model):
     valid = models.BooleanField(null=True)
     reason = models.CharField(max_length=300, blank=True)
     proof = models.JSONField(null=True, blank=True)
+    # The platform's signed receipt (crypto.receipts) for exactly these sealed bytes.
+    receipt = models.JSONField(default=dict, blank=True)
 
     class Meta:
         db_table = "award_price_offer"

@@ -67,7 +67,7 @@ from django.utils.translation import gettext as _
 
 from accounts.policies import is_bidder, is_operator
 from accounts.services import notify
-from audit.services import audit_record
+from audit.services import audit_record, audit_tree_head_latest
 from bidding.bids import sealing
 from bidding.evaluation.selectors import recommended_candidates
 from bidding.opening.realtime import opening_group
@@ -77,11 +77,11 @@ from bidding.tenders import lifecycle
 from bidding.tenders.models import Tender, TenderKeyShare
 from bidding.tenders.policies import is_owner
 from bidding.tenders.reference import DecisionMethod, DecryptionFallback
-from core import statutory
+from core import platform_keys, statutory
 from core.clock import for_each
 from core.realtime import broadcast_on_commit
 from core.refusals import refuse
-from crypto import custody, envelope
+from crypto import custody, envelope, receipts
 from crypto.errors import CryptoError, MalformedData
 
 from . import decision
@@ -226,9 +226,19 @@ def price_offer_submit(*, user, tender: Tender, sheet: bytes,
     except CryptoError as exc:
         raise refuse("price_sheet", _("This price sheet cannot be accepted: %(reason)s")
                      % {"reason": exc}, "bad_price_sheet") from exc
-    offer = PriceOffer.objects.create(
+    offer = PriceOffer(
         round=rnd, bid=bid, bidder=bid.bidder, submitted_by=user, sheet=sheet,
         sha256=hashlib.sha256(sheet).hexdigest(), submitted_at=now)
+    # The same signed receipt as the first round's bid (crypto.receipts), naming the
+    # round's envelope id, the SHA-256 of exactly these bytes and the audit tree head.
+    offer.receipt = receipts.receipt_issue(
+        platform_keys.signing_key(), tender_id=rnd.envelope_id,
+        bidder_id=sealing.bidder_id(bid.bidder), sha256=offer.sha256, size=len(sheet),
+        server_time=now.isoformat(timespec="microseconds"),
+        extra={"round": "price", "offer": str(offer.public_id),
+               "first_round_bid": str(bid.public_id)},
+        tree_head=audit_tree_head_latest())
+    offer.save()
     audit_record(actor=user, action="award.price_offer_submitted", obj=offer,
                  payload={"tender": tender.reference, "bidder": bid.bidder.credit_code,
                           "sha256": offer.sha256, "at": now},

@@ -19,10 +19,6 @@ from core.pdf.text import para
 
 def receipt_pdf(bid) -> bytes:
     """Render a bid's receipt: tender, bidder, digest, size, server time, signature."""
-    font = cjk_font()
-    title = ParagraphStyle("t", fontName=font, fontSize=16, leading=22, spaceAfter=6)
-    body = ParagraphStyle("b", fontName=font, fontSize=10, leading=15, wordWrap="CJK")
-    mono = ParagraphStyle("m", fontName="Courier", fontSize=8, leading=11, wordWrap="CJK")
     r = bid.receipt
     tender = bid.tender
     local = timezone.localtime(bid.submitted_at)
@@ -34,9 +30,28 @@ def receipt_pdf(bid) -> bytes:
         ("密文大小 Size", f"{bid.size:,} bytes"),
         ("密文摘要 SHA-256", r["sha256"]),
         ("报价单摘要 Price sheet SHA-256", bid.price_sheet_sha256),
-        ("平台公钥指纹 Platform key", r["key"]),
-        ("签名 Signature (Ed25519)", r["signature"]),
     ]
+    return signed_receipt_pdf(
+        r, rows=rows, title="投标文件接收回执 / Bid Receipt",
+        doc_title=f"投标文件接收回执 {tender.reference}",
+        intro="本平台已于下列时间收到贵单位加密投标文件。开标前任何人无法解密。"
+              "The platform received your sealed bid at the time below. Nobody can "
+              "decrypt it before the opening.",
+        verify="python -m ggzy_bid verify-receipt receipt.json --platform-key "
+               "platform.pub --file bid.ggzy")
+
+
+def signed_receipt_pdf(r: dict, *, rows: list[tuple[str, str]], title: str, doc_title: str,
+                       intro: str, verify: str) -> bytes:
+    """A signed receipt (``crypto.receipts``) as a PDF: ``rows`` (label, value; escaped),
+    then the platform key and signature rows, how to verify, and the JSON itself. Shared
+    by every stage that receives sealed bytes (bids; the award's second price round)."""
+    font = cjk_font()
+    title_style = ParagraphStyle("t", fontName=font, fontSize=16, leading=22, spaceAfter=6)
+    body = ParagraphStyle("b", fontName=font, fontSize=10, leading=15, wordWrap="CJK")
+    mono = ParagraphStyle("m", fontName="Courier", fontSize=8, leading=11, wordWrap="CJK")
+    rows = [*rows, ("平台公钥指纹 Platform key", r["key"]),
+            ("签名 Signature (Ed25519)", r["signature"])]
     table = Table(
         [[para(k, body), para(v, mono if len(v) > 60 else body)] for k, v in rows],
         colWidths=[48 * mm, 122 * mm],
@@ -47,16 +62,13 @@ def receipt_pdf(bid) -> bytes:
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]))
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=A4, title=f"投标文件接收回执 {tender.reference}",
+    doc = SimpleDocTemplate(buf, pagesize=A4, title=doc_title,
                             author="公共资源交易平台", leftMargin=20 * mm, rightMargin=20 * mm)
     doc.build([
-        para("投标文件接收回执 / Bid Receipt", title),
-        para("本平台已于下列时间收到贵单位加密投标文件。开标前任何人无法解密。"
-             "The platform received your sealed bid at the time below. Nobody can "
-             "decrypt it before the opening.", body),
+        para(title, title_style),
+        para(intro, body),
         Spacer(1, 6 * mm), table, Spacer(1, 6 * mm),
-        para("核验：python -m ggzy_bid verify-receipt receipt.json --platform-key "
-             "platform.pub --file bid.ggzy", body),
+        para("核验：" + verify, body),
         para(f"Platform verify key (Ed25519, base64): {platform_keys.verify_key_b64()}", mono),
         Spacer(1, 4 * mm),
         para("Signed receipt (JSON):", body),

@@ -477,3 +477,43 @@ def test_one_candidate_keeping_its_first_round_price_is_enough_to_avoid_failure(
     tender.refresh_from_db()
     assert tender.status == S.AWARD
     assert AwardDecision.objects.get(tender=tender).winner == bids[2]
+
+
+def test_a_second_round_offer_gets_the_first_rounds_signed_receipt_as_json_and_signed_pdf(
+        client):
+    from audit.services import audit_tree_head_latest
+    from core import platform_keys
+    from crypto import receipts
+    from crypto.errors import CryptoError
+
+    tender, users, bids, rnd, now = _round()
+    head_before = audit_tree_head_latest()
+    sheet = _seal(tender, users[0], "9100000.00")
+    offer = price_round.price_offer_submit(user=users[0], tender=tender, sheet=sheet,
+                                           now=now)
+    r = offer.receipt
+    body = receipts.receipt_verify(r, platform_keys.verify_key())
+    assert body["sha256"] == __import__("hashlib").sha256(sheet).hexdigest()
+    assert body["size"] == len(sheet)
+    assert body["tender_id"] == f"{tender.reference}/price-round"
+    assert body["extra"]["round"] == "price"
+    assert body["extra"]["first_round_bid"] == str(bids[0].public_id)
+    assert receipts.receipt_tree_head(r) == head_before
+    tampered = {**r, "sha256": "0" * 64}
+    with pytest.raises(CryptoError):
+        receipts.receipt_verify(tampered, platform_keys.verify_key())
+
+    client.force_login(users[0])
+    got = client.get(f"/api/tenders/{tender.pk}/award/price-round/receipt/")
+    assert got.status_code == 200 and got.json() == r
+    pdf = client.get(f"/api/tenders/{tender.pk}/award/price-round/receipt.pdf")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert b"/Sig" in pdf.content
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf.content, capture_output=True,
+                          check=True).stdout.decode()
+    assert "Price Round Offer Receipt" in text and tender.reference in text
+    assert offer.sha256[:32] in text.replace("\n", "")
+    # Another candidate has no receipt of its own; nobody sees someone else's.
+    client.force_login(users[1])
+    assert client.get(f"/api/tenders/{tender.pk}/award/price-round/receipt/").status_code \
+        == 404
