@@ -154,3 +154,44 @@ def price_round_hall_part(tender: Tender, user, role: str) -> dict:
     if state is None:
         return {}
     return {"price_round": json.loads(json.dumps(state, cls=DjangoJSONEncoder))}
+
+
+def price_round_page(user, tender: Tender) -> dict | None:
+    """What the award page shows of the price round: the public state
+    (``price_round_state``), one row per candidate saying whether it has offered (never a
+    price before the close; each offer's status once the hall has opened), the result
+    rows with names after the close, and the viewer's part (candidate / custodian)."""
+    from bidding.tenders.models import TenderKeyShare
+
+    state = price_round_state(user, tender)
+    if state is None:
+        return None
+    pub = getattr(tender, "publicity", None)
+    rows_by_bid = {c["bid"]: c for c in (pub.candidates if pub else [])}
+    rnd = PriceRound.objects.get(tender=tender)
+    offers = {str(o.bid.public_id): o for o in rnd.offers.select_related("bid")}
+    sealing = rnd.phase == PriceRound.Phase.SEALING
+    rows = []
+    for bid in rnd.candidates:
+        c = rows_by_bid.get(bid, {})
+        o = offers.get(bid)
+        rows.append({"bid": bid, "bidder": c.get("bidder", ""),
+                     "first_round_price": c.get("price", ""), "offered": o is not None,
+                     "offered_at": o.submitted_at if o else None,
+                     "status": None if o is None or sealing else o.get_status_display()})
+    result = state["result"]
+    if result:
+        result = {**result, "entries": [
+            {**e, "bidder": e.get("bidder") or rows_by_bid.get(e["bid"], {}).get("bidder", ""),
+             "won": e["bid"] == result.get("winner")} for e in result["entries"]]}
+    org = getattr(user, "organisation_id", None) if getattr(
+        user, "is_authenticated", False) else None
+    candidate_orgs = {o.bidder_id for o in offers.values()}
+    from bidding.bids.models import Bid
+    candidate_orgs |= set(Bid.objects.filter(public_id__in=rnd.candidates)
+                          .values_list("bidder_id", flat=True))
+    return {**state, "rows": rows, "result": result,
+            "is_candidate": bool(org) and org in candidate_orgs,
+            "is_custodian": bool(getattr(user, "is_authenticated", False)) and
+            TenderKeyShare.objects.filter(tender=tender, custodian=user).exists(),
+            "receipt": state["you"] is not None}

@@ -46,6 +46,17 @@ def award_page(request, tender_id):
         "notice": selectors.notice_of(request.user, tender) if request.user.is_authenticated
         else None,
         "contract": contract,
+        "price_round": selectors.price_round_page(request.user, tender)
+        if tender.decision_method == "price_competition" else None,
+        "price_round_i18n": {
+            "connected": _("Live updates on"), "reconnecting": _("Reconnecting…"),
+            "noKey": _("Choose your bid key file, or make this browser keep your key first."),
+            "working": _("Unwrapping your key in this browser…"),
+            "done": _("Your key was accepted; your price stays sealed until the round closes."),
+            "failed": _("Could not hand over your key:"),
+        },
+        "bidder_code": getattr(getattr(request.user, "organisation", None), "credit_code", "")
+        if request.user.is_authenticated else "",
     })
 
 
