@@ -18,6 +18,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.policies import RequiresTwoFactor
 from bidding.bids.api import PdfRenderer
 from core.parsers import JSONParser
 from core.refusals import refuse
@@ -45,6 +46,12 @@ STAGE = OpenApiParameter("stage", str, OpenApiParameter.PATH,
                          enum=[str(s) for s in SHEET_STAGES])
 
 
+# The committee's and the chair's acts, and what the tenderer and oversight read of the
+# evaluation, need the second factor, as the room's pages do (``requires_two_factor``):
+# a password alone does not open the room, whether in a browser or with an API token.
+COMMITTEE = [IsAuthenticated, RequiresTwoFactor]
+
+
 def _committee(request, tender_id):
     tender, committee, member = access_evaluation(request.user, tender_id)
     if committee is None:
@@ -66,7 +73,7 @@ def _stage(stage: str) -> str:
 
 
 class EvaluationApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = COMMITTEE
     parser_classes = [JSONParser]
 
     @extend_schema(parameters=[TENDER_ID], responses=dict)
@@ -100,7 +107,7 @@ class EvaluationApi(APIView):
 
 
 class ProgressApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = COMMITTEE
 
     @extend_schema(parameters=[TENDER_ID], responses=dict)
     def get(self, request, tender_id):
@@ -110,7 +117,7 @@ class ProgressApi(APIView):
 
 
 class ChairVoteApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = COMMITTEE
     parser_classes = [JSONParser]
 
     @extend_schema(parameters=[TENDER_ID], request=ChairVoteSerializer, responses={201: dict})
@@ -126,7 +133,7 @@ class ChairVoteApi(APIView):
 
 
 class _SheetBase(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = COMMITTEE
     parser_classes = [JSONParser]
 
     def _me(self, request, tender_id):
@@ -168,7 +175,7 @@ class SheetSubmitApi(_SheetBase):
 
 
 class StageScoresApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = COMMITTEE
 
     @extend_schema(parameters=[TENDER_ID, STAGE], responses=dict)
     def get(self, request, tender_id, stage):
@@ -180,7 +187,7 @@ class StageScoresApi(APIView):
 
 
 class StageLockApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = COMMITTEE
 
     @extend_schema(parameters=[TENDER_ID, STAGE], request=None, responses=dict)
     def post(self, request, tender_id, stage):
@@ -192,7 +199,7 @@ class StageLockApi(APIView):
 
 
 class AggregationApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = COMMITTEE
 
     @extend_schema(parameters=[TENDER_ID, STAGE], responses=dict)
     def get(self, request, tender_id, stage):
@@ -210,7 +217,7 @@ class AggregationApi(APIView):
 
 
 class ReplaceApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = COMMITTEE
     parser_classes = [JSONParser]
 
     @extend_schema(parameters=[TENDER_ID], request=ReplaceSerializer, responses=dict)
@@ -234,19 +241,28 @@ class ReplaceApi(APIView):
 
 
 class ClarificationsApi(APIView):
+    # GET is also how a bidder lists the requests put to it: a bidder is not a committee
+    # member and the platform does not require the second factor of bidders, so the
+    # second factor is checked in the view for the committee's side only (``_for``, POST).
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 
     @extend_schema(parameters=[TENDER_ID], responses=ClarificationSerializer(many=True))
     def get(self, request, tender_id):
-        """Clarification requests: all for the committee, its own for a bidder."""
+        """Clarification requests: all for the committee (second factor required), its own
+        for a bidder."""
         tender, committee = self._for(request, tender_id)
         return Response(ClarificationSerializer(
             selectors.clarifications_for(committee, request.user), many=True).data)
 
+    def _two_factor(self, request):
+        check = RequiresTwoFactor()
+        if not check.has_permission(request, self):
+            self.permission_denied(request, message=check.message, code=check.code)
+
     def _for(self, request, tender_id):
         try:
-            return _committee(request, tender_id)[:2]
+            found = _committee(request, tender_id)[:2]
         except EvaluationNotFound:
             # A bidder asked to clarify sees its own requests.
             from bidding.tenders.policies import access_tender
@@ -255,12 +271,15 @@ class ClarificationsApi(APIView):
             if not selectors.my_clarifications(request.user, tender):
                 raise
             return tender, tender.committee
+        self._two_factor(request)
+        return found
 
     @extend_schema(parameters=[TENDER_ID], request=ClarificationRequestSerializer,
                    responses={201: ClarificationSerializer})
     def post(self, request, tender_id):
         """The chair asks a bidder in writing, with a deadline (Reg 52). Bidders cannot
         start a clarification."""
+        self._two_factor(request)
         _t, committee, member = _committee(request, tender_id)
         if member is None:
             raise PermissionDenied(_("Only the committee asks for clarifications."))
@@ -274,6 +293,9 @@ class ClarificationsApi(APIView):
 
 
 class ClarificationAnswerApi(APIView):
+    # Not a committee act: the bidder asked answers in writing (Reg 52). Bidders are not
+    # members, and the platform does not require the second factor of bidders (it is the
+    # committee's room that is behind it), so a signed-in bidder answers without it.
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
@@ -309,7 +331,7 @@ def _report(committee) -> EvaluationReport:
 
 
 class ReportApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = COMMITTEE
 
     @extend_schema(parameters=[TENDER_ID], responses=dict)
     def get(self, request, tender_id):
@@ -330,7 +352,7 @@ class ReportApi(APIView):
 
 
 class ReportPdfApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = COMMITTEE
     renderer_classes = [JSONRenderer, PdfRenderer]
 
     @extend_schema(parameters=[TENDER_ID], responses={(200, "application/pdf"): bytes})
@@ -346,7 +368,7 @@ class ReportPdfApi(APIView):
 
 
 class ReportSignApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = COMMITTEE
     parser_classes = [JSONParser]
 
     @extend_schema(parameters=[TENDER_ID], request=SignSerializer, responses={201: dict})
@@ -362,7 +384,7 @@ class ReportSignApi(APIView):
 
 
 class ReportRefuseApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = COMMITTEE
     parser_classes = [JSONParser]
 
     @extend_schema(parameters=[TENDER_ID], request=RefuseSerializer, responses={201: dict})
@@ -378,7 +400,7 @@ class ReportRefuseApi(APIView):
 
 
 class ReportCloseApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = COMMITTEE
 
     @extend_schema(parameters=[TENDER_ID], request=None, responses=dict)
     def post(self, request, tender_id):

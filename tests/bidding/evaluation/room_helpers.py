@@ -36,6 +36,48 @@ def verified_client(user, *, enrolled: bool = True, lang: str = "en") -> Client:
     return client
 
 
+def verified_api(user):
+    """An API client of ``user`` holding a token verified with a TOTP code through
+    ``POST /api/auth/2fa/verify/``, as a member's own program would (the evaluation API
+    requires the second factor)."""
+    from datetime import timedelta
+
+    from rest_framework.test import APIClient
+
+    from accounts import services as account_services
+
+    if not two_factor.is_enrolled(user):
+        # Confirmed a few steps ago, so the code verified below is a fresh one.
+        past = timezone.now() - timedelta(seconds=3 * totp.STEP)
+        device = two_factor.two_factor_enrol(user=user, now=past)
+        two_factor.two_factor_confirm(
+            user=user, code=totp.totp(two_factor.secret_of(device), past.timestamp()),
+            now=past)
+    token = account_services.token_issue(user=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    device = two_factor.device_of(user)
+    if device.token_sha256 == two_factor.token_sha256(token.key) and device.token_verified_at:
+        return client
+    # The next unused step (the server accepts one step either side of its clock).
+    at = max(time.time(), (device.last_step + 1) * totp.STEP)
+    r = client.post("/api/auth/2fa/verify/",
+                    {"code": totp.totp(two_factor.secret_of(device), at)}, format="json")
+    assert r.status_code == 200 and r.json()["verified"], r.content
+    return client
+
+
+def unverified_api(user):
+    """An API client of ``user`` with a token that passed the password only."""
+    from rest_framework.test import APIClient
+
+    from accounts import services as account_services
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {account_services.token_issue(user=user).key}")
+    return client
+
+
 def session_cookie_of(client: Client) -> str:
     return client.cookies[django_settings.SESSION_COOKIE_NAME].value
 

@@ -17,10 +17,10 @@ from tests.bidding.evaluation.helpers import elect, formed, run_stage, score_ent
 from tests.bidding.evaluation.room_helpers import (
     seed_specialties,
     session_cookie_of,
+    verified_api,
     verified_client,
 )
 from tests.bidding.tenders.test_consumers import ORIGIN, _application
-from tests.conftest import api_as
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -163,7 +163,7 @@ async def test_after_a_lost_connection_the_same_snapshot_and_the_draft_are_there
     committee, users, _ = await _formed()
     committee = await sync_to_async(run_stage)(committee, users, "qualification")
     entries = await sync_to_async(score_entries)(committee, "technical", value="8.50")
-    api = api_as(users[1])
+    api = await sync_to_async(verified_api)(users[1])
     url = f"/api/tenders/{committee.tender_id}/evaluation/sheets/technical/"
     saved = (await sync_to_async(api.put)(url, {"entries": entries}, format="json")).json()
 
