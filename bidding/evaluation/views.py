@@ -36,7 +36,7 @@ from core.pdf.watermark import (
     watermark_pdf,
 )
 
-from . import rules, selectors, services
+from . import documents, rules, selectors, services
 from .models import SHEET_STAGES, EvaluatedBid, EvaluationReport, Stage
 from .policies import access_evaluation, can_manage
 
@@ -215,19 +215,25 @@ def _document_reader(request, tender_id, key):
 
 def _doc_name(tender, committee, eb, key: str) -> str:
     """A file name that names no bidder while identities are hidden."""
-    hidden = committee.tender.anonymous_technical and committee.codes_revealed_at is None
-    return f"{tender.reference}-{eb.code if hidden or key.isdigit() else key}"
+    # Under 暗标 the code only ever names the code's own (technical) view: a named
+    # document called by its code would link the two before the technical lock.
+    return f"{tender.reference}-{eb.code if key.isdigit() else key}"
 
 
-def _watermarked(request, tender, member, item, name: str, *, purpose: str):
+def _reader_lines(request, tender, member) -> list[str]:
     user = request.user
-    lines = watermark_lines(
+    return watermark_lines(
         name=user.get_full_name() or user.get_username(),
         code=member.label if member is not None else user.get_username(),
         tender=tender.reference)
+
+
+def _watermarked(request, tender, member, item, name: str, *, purpose: str, data=None):
+    lines = _reader_lines(request, tender, member)
     meta = bid_document_meta(item)
-    with open_bid_document(item, user=user, purpose=purpose) as fh:
-        data = fh.read()
+    if data is None:
+        with open_bid_document(item, user=request.user, purpose=purpose) as fh:
+            data = fh.read()
     if meta["content_type"] == "pdf":
         try:
             return watermark_pdf(data, lines), "application/pdf", f"{name}.pdf"
@@ -237,18 +243,74 @@ def _watermarked(request, tender, member, item, name: str, *, purpose: str):
                               data, lines), "application/zip", f"{name}.zip")
 
 
+def _document_part(request, committee, eb, item, key: str, *, purpose: str):
+    """暗标 before the technical lock: (part, plaintext) of the document this key may
+    see (``documents``: the technical part under the code, the rest under the name);
+    (None, None) when the whole document is served."""
+    mode = documents.serving_mode(committee, key)
+    if mode == documents.WHOLE:
+        return None, None
+    if bid_document_meta(item)["content_type"] != "zip":
+        # Not a package: never under the code; whole under the name (documents).
+        return documents.Part(
+            mode=mode if mode == documents.TECHNICAL else documents.WHOLE,
+            problem=documents.NOT_FOLLOWED, message=documents.not_followed()), None
+    try:
+        with open_bid_document(item, user=request.user, purpose=purpose) as fh:
+            data = documents.read_limited(fh, documents.limits())
+    except documents.PackageRefused as exc:
+        return documents.Part(mode=mode, problem=exc.code, message=exc.message), None
+    return documents.split(data, mode=mode, base=_doc_name(
+        committee.tender, committee, eb, key)), data
+
+
 @requires_two_factor
 def bid_document(request, tender_id, key):
-    """The document viewer: the watermarked PDF inline, a watermarked download."""
+    """The document viewer: the watermarked PDF inline, a watermarked download. 暗标
+    before the technical lock: the part this key may see, file by file."""
     tender, committee, member, eb, item = _document_reader(request, tender_id, key)
     meta = bid_document_meta(item)
     # A code number (暗标) while identities are hidden: the page names no bidder.
     hidden = selectors.identities_hidden(committee, Stage.TECHNICAL) and key.isdigit()
+    part, _data = _document_part(request, committee, eb, item, key,
+                                 purpose="evaluation.list")
+    if part is not None and part.mode == documents.TECHNICAL and not part.problem:
+        documents.check_technical(part)
     return render(request, "evaluation/document.html", _room_context(
         tender, committee, member, key=key, code=eb.code if key.isdigit() else "",
-        meta=meta, bidder=None if hidden else eb.bid.bidder.name,
+        meta=meta, bidder=None if hidden else eb.bid.bidder.name, part=part,
         inline_url=reverse("evaluation:document_inline", args=[tender.pk, key]),
         download_url=reverse("evaluation:document_download", args=[tender.pk, key])))
+
+
+def _document_body(request, tender_id, key, *, purpose: str, inline: bool):
+    """(body, content type, file name) or an HttpResponse refusing (409: the part is not
+    served; 404: no such file)."""
+    tender, committee, member, eb, item = _document_reader(request, tender_id, key)
+    name = _doc_name(tender, committee, eb, key)
+    part, data = _document_part(request, committee, eb, item, key, purpose=purpose)
+    if part is None or part.mode == documents.WHOLE:
+        return _watermarked(request, tender, member, item, name, purpose=purpose,
+                            data=data)
+    if part.problem and not part.files:
+        return _refused(part.message)
+    raw = request.GET.get("file")
+    if raw is not None and not raw.isdigit():
+        raise Http404(_("No such file."))
+    try:
+        return documents.render(part, int(raw) if raw else None,
+                                _reader_lines(request, tender, member), inline=inline)
+    except LookupError:
+        raise Http404(_("No such file.")) from None
+    except documents.PackageRefused as exc:
+        return _refused(exc.message)
+
+
+def _refused(message: str) -> HttpResponse:
+    response = HttpResponse(message, status=409, content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "no-store, private"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @xframe_options_sameorigin
@@ -256,10 +318,10 @@ def bid_document(request, tender_id, key):
 def bid_document_inline(request, tender_id, key):
     """The decrypted document, watermarked with the reader's identity, shown inline (the
     viewer page frames it; only this origin may)."""
-    tender, committee, member, eb, item = _document_reader(request, tender_id, key)
-    body, ctype, filename = _watermarked(request, tender, member, item,
-                                         _doc_name(tender, committee, eb, key),
-                                         purpose="evaluation.view")
+    out = _document_body(request, tender_id, key, purpose="evaluation.view", inline=True)
+    if isinstance(out, HttpResponse):
+        return out
+    body, ctype, filename = out
     response = HttpResponse(body, content_type=ctype)
     disposition = "inline" if ctype == "application/pdf" else "attachment"
     response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
@@ -271,10 +333,11 @@ def bid_document_inline(request, tender_id, key):
 
 @requires_two_factor
 def bid_document_download(request, tender_id, key):
-    tender, committee, member, eb, item = _document_reader(request, tender_id, key)
-    body, ctype, filename = _watermarked(request, tender, member, item,
-                                         _doc_name(tender, committee, eb, key),
-                                         purpose="evaluation.download")
+    out = _document_body(request, tender_id, key, purpose="evaluation.download",
+                         inline=False)
+    if isinstance(out, HttpResponse):
+        return out
+    body, ctype, filename = out
     response = HttpResponse(body, content_type=ctype)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store, private"
@@ -538,6 +601,7 @@ def report(request, tender_id):
     return render(request, "evaluation/report.html", _room_context(
         tender, committee, member, report=rep, signatures=signatures, mine=mine,
         message_b64=base64.b64encode(services.report_message(rep)).decode(),
+        sign_label=services.REPORT_LABEL.rstrip(b"\x00").decode(),
         can_sign=member is not None and member.active and committee.stage == Stage.REPORT
         and rep.completed_at is None and mine is None,
         api_sign=f"/api/tenders/{tender.pk}/evaluation/report/sign/",

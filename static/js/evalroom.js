@@ -257,17 +257,10 @@
       const file = $("sign-key").files[0];
       if (!file) { show(t.need_key, "error"); return; }
       try {
-        const K = window.GGZY && window.GGZY.bidkeys;
-        const pair = await K.importPem(await file.text(), $("sign-pass").value);
-        const pkcs8 = await crypto.subtle.exportKey("pkcs8", pair.privateKey);
-        const key = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
-        const label = new TextEncoder().encode("ggzy-record-v1\u0000");
-        const message = Uint8Array.from(atob(signBox.dataset.message), (c) => c.charCodeAt(0));
-        const data = new Uint8Array(label.length + message.length);
-        data.set(label); data.set(message, label.length);
-        const sig = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key, data));
-        const b64 = btoa(String.fromCharCode.apply(null, sig));
-        await api("POST", signBox.dataset.api, { signature: b64, dissent: $("sign-dissent").value });
+        // One browser signing implementation (signing.js); the label is the server's.
+        const signed = await window.GGZY.signing.signWithKeyFile(
+          file, $("sign-pass").value, signBox.dataset.label, signBox.dataset.message);
+        await api("POST", signBox.dataset.api, { signature: signed.signature, dissent: $("sign-dissent").value });
         show(t.signed, "success");
         setTimeout(() => location.reload(), 800);
       } catch (err) {

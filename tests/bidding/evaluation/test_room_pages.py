@@ -448,6 +448,19 @@ def test_the_report_page_gives_the_digest_the_api_path_and_shows_the_pdf_inline(
                                                    ).status_code == 404
 
 
+def test_the_report_page_signs_under_the_servers_report_label_with_the_shared_signing_js():
+    committee, users, *_ = formed()
+    committee = to_report(committee, users)
+    html = verified_client(users[1]).get(url(committee, "report/")).content.decode()
+    assert 'data-label="ggzy-evaluation-report-v1"' in html
+    assert services.REPORT_LABEL == b"ggzy-evaluation-report-v1\x00"
+    assert "ggzy-record-v1" not in html
+    # signing.js needs bidkeys.js first, and evalroom.js uses signing.js.
+    order = [html.index(f"js/{name}.js") for name in ("bidkeys", "signing", "evalroom")]
+    assert order == sorted(order)
+    assert 'href="/accounts/keys/"' in html
+
+
 def test_a_member_refuses_to_sign_with_written_dissent():
     committee, users, *_ = formed()
     committee = to_report(committee, users)
