@@ -12,6 +12,9 @@ a tender declaring ``BENCH_EVAL_CRITERIA`` (40) criteria — 5 qualification, th
 split 5:2 between technical and commercial —, ``BENCH_EVAL_BIDS`` (60) opened bids, a
 completed draw of 7 experts plus 2 tenderer's representatives (``BENCH_EVAL_MEMBERS``, 9),
 the committee formed (the service) and its chair elected; each member gets an API token.
+The API requires the second factor, so before scoring every member enrols an authenticator
+(``POST /api/auth/2fa/enrol/``), confirms it and verifies the token
+(``POST /api/auth/2fa/verify/``) with codes computed by ``accounts.totp`` in this process.
 
 Measured, over HTTP only (a thread per member, persistent connections, all members
 released together by a barrier at the start of each stage):
@@ -51,6 +54,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from accounts import totp  # noqa: E402 - standard library only, no Django needed
 from bench._stack import Stack, django_setup, percentile, print_table  # noqa: E402
 
 QUALIFICATION = 5
@@ -203,7 +207,7 @@ def _run_members(cfg: dict, deadline: float) -> dict:
     chair = clients[0]
     n = len(clients)
     timings: dict[str, list[float]] = {"draft": [], "submit": [], "aggregation": [],
-                                       "room": []}
+                                       "room": [], "verify": []}
     locks: dict[str, float] = {}
     errors: list[str] = []
     lock = threading.Lock()
@@ -213,6 +217,23 @@ def _run_members(cfg: dict, deadline: float) -> dict:
         if remaining <= 0:
             raise TimeoutError("over the time limit")
         return remaining
+
+    # The evaluation API requires the second factor: each member enrols an authenticator
+    # through the API and verifies their token with TOTP codes computed here from the
+    # secret /api/auth/2fa/enrol/ returned (as a member's authenticator app would).
+    for i, cl in enumerate(clients):
+        left()
+        _t, enrolment = cl.call("POST", "/api/auth/2fa/enrol/", {})
+        secret = totp.from_base32(enrolment["secret"])
+        # The first code confirms the enrolment (one step back: the server accepts one step
+        # either side), the current one verifies the token: two distinct, unused codes.
+        cl.call("POST", "/api/auth/2fa/confirm/",
+                {"code": totp.totp(secret, time.time() - totp.STEP)})
+        took, status = cl.call("POST", "/api/auth/2fa/verify/",
+                               {"code": totp.totp(secret, time.time())})
+        if not status.get("verified"):
+            raise RuntimeError(f"M{i + 1}: token not verified: {status}")
+        timings["verify"].append(took)
 
     stages = ["qualification"] + [s for s, k in (("technical", cfg["criteria"][1]),
                                                   ("commercial", cfg["criteria"][2])) if k]
@@ -333,6 +354,8 @@ def main() -> list[dict]:
                      "note": note})
 
     sheet_cells = bids * (setup["criteria"][1] + setup["criteria"][2])
+    row("2FA verify POST (token, TOTP code)", t["verify"],
+        f"{members} members, one after another, before scoring")
     row("room GET (stage, bids, criteria, own sheet)", t["room"])
     row("draft PUT (whole stage sheet)", t["draft"],
         f"{members} at once x {drafts} saves x {len(result['stages'])} stages")
