@@ -22,3 +22,13 @@ class SupervisionConfig(AppConfig):
         from .evaluation_receivers import flag_score_outlier
 
         score_outlier_recorded.connect(flag_score_outlier, dispatch_uid="flag_score_outlier")
+
+        # The evaluation completed (candidates) and the award (awarded): the expert
+        # screens and the Cardinal flags that need disqualifications or the winner.
+        from bidding.tenders.lifecycle import register_hook
+        from bidding.tenders.models import Tender
+
+        from .receivers import after_award, after_evaluation
+
+        register_hook(Tender.Status.CANDIDATES, after_evaluation)
+        register_hook(Tender.Status.AWARDED, after_award)

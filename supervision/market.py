@@ -6,15 +6,20 @@ screens and the Cardinal indicators those columns allow run over all of them, an
 findings become flags (kind ``screen``, ``Flag.screen`` = the screen's code) on each
 tender concerned. Previous market flags are replaced, so running it again is harmless.
 
-Awards do not exist on the platform yet, so no row has a winner (nor a disqualified
-bid): the screens that need one are skipped and listed in ``SKIPPED``.
+Outcomes: a bid is ``disqualified`` when the evaluation failed it at qualification
+(``EvaluatedBid.qualified`` False, with its ``rejection_reason``), and the ``winner`` is
+``AwardDecision.winner``; a tender not yet evaluated or awarded has neither (None, not
+0). The Cardinal indicators that need them (``OUTCOME_SCREENS``) run on the tenders whose
+outcome is known, with their fences over those tenders only. Bid rotation and perennial
+losers stay skipped (``SKIPPED``): they read a bidder's whole record, and a tender not
+yet awarded would count as a loss for every bidder.
 
 When it runs: after each opening closes (``on_opening_closed`` queues the Celery task
-``supervision.tasks.screen_market`` once the opening commits). Not on the clock: it reads
-every opened bid of the platform, which is far from cheap enough for every tick, and the
-market only changes when an opening closes. The per-tender screening (screening.py)
-replaces every screen flag of the tender it screens, market flags included; the task,
-queued after that screening, puts them back.
+``supervision.tasks.screen_market`` once the opening commits), and when a tender reaches
+``candidates`` or ``awarded`` (lifecycle hooks registered in apps.py, receivers.py).
+Not on the clock: it reads every opened bid of the platform, which is far from cheap
+enough for every tick, and the market only changes at those moments. The per-tender
+screening (screening.py) leaves the market flags alone.
 """
 
 from __future__ import annotations
@@ -37,6 +42,10 @@ log = logging.getLogger(__name__)
 # The cross-tender screens and Cardinal indicators that run on platform data.
 NETWORK_SCREENS = ("cobidding_group",)
 CARDINAL_SCREENS = ("R003", "R018")
+# The Cardinal indicators that need the evaluation's disqualifications or the award's
+# winner: each runs on the tenders whose outcome it needs is known.
+OUTCOME_SCREENS = ("R024", "R025", "R035", "R036", "R038", "R058")
+OUTCOMES = ("winner", "disqualified")
 # Cardinal indicators left out because the per-tender screening (screening.py) already
 # raises the same finding on every opened tender: R028 is the identical_prices screen
 # under another code, and a second flag would count one finding twice in the score.
@@ -47,9 +56,7 @@ MARKET_CODES = ("cobidding_group", "bid_rotation", "perennial_loser",
                 *cardinal.INDICATORS)
 # Skipped on platform data, with the column they need that the platform does not have.
 SKIPPED = {
-    "bid_rotation": "winner", "perennial_loser": "winner",
-    "R024": "winner", "R025": "winner", "R035": "winner, disqualified",
-    "R036": "disqualified", "R038": "disqualified", "R058": "winner",
+    "bid_rotation": "winner of every tender", "perennial_loser": "winner of every tender",
 }
 
 
@@ -84,12 +91,14 @@ def platform_rows(report: MarketReport | None = None) -> list[dict]:
     for tender in _opened_tenders():
         try:
             bids = tender_rows(tender)
+            winner, disqualified, reasons = tender_outcome(tender)
         except Exception:  # noqa: BLE001 - one unreadable tender must not stop the market
             log.exception("reading tender %s for the market screens failed", tender.pk)
             if report is not None:
                 report.failed.append(tender.pk)
             continue
         for r in bids:
+            bid = str(r["bid"])
             rows.append({
                 "tender": tender.pk, "tender_reference": tender.reference,
                 "bid": r["bid"], "bidder": r["credit_code"],
@@ -99,13 +108,39 @@ def platform_rows(report: MarketReport | None = None) -> list[dict]:
                 "max_price": float(tender.max_price) if tender.max_price else None,
                 "date": tender.deadline, "published": tender.published_at,
                 "deadline": tender.deadline,
+                "winner": None if winner is None else int(bid == winner),
+                "disqualified": disqualified.get(bid),
+                "rejection_reason": reasons.get(bid, ""),
             })
     return rows
 
 
+def tender_outcome(tender) -> tuple[str | None, dict[str, int], dict[str, str]]:
+    """The winning bid's public id (None before the award); per bid public id, 1 if the
+    evaluation disqualified it, 0 if it qualified (bids not yet judged are absent); and
+    the disqualified bids' rejection reasons."""
+    from bidding.award.models import AwardDecision
+    from bidding.evaluation.models import EvaluatedBid
+
+    win = (AwardDecision.objects.filter(tender=tender)
+           .values_list("winner__public_id", flat=True).first())
+    disq, reasons = {}, {}
+    for pid, ok, reason in (EvaluatedBid.objects
+                            .filter(committee__tender=tender, qualified__isnull=False)
+                            .values_list("bid__public_id", "qualified", "rejection_reason")):
+        disq[str(pid)] = int(not ok)
+        if not ok:
+            reasons[str(pid)] = reason
+    return (str(win) if win is not None else None), disq, reasons
+
+
 def run_market_screens(rows: Iterable[dict]) -> list[ScreenResult]:
     """The fired network and Cardinal screens of the rows, each with its ``tender``."""
-    market = Market.from_rows(rows)
+    rows = list(rows)
+    # The outcomes are known on some tenders only: the screens that do not need them
+    # see none (a tender not yet awarded is no loss).
+    market = Market.from_rows({k: v for k, v in r.items() if k not in OUTCOMES}
+                              for r in rows)
     if not market.tenders:
         return []
     fences = cardinal.market_fences(market)
@@ -117,11 +152,44 @@ def run_market_screens(rows: Iterable[dict]) -> list[ScreenResult]:
             r = cardinal.INDICATORS[code](bids, fences)
             r.tender = tender
             out.append(r)
+    out += outcome_screens(rows)
     if market.has("bidder"):
         screened = cross_tender_screening(market)
         for ts in screened.tenders.values():
             out.extend(ts.results)
     return [r for r in out if r.fired]
+
+
+def outcome_screens(rows: list[dict]) -> list[ScreenResult]:
+    """The Cardinal indicators needing a winner or disqualifications, each over the
+    sub-market of tenders where every bid's needed outcome is known (fences included)."""
+    known: dict = {}
+    for r in rows:
+        k = known.setdefault(r["tender"], {o: True for o in OUTCOMES})
+        for o in OUTCOMES:
+            k[o] = k[o] and r.get(o) is not None
+    out: list[ScreenResult] = []
+    subs: dict = {}
+    for code in OUTCOME_SCREENS:
+        needs = tuple(o for o in OUTCOMES if o in cardinal.NEEDS[code])
+        if needs not in subs:
+            keep = {t for t, k in known.items() if all(k[o] for o in needs)}
+            sub = Market.from_rows(r for r in rows if r["tender"] in keep)
+            subs[needs] = (sub, cardinal.market_fences(sub) if sub.tenders else None)
+        sub, fences = subs[needs]
+        if not sub.tenders or not sub.has(*cardinal.NEEDS[code]):
+            continue
+        for tender, bids in sub.tenders.items():
+            r = cardinal.INDICATORS[code](bids, fences)
+            r.tender = tender
+            if r.fired and "disqualified" in needs:
+                # The evaluation's reasons, so the supervisor can judge the rejections.
+                r.evidence["rejections"] = [
+                    {"bidder": b.get("bidder"), "bidder_name": b.get("bidder_name"),
+                     "amount": b["amount"], "reason": b.get("rejection_reason", "")}
+                    for b in bids if b.get("disqualified")]
+            out.append(r)
+    return out
 
 
 def _subjects(result: ScreenResult, bids: list[dict]) -> list[str]:

@@ -52,3 +52,34 @@ def screen_market_later(sender, **kwargs) -> None:
     from .market import on_opening_closed
 
     on_opening_closed(sender, **kwargs)
+
+
+def after_evaluation(*, tender, previous=None, reason="", now=None, **kwargs) -> None:
+    """Lifecycle hook on ``candidates`` (the evaluation completed): once the move
+    commits, queue the expert screens (the committee's scores now stand) and the market
+    screens (the evaluation's disqualifications are known)."""
+    from django.db import transaction
+
+    transaction.on_commit(lambda: _queue("screen_experts", "screen_market"))
+
+
+def after_award(*, tender, previous=None, reason="", now=None, **kwargs) -> None:
+    """Lifecycle hook on ``awarded``: once the move commits, queue the market screens
+    (the winner is known: Cardinal R024, R025, R035, R058)."""
+    from django.db import transaction
+
+    transaction.on_commit(lambda: _queue("screen_market"))
+
+
+def _queue(*names: str) -> None:
+    """Queue supervision's tasks; a missing broker or a failing task is logged, never
+    raised into the stage that moved the tender."""
+    import logging
+
+    from . import tasks
+
+    for name in names:
+        try:
+            getattr(tasks, name).delay()
+        except Exception:  # noqa: BLE001 - the tender's move stands whatever supervision does
+            logging.getLogger(__name__).exception("could not queue supervision.%s", name)

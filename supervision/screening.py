@@ -193,12 +193,15 @@ def screen_tender_after_opening(*, tender, now=None) -> RiskScore:
     except Exception:  # noqa: BLE001 - a document failure must not lose the price flags
         log.exception("document screens of tender %s failed", tender.pk)
     with transaction.atomic():
-        # The tender's own screens only: the market screens (supervision.market) are
-        # replaced by their own run.
+        # The tender's own screens only: the market and expert screens (market.py,
+        # expert_screening.py) are replaced by their own runs, and the evaluation's
+        # outlying scores are recorded once, by the evaluation.
+        from .evaluation_receivers import SCREEN as EVALUATION_OUTLIER
+        from .expert_screening import CODES as EXPERT_CODES
         from .market import MARKET_CODES
 
         Flag.objects.filter(tender_id=tender.pk, kind=Flag.Kind.SCREEN).exclude(
-            screen__in=MARKET_CODES).delete()
+            screen__in=(*MARKET_CODES, *EXPERT_CODES, EVALUATION_OUTLIER)).delete()
         for r in results:
             if not r.fired:
                 continue

@@ -26,3 +26,19 @@ def screen_market() -> int | None:
     except Exception:  # noqa: BLE001 - isolate the caller; the next opening runs it again
         logging.getLogger(__name__).exception("the market screens failed")
         return None
+
+
+@shared_task(name="supervision.tasks.screen_experts", ignore_result=True)
+def screen_experts() -> int | None:
+    """Run the expert screens (experts drawn again and again for the same tenderer, one
+    expert favouring one bidder) over the platform and replace their flags (idempotent);
+    returns the number of flags, None when it failed (logged)."""
+    import logging
+
+    from .expert_screening import screen_experts as run
+
+    try:
+        return run().flags
+    except Exception:  # noqa: BLE001 - isolate the caller; the next evaluation runs it again
+        logging.getLogger(__name__).exception("the expert screens failed")
+        return None
