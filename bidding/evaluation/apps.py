@@ -11,9 +11,10 @@ class EvaluationConfig(AppConfig):
     audit_namespace = "bidding"
 
     def ready(self) -> None:
+        from bidding.tenders.pages import register_tender_link
         from core import clock
 
-        from . import declared, realtime, services
+        from . import declared, pages, realtime, services
 
         # Publication refuses price formula parameters the evaluation could not use.
         declared.register()
@@ -23,3 +24,6 @@ class EvaluationConfig(AppConfig):
                            lambda now: services.report_deadline_tick(now=now), order=40)
         # The room's websocket: every progress change goes to the room's group.
         realtime.connect_receivers()
+        # The tender page links to the room for those who may enter it (after the
+        # opening hall, order 30, before the award page, order 50).
+        register_tender_link("evaluation.room", pages.room_link, order=40)

@@ -10,6 +10,7 @@ import subprocess
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -481,3 +482,49 @@ def test_pages_render_in_chinese():
     assert r.status_code == 200 and 'lang="zh-CN"' in r.content.decode()
     r = client.get(url(committee), HTTP_ACCEPT_LANGUAGE="en")
     assert 'lang="en"' in r.content.decode() and "Evaluation room" in r.content.decode()
+
+
+# --- links into the room ------------------------------------------------------------------------
+
+
+def test_the_tender_page_links_the_committee_and_oversight_to_the_room_and_nobody_else():
+    tender, bidders = factories.opened_tender()
+    _draw, users, _ = factories.complete_draw(tender)
+    page = f"/tenders/{tender.pk}/"
+    room_href = f'href="/tenders/{tender.pk}/evaluation/"'
+    # No committee yet: no link, not even for a drawn expert.
+    assert room_href not in verified_client(users[0]).get(page).content.decode()
+    committee = elect(services.committee_form(tender=tender, user=tender.created_by,
+                                              tenderer_reps=[]), users)
+    member, chair = users[1], committee.chair.user
+    for who in (member, chair, factories.supervisor(), factories.operator()):
+        html = verified_client(who).get(page).content.decode()
+        assert room_href in html, who.role
+        # ... and the room lets each of them in.
+        assert verified_client(who).get(url(committee)).status_code == 200
+    # The active member's call to action while the evaluation runs.
+    assert f'class="btn btn-accent" {room_href}' in verified_client(member).get(
+        page).content.decode()
+    for who in (factories.expert(), bidders[0], tender.created_by):
+        r = verified_client(who).get(page)
+        assert r.status_code == 200 and room_href not in r.content.decode(), who.role
+    assert room_href not in Client().get(page).content.decode()
+
+
+def test_my_evaluations_links_a_confirmed_seat_to_its_room_once_the_evaluation_started():
+    tender, _bidders = factories.opened_tender()
+    _draw, users, backups = factories.complete_draw(tender, backups=1, backups_confirmed=1)
+    me = "/experts/me/"
+    room_href = f'href="/tenders/{tender.pk}/evaluation/"'
+    html = verified_client(users[0]).get(me).content.decode()
+    assert tender.reference in html and room_href not in html  # not started yet
+    committee = services.committee_form(tender=tender, user=tender.created_by,
+                                        tenderer_reps=[])
+    html = verified_client(users[0]).get(me).content.decode()
+    assert room_href in html
+    assert verified_client(users[0]).get(url(committee)).status_code == 200
+    # A confirmed backup not on the committee, and an expert never drawn: no link.
+    backup = backups[0].expert.user
+    html = verified_client(backup).get(me).content.decode()
+    assert tender.reference in html and room_href not in html
+    assert room_href not in verified_client(factories.expert()).get(me).content.decode()
