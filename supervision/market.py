@@ -122,11 +122,11 @@ def tender_outcome(tender) -> tuple[str | None, dict[str, int], dict[str, str]]:
     from bidding.award.models import AwardDecision
     from bidding.evaluation.models import EvaluatedBid
 
-    win = (AwardDecision.objects.filter(tender=tender)
+    win = (AwardDecision.objects.filter(tender_id=tender.pk)
            .values_list("winner__public_id", flat=True).first())
     disq, reasons = {}, {}
     for pid, ok, reason in (EvaluatedBid.objects
-                            .filter(committee__tender=tender, qualified__isnull=False)
+                            .filter(committee__tender_id=tender.pk, qualified__isnull=False)
                             .values_list("bid__public_id", "qualified", "rejection_reason")):
         disq[str(pid)] = int(not ok)
         if not ok:
