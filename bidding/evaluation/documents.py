@@ -313,6 +313,26 @@ def not_followed() -> str:
              "committee may record this as non-responsive.")
 
 
+def _nameless(exc: PackageRefused) -> str:
+    """A refusal told under the code number: the rule, never an entry's name (the names
+    are the bidder's and may name it)."""
+    rules = {
+        "package_bad_name": _("a file name that is not allowed"),
+        "package_name_too_long": _("a file name that is too long or too deep"),
+        "package_duplicate_name": _("the same name twice"),
+        "package_link": _("a symbolic link"),
+        "package_encrypted": _("an encrypted entry"),
+        "package_compression": _("an unknown compression method"),
+        "package_entry_too_large": _("a file above the size limit"),
+        "package_too_large": _("more than the size limit"),
+        "package_ratio": _("a file compressed beyond the allowed ratio (a ZIP bomb?)"),
+        "package_too_many_entries": _("more entries than allowed"),
+        "package_damaged": _("a damaged file"),
+    }
+    return _("The package could not be opened safely: it holds %(rule)s. The committee "
+             "may record this.") % {"rule": rules.get(exc.code, exc.code)}
+
+
 def split(data: bytes, *, mode: str, base: str) -> Part:
     """The part of the decrypted document ``data`` that ``mode`` serves. ``base`` is the
     start of every served file name (``<tender>-<key>``)."""
@@ -321,9 +341,9 @@ def split(data: bytes, *, mode: str, base: str) -> Part:
     except NotAPackage:
         package = None
     except PackageRefused as exc:
-        return Part(mode=mode, problem=exc.code, message=_(
-            "The package could not be opened safely: %(why)s The committee may record "
-            "this.") % {"why": exc.message})
+        return Part(mode=mode, problem=exc.code, message=_nameless(exc) if mode == TECHNICAL
+                    else _("The package could not be opened safely: %(why)s The committee "
+                           "may record this.") % {"why": exc.message})
     technical = package.technical if package is not None else []
     if not technical:
         if mode == TECHNICAL:
@@ -347,7 +367,11 @@ def split(data: bytes, *, mode: str, base: str) -> Part:
 def technical_file(part: Part, served: Served) -> bytes:
     """A technical file's bytes stripped of metadata. Raises ``PackageRefused`` with the
     reason (not a PDF, unreadable PDF) and marks the file refused."""
-    data = part.package.read(served.entry)
+    try:
+        data = part.package.read(served.entry)
+    except PackageRefused as exc:
+        served.refused = _nameless(exc)
+        raise PackageRefused(exc.code, served.refused) from exc
     if not is_pdf(data):
         served.refused = _("Not served under the code number: the technical files of an "
                            "anonymous bid must be PDF files.")

@@ -442,9 +442,15 @@ def test_links_and_encrypted_entries_are_refused():
 
 
 def test_an_unsafe_package_is_served_in_neither_stage_and_the_page_says_why():
-    committee, users, _ = anonymous_room(make=lambda item: bomb())
+    def make(item):  # the offending entry's name names the bidder
+        return package({"technical/a.pdf": b"%PDF-1.4",
+                        f"qualification/{item.bid.bidder.name_en}.pdf":
+                            b"%PDF-1.4\n" + b"\0" * (8 * documents.MIB)})
+
+    committee, users, _ = anonymous_room(make=make)
     client = verified_client(users[0])
     code = keys(committee, "technical")[0]
+    org = org_of(committee, code)
     named = f"b{committee.bids.get(code=code).pk}"
     for key in (code, named):
         html = client.get(url(committee, f"bids/{key}/")).content.decode()
@@ -452,6 +458,9 @@ def test_an_unsafe_package_is_served_in_neither_stage_and_the_page_says_why():
         for tail in ("document", "download"):
             r = client.get(url(committee, f"bids/{key}/{tail}"))
             assert r.status_code == 409 and "ZIP bomb" in r.content.decode()
+            if key == code:  # the refusal under the code names no file
+                assert org.name_en not in r.content.decode()
+                assert org.name_en not in html
 
 
 def test_a_gbk_file_name_from_a_chinese_zip_tool_is_read():
