@@ -5,8 +5,10 @@ only), sheets without JavaScript, the chair's desk and the report."""
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
+import zipfile
 from datetime import timedelta
 
 import pytest
@@ -27,7 +29,7 @@ from tests.bidding.evaluation.helpers import (
     score_entries,
     to_report,
 )
-from tests.bidding.evaluation.room_helpers import attach_documents, verified_client
+from tests.bidding.evaluation.room_helpers import attach_documents, pdf_bytes, verified_client
 from tests.conftest import require
 
 pytestmark = pytest.mark.django_db
@@ -128,10 +130,21 @@ def _names(bidders):
         b.organisation.credit_code for b in bidders]
 
 
+def _package(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
 def test_no_bidder_name_in_the_anonymous_technical_pages_before_the_technical_lock(
         tmp_path):
     committee, users, bidders, _ = formed(anonymous_technical=True)
-    attach_documents(committee.tender)
+    # A 暗标 bid follows the package convention (documents.py): technical/ is what the
+    # committee reads under the code number.
+    attach_documents(committee.tender, make=lambda item: _package(
+        {"technical/plan.pdf": pdf_bytes(f"bid {item.bid.public_id}")}))
     committee = elect(committee, users)
     committee = run_stage(committee, users, "qualification")
     assert committee.stage == "technical"
@@ -149,7 +162,7 @@ def test_no_bidder_name_in_the_anonymous_technical_pages_before_the_technical_lo
     assert f"No. {codes[0]}" in client.get(url(committee, "bids/")).content.decode()
     # The file name of the document names the code, not the bidder.
     r = client.get(url(committee, f"bids/{codes[0]}/download"))
-    assert f"-{codes[0]}.pdf" in r["Content-Disposition"]
+    assert f"-{codes[0]}-T01.pdf" in r["Content-Disposition"]
     # After the submission the committee's scores stay anonymous too.
     services.sheet_submit(committee=committee, user=users[1], stage="technical",
                           entries=score_entries(committee, "technical"))
