@@ -28,10 +28,6 @@ from __future__ import annotations
 
 import io
 
-from pypdf import PdfReader, PdfWriter
-from pypdf.errors import PdfReadError, PyPdfError
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
-
 #: A technical part longer than this is refused rather than processed in the request.
 MAX_PAGES = 5000
 
@@ -59,10 +55,15 @@ class SanitiseError(ValueError):
 
 
 def _resolve(obj):
+    # pypdf is imported where it is used: a web process starts without it (test_startup).
+    from pypdf.generic import IndirectObject
+
     return obj.get_object() if isinstance(obj, IndirectObject) else obj
 
 
 def _is_bad_action(obj) -> bool:
+    from pypdf.generic import ArrayObject, DictionaryObject
+
     obj = _resolve(obj)
     if isinstance(obj, ArrayObject):
         return any(_is_bad_action(o) for o in obj)
@@ -71,6 +72,8 @@ def _is_bad_action(obj) -> bool:
 
 def _clean(obj, seen: set[int]) -> None:
     """Remove identifying keys, code and embedded files from everything reachable."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+
     stack = [obj]
     while stack:
         item = stack.pop()
@@ -100,6 +103,9 @@ def _clean(obj, seen: set[int]) -> None:
 def strip_pdf(data: bytes) -> bytes:
     """A copy of the PDF ``data`` with no identifying metadata (see the module
     docstring for what goes). Raises ``SanitiseError``."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.errors import PdfReadError, PyPdfError
+
     try:
         reader = PdfReader(io.BytesIO(bytes(data)))
         if reader.is_encrypted:

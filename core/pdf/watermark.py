@@ -25,8 +25,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from pypdf import PdfReader, PdfWriter
-from pypdf.errors import PdfReadError
 from reportlab.pdfgen import canvas
 
 from core.pdf.fonts import cjk_font
@@ -98,6 +96,10 @@ def watermark_pdf(src: BinaryIO | bytes, text: str | Iterable[str]) -> bytes:
     """Return the PDF ``src`` (a binary file-like or bytes) with every page stamped with
     ``text`` (a string or lines) and the text in its metadata. Raises
     ``WatermarkError`` for a file that is not a readable, unencrypted PDF."""
+    # pypdf is imported where it is used: a web process starts without it (test_startup).
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.errors import PdfReadError
+
     lines = clean_lines(text)
     data = src if isinstance(src, bytes | bytearray) else src.read()
     try:
