@@ -12,7 +12,7 @@ Which columns each indicator needs (absent columns: the indicator is skipped):
 | R028 | identical bid prices | tender, amount |
 | R035 | all bids except the winner's disqualified | winner, disqualified |
 | R036 | lowest bid disqualified | disqualified |
-| R038 | excessive disqualified bids (disqualified share > upper fence) | bidder, disqualified |
+| R038 | excessive disqualified bids (share > upper fence; at least 2) | bidder, disqualified |
 | R058 | heavily discounted bid (gap > upper fence) | winner |
 
 gap = (second-lowest valid bid - winning bid) / winning bid.
@@ -58,6 +58,7 @@ class Fences:
     disq_high: float = float("nan")
     losses: dict = field(default_factory=dict)
     disq: dict = field(default_factory=dict)
+    disq_count: dict = field(default_factory=dict)
 
 
 def market_fences(market: Market) -> Fences:
@@ -81,6 +82,7 @@ def market_fences(market: Market) -> Fences:
         f.losses_high = iqr_fences(f.losses.values())[1]
     if market.has("bidder", "disqualified"):
         f.disq = {k: c[2] / c[0] for k, c in counts.items()}
+        f.disq_count = {k: c[2] for k, c in counts.items()}
         f.disq_high = iqr_fences(f.disq.values())[1]
     return f
 
@@ -168,10 +170,16 @@ def r036_lowest_bid_disqualified(bids, fences: Fences | None = None) -> ScreenRe
                   bids=[low.get("bid")])
 
 
+# R038 needs support as well as a high share: where most bidders are never disqualified the
+# upper fence is 0, and one disqualification of a bidder seen once would be "excessive".
+R038_MIN_DISQUALIFIED = 2
+
+
 def r038_excessive_disqualified_bids(bids, fences: Fences) -> ScreenResult:
     high = fences.disq_high
     who = sorted({str(b.get("bidder")) for b in bids
-                  if fences.disq.get(str(b.get("bidder")), 0) > high})
+                  if fences.disq.get(str(b.get("bidder")), 0) > high
+                  and fences.disq_count.get(str(b.get("bidder")), 0) >= R038_MIN_DISQUALIFIED})
     if not who:
         return quiet("R038", 0.0)
     return raised("R038", LOW, float(len(who)),

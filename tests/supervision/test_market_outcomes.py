@@ -22,7 +22,7 @@ def _flags(tender, code):
     return Flag.objects.filter(screen=code, tender_id=tender.pk)
 
 
-def test_the_lowest_bid_failing_qualification_raises_r036_and_r038_at_candidates(
+def test_the_lowest_bid_failing_qualification_raises_r036_but_one_rejection_is_not_r038(
         django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         tender, _, _, bids = evaluated(fail=(1,))  # 9,300,000: the lowest price
@@ -33,8 +33,8 @@ def test_the_lowest_bid_failing_qualification_raises_r036_and_r038_at_candidates
     assert r036.evidence["rejections"][0]["bidder"] == lowest
     assert r036.evidence["rejections"][0]["reason"]
     assert "9,300,000.00" in r036.explanation_en
-    r038 = _flags(tender, "R038").get()
-    assert r038.evidence["bidders"] == [lowest]
+    # One rejection of a bidder seen once is not "excessive" (R038 needs two).
+    assert not _flags(tender, "R038").exists()
     # No award yet: the winner's screens did not run.
     assert not Flag.objects.filter(screen__in=("R024", "R035", "R058")).exists()
 

@@ -162,6 +162,22 @@ def test_r038_excessive_disqualified_bids():
     assert not cardinal.r038_excessive_disqualified_bids(clean.tenders["T0"], f).fired
 
 
+def test_r038_needs_two_disqualifications_even_when_the_fence_is_zero():
+    rows = [{"tender": f"T{t}", "bidder": f"W{t}", "amount": 100, "winner": 1,
+             "disqualified": 0} for t in range(12)]
+    rows.append({"tender": "T0", "bidder": "once", "amount": 90, "winner": 0,
+                 "disqualified": 1})
+    m = Market.from_rows(rows)
+    f = cardinal.market_fences(m)
+    assert f.disq_high == 0
+    assert not cardinal.r038_excessive_disqualified_bids(m.tenders["T0"], f).fired
+    rows.append({"tender": "T1", "bidder": "once", "amount": 90, "winner": 0,
+                 "disqualified": 1})
+    m = Market.from_rows(rows)
+    r = cardinal.r038_excessive_disqualified_bids(m.tenders["T0"], cardinal.market_fences(m))
+    assert r.fired and r.evidence["bidders"] == ["once"]
+
+
 def test_r058_heavily_discounted_bid_above_the_fence():
     rows = []
     for t, gap in enumerate([0.05, 0.06, 0.04, 0.05, 0.07, 0.05, 0.06, 0.60]):
