@@ -76,6 +76,26 @@ def _lock(committee: Committee) -> Committee:
         pk=committee.pk)
 
 
+def _lock_own_seat(committee: Committee, user, stage: str) -> tuple[Committee, Member]:
+    """A member's own work (a draft, a submission) locks the member's row, not the
+    committee's: nine members scoring at once do not queue behind each other. What the
+    committee lock guards does not need it here: the chair locks a stage only when every
+    active member's sheet is committed as submitted, and a replacement (which takes the
+    committee and then this member's row, the same order) waits for the submission and
+    then voids it too. A qualification sheet handed in after the review was locked (a
+    replacement's, Reg 48) may settle the review again: that one takes the committee lock
+    first. Lock order everywhere: committee, member, sheet."""
+    fresh = Committee.objects.select_related("tender").get(pk=committee.pk)
+    if stage == Stage.QUALIFICATION and StageLock.objects.filter(
+            committee=fresh, stage=Stage.QUALIFICATION).exists():
+        fresh = _lock(committee)
+    member = policies.require_member(fresh, user)
+    member = Member.objects.select_for_update(no_key=True).get(pk=member.pk)
+    if not member.active:  # replaced while this request waited for the row
+        member = policies.require_member(fresh, user)
+    return fresh, member
+
+
 # --- forming the committee --------------------------------------------------------------
 
 
@@ -439,8 +459,7 @@ def sheet_save_draft(*, committee: Committee, user, stage: str, entries,
     room resumes from it after a lost connection. Nobody else sees it."""
     now = now or timezone.now()
     with transaction.atomic():
-        committee = _lock(committee)
-        member = policies.require_member(committee, user)
+        committee, member = _lock_own_seat(committee, user, stage)
         sheet = _check_stage_open(committee, member, stage)
         clean = _merge_fixed(_clean_entries(committee, stage, entries, complete=False),
                              _fixed_entries(committee, sheet, stage))
@@ -461,8 +480,7 @@ def sheet_submit(*, committee: Committee, user, stage: str, entries=None,
     bid and criterion, in range, reasons for every fail. It is locked for the member."""
     now = now or timezone.now()
     with transaction.atomic():
-        committee = _lock(committee)
-        member = policies.require_member(committee, user)
+        committee, member = _lock_own_seat(committee, user, stage)
         sheet = _check_stage_open(committee, member, stage)
         fixed = _fixed_entries(committee, sheet, stage)
         given = sheet.draft if entries is None else entries
