@@ -102,6 +102,9 @@ INSTALLED_APPS = [
     # The procedure as a whole: the workspace, the demo, the pre-split schema history.
     "bidding",
     "supervision",
+    "supervision.complaints",
+    "supervision.inspections",
+    "supervision.opendata",
 ]
 
 MIDDLEWARE = [
