@@ -111,6 +111,19 @@ RULES: dict[str, Rule] = {
     "EVALUATION_SIGN_HOURS": Rule(24, "Reg 53 (local)", local=True),
     # Reg 52: the least time a bidder gets to answer a clarification request (local).
     "EVALUATION_CLARIFICATION_MIN_MINUTES": Rule(30, "Reg 52 (local)", local=True),
+    # Supervisors' cases (立案) and penalty decisions. "APL" = 行政处罚法 (2021).
+    # APL 60: a penalty decision within 90 days of the case being opened (立案), unless a
+    # law, regulation or rule provides otherwise (so local).
+    "CASE_DECISION_DAYS": Rule(90, "APL 60 (local)", local=True),
+    # APL 64(2): the hearing (听证) is notified at least 7 days before it is held.
+    "HEARING_NOTICE_MIN_DAYS": Rule(7, "APL 64"),
+    # Reg 67 (collusion, bribery: 1 to 2 years) and Reg 68 (fraud: 1 to 3 years): the
+    # period a bidder is disqualified from bidding on tenders that must be tendered.
+    "DEBARMENT_MIN_MONTHS": Rule(12, "Reg 67, Reg 68"),
+    "DEBARMENT_MAX_MONTHS": Rule(36, "Reg 67, Reg 68"),
+    # Reg 71: an expert barred from evaluating "for a period" (一定期限); the longest
+    # period is local practice.
+    "EXPERT_SUSPENSION_MAX_MONTHS": Rule(36, "Reg 71 (local)", local=True),
 }
 
 
