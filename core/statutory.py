@@ -111,6 +111,18 @@ RULES: dict[str, Rule] = {
     "EVALUATION_SIGN_HOURS": Rule(24, "Reg 53 (local)", local=True),
     # Reg 52: the least time a bidder gets to answer a clarification request (local).
     "EVALUATION_CLARIFICATION_MIN_MINUTES": Rule(30, "Reg 52 (local)", local=True),
+    # Reg 22: the tenderer answers an objection to the tender documents within 3 days.
+    "OBJECTION_TO_DOCS_ANSWER_DAYS": Rule(3, "Reg 22"),
+    # Reg 60: a complaint within 10 days of the day the complainant knew or should have
+    # known; the time an objection waits for its answer is not counted.
+    "COMPLAINT_FILING_DAYS": Rule(10, "Reg 60"),
+    # Reg 61: the supervisor decides whether to accept within 3 working days ...
+    "COMPLAINT_ACCEPT_WORKING_DAYS": Rule(3, "Reg 61"),
+    # ... and decides within 30 working days of acceptance; expert review and testing
+    # time are not counted.
+    "COMPLAINT_DECISION_WORKING_DAYS": Rule(30, "Reg 61"),
+    # Reminders this many working days before a complaint deadline (local).
+    "COMPLAINT_REMINDER_WORKING_DAYS": Rule(1, "local", local=True),
     # Supervisors' cases (立案) and penalty decisions. "APL" = 行政处罚法 (2021).
     # APL 60: a penalty decision within 90 days of the case being opened (立案), unless a
     # law, regulation or rule provides otherwise (so local).
