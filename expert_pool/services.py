@@ -12,6 +12,7 @@ import hmac
 import io
 import secrets
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -436,3 +437,29 @@ def _complete_if_ready(draw: Draw) -> None:
         draw.save(update_fields=["status"])
         audit_record(actor="system", action="expert_draw.complete", obj=draw, payload={},
                      summary=f"draw {draw.pk}: committee complete")
+
+
+@transaction.atomic
+def expert_rate(*, expert: Expert, score: int, comment: str = "", tender=None, by=None,
+                source: str = ""):
+    """Record a rating (1-5) of an expert's work and update the expert's average.
+
+    Callers check who may rate (supervisors' spot checks, for example); ``source`` names
+    where the rating comes from in the audit record."""
+    from .models import Rating
+
+    if not isinstance(score, int) or not 1 <= score <= 5:
+        raise refuse("score", _("A rating is a whole number from 1 to 5."), "invalid_rating")
+    locked = Expert.objects.select_for_update().get(pk=expert.pk)
+    rating = Rating.objects.create(expert=locked, tender=tender, score=score,
+                                   comment=(comment or "")[:300])
+    scores = list(Rating.objects.filter(expert=locked).values_list("score", flat=True))
+    locked.rating = (Decimal(sum(scores)) / len(scores)).quantize(Decimal("0.01"))
+    locked.save(update_fields=["rating"])
+    audit_record(actor=by or "system", action="expert.rated", obj=locked,
+                 payload={"score": score, "rating": rating.pk, "source": source,
+                          "tender": getattr(tender, "reference", None),
+                          "average": str(locked.rating)},
+                 summary=f"{locked.code} rated {score} ({source or 'rating'})")
+    expert.rating = locked.rating
+    return rating
