@@ -32,3 +32,13 @@ class SupervisionConfig(AppConfig):
 
         register_hook(Tender.Status.CANDIDATES, after_evaluation)
         register_hook(Tender.Status.AWARDED, after_award)
+
+        # Cases (立案): open cases past their decision deadline are flagged by the clock,
+        # and a bidder debarred by a penalty decision cannot start a bid.
+        from bidding.bids.services import register_bidder_guard
+        from core import clock
+
+        from .cases import cases_flag_overdue, debarred_bidder_guard
+
+        clock.register_job("supervision.cases_overdue", cases_flag_overdue, order=80)
+        register_bidder_guard(debarred_bidder_guard)

@@ -75,6 +75,17 @@ def _assert_open(tender: Tender, now: datetime) -> None:
         raise _deadline_passed()
 
 
+# Refusals of a bidder decided elsewhere (supervision's debarments, Reg 67-68), registered
+# at start-up: ``guard(organisation, tender, now)`` returns a refusal to raise, or None.
+_bidder_guards: list = []
+
+
+def register_bidder_guard(guard) -> None:
+    """Add a check run when a bidder starts a bid (registering it again is a no-op)."""
+    if guard not in _bidder_guards:
+        _bidder_guards.append(guard)
+
+
 def _path(name: str) -> str:
     return default_storage.path(name)
 
@@ -95,6 +106,9 @@ def bid_upload_start(
     now = now or timezone.now()
     org = user.organisation
     _assert_open(tender, now)
+    for guard in _bidder_guards:
+        if (refusal := guard(org, tender, now)) is not None:
+            raise refusal
     if not DocumentRegistration.objects.filter(tender=tender, organisation=org).exists():
         raise PermissionDenied(_("Obtain the tender documents before bidding."))
     if not sealing.bidder_keys(org):

@@ -53,7 +53,7 @@ def test_a_supervisor_records_an_outcome_with_reasons_and_it_is_audited():
                     follow=True)
     case.refresh_from_db()
     assert (case.outcome, case.decided_by) == ("confirmed", user)
-    assert "Collusion confirmed" in r.content.decode()
+    assert "Violation confirmed" in r.content.decode()
     assert AuditEvent.objects.filter(action="supervision.case_decide").count() == 1
     assert cases.tender_labels() == {5: 1}
 

@@ -1,0 +1,1 @@
+"""Supervision documents as signed PDFs: the penalty decision letter."""
