@@ -15,7 +15,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _client(user=None) -> Client:
-    c = Client()
+    """A client reading the pages in English (the pages' default is Chinese)."""
+    c = Client(HTTP_ACCEPT_LANGUAGE="en")
     if user is not None:
         c.force_login(user)
     return c
