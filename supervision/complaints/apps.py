@@ -8,3 +8,8 @@ class ComplaintsConfig(AppConfig):
     name = "supervision.complaints"
     label = "complaints"
     verbose_name = _("Complaints")
+
+    def ready(self) -> None:
+        from . import rules
+
+        rules.install()

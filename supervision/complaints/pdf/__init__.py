@@ -1,0 +1,1 @@
+"""The complaint decision letter (投诉处理决定书)."""
