@@ -523,8 +523,10 @@ def case_decision_issue(*, user, case_id: int, legal_basis: str, reasons: str,
                            until=spec["until"])
             if spec["kind"] in (Sanction.Kind.EXPERT_SUSPENSION, Sanction.Kind.EXPERT_REMOVAL):
                 expert = Expert.objects.get(code=subject["code"])
+                # In force at once: expert_pool.avoidance compares with the UTC date
+                # (``ctx.now.date()``), which is yesterday in China until 08:00.
                 penalty = Penalty.objects.create(
-                    expert=expert, imposed_on=today, until=spec["until"],
+                    expert=expert, imposed_on=min(today, now.date()), until=spec["until"],
                     reason=f"{decision.number}: {row.get_kind_display()}"[:300])
                 row.expert_penalty_id = penalty.pk
                 audit_record(actor=user, action="expert.penalised", obj=penalty,
