@@ -375,7 +375,7 @@ def _evidence(inspection: Inspection, seqs: list[int]) -> list[dict]:
         if event is None or not selectors.event_concerns(event, tender):
             raise refuse("evidence", _("Audit event %(seq)s is not a record of this "
                                        "tender.") % {"seq": seq}, "bad_evidence")
-        out.append({"seq": event.seq, "action": event.action, "time": event.time,
+        out.append({"seq": event.seq, "action": event.action, "time": event.time.isoformat(),
                     "object_type": event.object_type, "object_id": event.object_id,
                     "hash": event.hash})
     return out
