@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import CalendarDay, CalendarYear, Source
+from .models import CalendarDay, CalendarYear, Source  # noqa: F401  (CalendarYear re-exported)
 
 # add_working_days never looks further than this many calendar days ahead.
 _HORIZON_DAYS = 3660
