@@ -7,11 +7,13 @@ from __future__ import annotations
 import base64
 import json
 import tempfile
+import zipfile
 from datetime import timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+import time_machine
 from django.utils import timezone
 from libcoveocds.api import ocds_json_output
 from libcoveocds.config import LibCoveOCDSConfig
@@ -46,6 +48,32 @@ def validate(package: dict) -> dict:
     with tempfile.TemporaryDirectory() as out:
         return ocds_json_output(out, json_data=json.loads(json.dumps(package)),
                                 schema_version="1.1", lib_cove_ocds_config=cove_config())
+
+
+@cache
+def _schemas() -> dict[str, dict]:
+    with zipfile.ZipFile(SCHEMA_ZIP) as z:
+        return {Path(name).name: json.loads(z.read(name)) for name in z.namelist()
+                if name.endswith(".json") and "/codelists/" not in name}
+
+
+def record_package_errors(package: dict) -> list[str]:
+    """Schema errors of a record package, offline. libcoveocds 0.17 resolves the record
+    package schema's ``versionedRelease`` reference over the network even with a local
+    archive, so record packages are checked here with ``jsonschema`` (Draft 4) and a
+    registry that maps the standard's URLs to the archive's files; the records' releases
+    and compiled releases also go through ``validate`` as a release package."""
+    from jsonschema import Draft4Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT4
+
+    base = "https://standard.open-contracting.org/schema/1__1__5/"
+    registry = Registry().with_resources(
+        (base + name, Resource.from_contents(schema, default_specification=DRAFT4))
+        for name, schema in _schemas().items())
+    validator = Draft4Validator(_schemas()["record-package-schema.json"], registry=registry)
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in validator.iter_errors(package)]
 
 
 def problems(report: dict) -> dict:
@@ -103,6 +131,13 @@ def contracted(*, amend: bool = False, pay: bool = True, **overrides):
     """Awarded, the contract signed by both parties, one payment recorded; with
     ``amend`` also a contract amendment signed by both."""
     tender, users, bids, d = awarded(**overrides)
+    with time_machine.travel(d.notices_at + timedelta(days=1), tick=True):
+        _contract(tender, users, d, amend=amend, pay=pay)
+    tender.refresh_from_db()
+    return tender, users, bids, d
+
+
+def _contract(tender, users, d, *, amend: bool, pay: bool) -> None:
     winner = next(u for u in users if u.organisation_id == d.winner.bidder_id)
     v = contracts.contract_prepare(user=tender.created_by, tender=tender,
                                    document=b"%PDF-1.4 contract", document_name="合同.pdf",
@@ -121,8 +156,6 @@ def contracted(*, amend: bool = False, pay: bool = True, **overrides):
         for signer in (tender.created_by, winner):
             contracts.contract_sign(user=signer, tender=tender, number=v1.number,
                                     signature_b64=_sign(signer, v1))
-    tender.refresh_from_db()
-    return tender, users, bids, d
 
 
 def failed_in_evaluation():
