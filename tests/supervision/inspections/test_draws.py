@@ -12,8 +12,8 @@ from supervision.inspections.models import Inspection, PlanRound
 from tests import factories
 
 from .helpers import (
-    codes,
     awarded_tender,
+    codes,
     department,
     inspector_in,
     matter,
