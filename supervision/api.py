@@ -1,3 +1,5 @@
+from datetime import date
+
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers
@@ -13,7 +15,12 @@ from audit.services import audit_verify
 from core.refusals import refuse
 
 from .access import require_oversight
-from .selectors import audit_events_visible, chain_fields_shown, chain_fields_shown_below
+from .selectors import (
+    audit_events_filtered,
+    audit_events_visible,
+    chain_fields_shown,
+    chain_fields_shown_below,
+)
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -56,8 +63,17 @@ class AuditEventSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema(parameters=[
+    OpenApiParameter("tender", str, required=False, description="a tender's reference"),
+    OpenApiParameter("actor", str, required=False, description="a user name"),
+    OpenApiParameter("action", str, required=False, description="an action prefix"),
+    OpenApiParameter("from", str, required=False, description="first day, YYYY-MM-DD"),
+    OpenApiParameter("to", str, required=False, description="last day, YYYY-MM-DD"),
+    OpenApiParameter("object_id", str, required=False),
+])
 class AuditEventsApi(generics.ListAPIView):
-    """The audit chain, oldest first (supervisors and operators)."""
+    """The audit chain, oldest first (supervisors and operators), filtered by tender
+    (reference), actor, action prefix and date range (local days, inclusive)."""
 
     serializer_class = AuditEventSerializer
     permission_classes = [IsAuthenticated]
@@ -73,11 +89,21 @@ class AuditEventsApi(generics.ListAPIView):
             return AuditEvent.objects.none()
         require_oversight(self.request.user)
         qs = audit_events_visible().order_by("seq")
-        if object_id := self.request.query_params.get("object_id"):
+        params = self.request.query_params
+        if object_id := params.get("object_id"):
             qs = qs.filter(object_id=object_id)
-        if action := self.request.query_params.get("action"):
-            qs = qs.filter(action=action)
-        return qs
+        days = {}
+        for name in ("from", "to"):
+            if raw := params.get(name):
+                try:
+                    days[name] = date.fromisoformat(raw)
+                except ValueError:
+                    raise refuse(name, _("Dates are YYYY-MM-DD."), "invalid") from None
+        # ``action`` is a prefix: ``bid.`` gives every bid event, ``bid.submit`` those.
+        return audit_events_filtered(qs, tender=params.get("tender", ""),
+                                     actor=params.get("actor", ""),
+                                     action=params.get("action", ""),
+                                     date_from=days.get("from"), date_to=days.get("to"))
 
 
 class AuditVerifyApi(APIView):
@@ -226,3 +252,34 @@ class AuditInclusionApi(_PublicLogApi):
         if event is None or not chain_fields_shown(event, chain_fields_shown_below()):
             raise NotFound(_("No such event, or it is sealed until the bidding closes."))
         return Response(audit_selectors.inclusion(seq, size))
+
+
+class CheckpointSerializer(serializers.Serializer):
+    """A signed checkpoint: the chain head at ``seq`` (``statement``, signed by the
+    platform) and the tree head over the first ``seq`` events (``sth``) with the witness's
+    cosignature; ``witness_error`` when the witness refused or was down."""
+
+    seq = serializers.IntegerField()
+    time = serializers.DateTimeField()
+    head_hash = serializers.CharField()
+    statement = serializers.JSONField()
+    root_hash = serializers.CharField()
+    sth = serializers.JSONField(allow_null=True)
+    cosignature = serializers.JSONField(allow_null=True)
+    witness_error = serializers.CharField()
+
+
+class AuditCheckpointsApi(generics.ListAPIView):
+    """The platform's signed checkpoints, newest first (supervisors and operators): keep
+    the ``sth`` and ``cosignature`` of any and check them with ``verify_audit --against``."""
+
+    serializer_class = CheckpointSerializer
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self):
+        from audit.models import AuditCheckpoint
+
+        if getattr(self, "swagger_fake_view", False):
+            return AuditCheckpoint.objects.none()
+        require_oversight(self.request.user)
+        return AuditCheckpoint.objects.order_by("-seq")

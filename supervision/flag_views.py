@@ -63,7 +63,8 @@ def flag_detail(request, tender_id: int):
                                    max_price=risk.max_price if risk else None)
     context = {"risk": risk, "items": items, "chart": chart, "tender_id": tender_id,
                "reference": risk.tender_reference if risk else flags[0].tender_reference,
-               "case": Case.objects.filter(tender_id=tender_id).first(),
+               "case": Case.objects.filter(tender_id=tender_id,
+                                           source_kind=Case.Source.FLAG).first(),
                "outcomes": Case.Outcome.choices,
                "may_decide": request.user.role == "supervisor"}
     return render(request, "supervision/flag_detail.html", context)

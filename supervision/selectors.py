@@ -47,3 +47,36 @@ def chain_fields_shown_below(now: datetime | None = None) -> int | None:
 
 def chain_fields_shown(event: AuditEvent, below: int | None) -> bool:
     return below is None or event.seq < below
+
+
+def audit_events_filtered(qs: QuerySet[AuditEvent], *, tender: str = "", actor: str = "",
+                          action: str = "", date_from=None, date_to=None,
+                          seq: int | None = None) -> QuerySet[AuditEvent]:
+    """The viewer's filters: a tender (by reference: events on the tender itself, its
+    bidders' events, and events whose summary names it), an actor (user name), an action
+    prefix (``bid.`` or ``supervision.case``), a date range (local dates, both
+    inclusive) and one sequence number."""
+    from datetime import datetime, time, timedelta
+
+    from django.utils import timezone
+
+    if tender := (tender or "").strip():
+        found = Tender.objects.filter(reference__iexact=tender).first()
+        match = Q(summary__icontains=tender)
+        if found is not None:
+            match |= Q(object_type=audit_object_type(found), object_id=str(found.pk))
+            match |= Q(sealed_tender_id=found.pk)
+        qs = qs.filter(match)
+    if actor := (actor or "").strip():
+        qs = qs.filter(actor__iexact=actor)
+    if action := (action or "").strip():
+        qs = qs.filter(action__startswith=action)
+    tz = timezone.get_current_timezone()
+    if date_from:
+        qs = qs.filter(time__gte=timezone.make_aware(datetime.combine(date_from, time.min), tz))
+    if date_to:
+        qs = qs.filter(time__lt=timezone.make_aware(
+            datetime.combine(date_to + timedelta(days=1), time.min), tz))
+    if seq is not None:
+        qs = qs.filter(seq=seq)
+    return qs
