@@ -9,6 +9,7 @@ for an unknown case."""
 from __future__ import annotations
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -20,6 +21,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from core.refusals import refuse
 
 from . import cases
 from .access import require_oversight
@@ -141,6 +144,8 @@ class CasesApi(generics.ListAPIView):
         body.is_valid(raise_exception=True)
         d = body.validated_data
         if d["source_kind"] == "flag":
+            if d["tender_id"] is None and not d["source_id"]:
+                raise refuse("tender_id", _("Name the flagged tender."), "required")
             case = cases.case_open_from(user=request.user, source_kind="flag",
                                         source_id=d["tender_id"] or d["source_id"],
                                         subjects=d["subjects"], summary=d["note"])
