@@ -94,6 +94,9 @@ RULES: dict[str, Rule] = {
     # CUSTODIAN_WINDOW_MINUTES, as the first round's.
     "PRICE_ROUND_MIN_HOURS": Rule(24, "评定分离 price competition (local practice)",
                                   local=True),
+    # At least two law-enforcement officers act in an inspection (行政处罚法 art 42; the
+    # double-random inspections, 双随机一公开, draw at least two inspectors).
+    "INSPECTORS_MIN": Rule(2, "Administrative Penalty Law art 42"),
     # Retention of electronic records and of notices (local).
     "RECORD_RETENTION_YEARS": Rule(3, "E-Rules (local)", local=True),
     "NOTICE_RETENTION_YEARS": Rule(10, "local", local=True),

@@ -16,7 +16,7 @@ from accounts.models import Organisation, User
 from audit.models import AuditEvent
 from audit.services import audit_record, audit_tree_head_latest
 from bidding.tenders.models import Tender
-from core import platform_keys
+from core import platform_keys, statutory
 from core.refusals import refuse
 from crypto import randomness, receipts
 from crypto.chain import canonical_json
@@ -36,8 +36,8 @@ from .models import (
     SupervisionMatter,
 )
 
-# At least two inspectors per inspection (双随机抽查: 执法人员不少于两人).
-MIN_INSPECTORS = 2
+# At least two inspectors per inspection (双随机抽查: 执法人员不少于两人), core/statutory.py.
+MIN_INSPECTORS = statutory.value("INSPECTORS_MIN")
 SUPERVISOR = Organisation.Kind.SUPERVISOR
 
 

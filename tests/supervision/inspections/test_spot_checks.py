@@ -80,16 +80,18 @@ def test_spot_check_rating_reaches_the_experts_record():
 
 
 def test_experts_average_covers_every_rating():
+    """The pool's average takes the spot check's rating together with the expert's earlier
+    ratings (here one 5, then a spot-check 3: 4.00)."""
     from expert_pool.services import expert_rate
 
     tender, experts = evaluated_tender(1)
     expert_rate(expert=experts[0], score=5, tender=tender)
-    boss, s, by_ref = drawn_spot_check(n=1, sample=1)
-    t, ex = by_ref[s.drawn[0]]
-    services.spot_check_rate(user=boss, spot_check=s, tender=t, expert=ex[0], score=3,
-                             comment="一般")
-    ex[0].refresh_from_db()
-    assert ex[0].rating == Decimal("3.00")
+    boss, s, by_ref = drawn_spot_check(n=1, sample=2)  # both evaluations are drawn
+    assert tender.reference in s.drawn
+    services.spot_check_rate(user=boss, spot_check=s, tender=tender, expert=experts[0],
+                             score=3, comment="一般")
+    experts[0].refresh_from_db()
+    assert experts[0].rating == Decimal("4.00")
 
 
 def test_rating_refusals():
