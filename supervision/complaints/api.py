@@ -34,7 +34,7 @@ def _complaint(request, pk) -> Complaint:
     return c
 
 
-class _FileIn(serializers.Serializer):
+class _ComplaintFileIn(serializers.Serializer):
     tender = serializers.CharField(help_text="Tender id or number")
     matter = serializers.ChoiceField(choices=Matter.choices)
     text = serializers.CharField()
@@ -47,7 +47,7 @@ class ComplaintsApi(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
-    @extend_schema(responses=dict)
+    @extend_schema(operation_id="complaints_list", responses=dict)
     def get(self, request):
         """Complaints you may see: all for supervisors and the trading centre (with their
         working-day deadlines), your own and those on your tenders for others."""
@@ -56,10 +56,10 @@ class ComplaintsApi(APIView):
             qs = qs.filter(status=status)
         return Response({"complaints": [selectors.complaint_json(c) for c in qs[:500]]})
 
-    @extend_schema(request={"multipart/form-data": _FileIn}, responses=dict)
+    @extend_schema(request={"multipart/form-data": _ComplaintFileIn}, responses=dict)
     def post(self, request):
         """File a complaint (Reg 60), with evidence files (PDF, PNG, JPEG)."""
-        data = _body(_FileIn, request)
+        data = _body(_ComplaintFileIn, request)
         tender = access_tender(request.user, data["tender"])
         files = request.FILES.getlist("evidence")
         c = services.complaint_file(user=request.user, tender=tender, matter=data["matter"],
@@ -114,7 +114,7 @@ class LetterApi(APIView):
                             as_attachment=True, filename=f"complaint-{c.pk}-decision.pdf")
 
 
-class _ActionIn(serializers.Serializer):
+class _ComplaintActionIn(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True)
     note = serializers.CharField(required=False, allow_blank=True)
     outcome = serializers.ChoiceField(choices=Complaint.Outcome.choices, required=False)
@@ -144,22 +144,22 @@ class ComplaintActionApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=_ActionIn, responses=dict)
+    @extend_schema(operation_id="complaints_act", request=_ComplaintActionIn, responses=dict)
     def post(self, request, pk, action):
         if action not in ACTIONS:
             raise Http404(_("No such action."))
         c = _complaint(request, pk)
-        ACTIONS[action](request.user, c, _body(_ActionIn, request))
+        ACTIONS[action](request.user, c, _body(_ComplaintActionIn, request))
         c.refresh_from_db()
         return Response(selectors.complaint_json(c, detail=True))
 
 
-class _ObjectionIn(serializers.Serializer):
+class _DocObjectionIn(serializers.Serializer):
     tender = serializers.CharField()
     text = serializers.CharField()
 
 
-class _AnswerIn(serializers.Serializer):
+class _DocAnswerIn(serializers.Serializer):
     answer = serializers.CharField()
 
 
@@ -172,10 +172,10 @@ class ObjectionsApi(APIView):
         return Response({"objections": [selectors.objection_json(o) for o in
                                         selectors.objections_for(request.user)[:500]]})
 
-    @extend_schema(request=_ObjectionIn, responses=dict)
+    @extend_schema(request=_DocObjectionIn, responses=dict)
     def post(self, request):
         """Object to the tender documents (Reg 22)."""
-        data = _body(_ObjectionIn, request)
+        data = _body(_DocObjectionIn, request)
         tender = access_tender(request.user, data["tender"])
         o = services.objection_raise(user=request.user, tender=tender, text=data["text"])
         return Response(selectors.objection_json(o), status=201)
@@ -184,15 +184,15 @@ class ObjectionsApi(APIView):
 class ObjectionAnswerApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=_AnswerIn, responses=dict)
+    @extend_schema(request=_DocAnswerIn, responses=dict)
     def post(self, request, pk):
         o = get_object_or_404(selectors.objections_for(request.user), pk=pk)
         o = services.objection_answer(user=request.user, objection=o,
-                                      answer=_body(_AnswerIn, request)["answer"])
+                                      answer=_body(_DocAnswerIn, request)["answer"])
         return Response(selectors.objection_json(Objection.objects.get(pk=o.pk)))
 
 
-class _DayIn(serializers.Serializer):
+class _CalendarDayIn(serializers.Serializer):
     date = serializers.DateField()
     is_working_day = serializers.BooleanField()
     note = serializers.CharField(required=False, allow_blank=True, max_length=200)
@@ -222,10 +222,10 @@ class CalendarDefineApi(APIView):
 class CalendarDaysApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=_DayIn, responses=dict)
+    @extend_schema(request=_CalendarDayIn, responses=dict)
     def post(self, request):
         """An operator sets one day: a holiday or an adjusted working day (调休)."""
-        data = _body(_DayIn, request)
+        data = _body(_CalendarDayIn, request)
         row = calendar.set_day(user=request.user, day=data["date"],
                                is_working_day=data["is_working_day"], note=data.get("note", ""))
         return Response({"date": row.date.isoformat(), "is_working_day": row.is_working_day,
