@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
@@ -48,7 +49,7 @@ def context_for(tender: Tender, *, now: datetime) -> Context:
         tender=tender,
         tenderer_ids=frozenset(tender.owner_organisations()),
         bidder_ids=frozenset(bidders),
-        evaluation_day=tender.opening_time.date(),
+        evaluation_day=timezone.localdate(tender.opening_time),
         now=now,
     )
 
@@ -71,7 +72,7 @@ def employed_by_a_party(ctx: Context, expert_ids: set[int]) -> dict[int, str]:
     out: dict[int, str] = {}
     current = Expert.objects.filter(employer_id__in=ctx.party_ids).values_list("pk", flat=True)
     out.update({pk: "employer_is_party" for pk in current if pk in expert_ids})
-    since = ctx.now.date() - timedelta(days=365 * employment_years())
+    since = timezone.localdate(ctx.now) - timedelta(days=365 * employment_years())
     past = Employment.objects.filter(organisation_id__in=ctx.party_ids).filter(
         Q(until__isnull=True) | Q(until__gte=since)
     ).values_list("expert_id", flat=True)
@@ -106,8 +107,9 @@ def supervising_department_staff(ctx: Context, expert_ids: set[int]) -> dict[int
 
 
 def penalised(ctx: Context, expert_ids: set[int]) -> dict[int, str]:
-    """A penalty in force (no end date, or ending on or after today)."""
-    today = ctx.now.date()
+    """A penalty in force (no end date, or ending on or after today, the local day:
+    a penalty imposed today counts from midnight Beijing time, not from 08:00)."""
+    today = timezone.localdate(ctx.now)
     rows = Penalty.objects.filter(
         Q(until__isnull=True) | Q(until__gte=today), imposed_on__lte=today
     ).values_list("expert_id", flat=True)

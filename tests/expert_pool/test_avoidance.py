@@ -109,6 +109,18 @@ def test_a_penalty_in_force_excludes_and_a_lapsed_one_does_not(tender):
     assert avoidance.penalised(ctx, {banned.pk, lapsed.pk}) == {banned.pk: "penalised"}
 
 
+def test_a_penalty_imposed_today_applies_from_local_midnight(tender):
+    """01:00 in Beijing is 17:00 UTC the day before: the local day decides."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    early = datetime(2026, 12, 7, 1, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    ctx = _ctx(tender, now=early.astimezone(UTC))  # timezone.now() is in UTC
+    banned = make_expert()
+    Penalty.objects.create(expert=banned, reason="违规评标", imposed_on=early.date())
+    assert avoidance.penalised(ctx, {banned.pk}) == {banned.pk: "penalised"}
+
+
 def test_unavailable_on_the_evaluation_day_is_excluded(tender):
     ctx = _ctx(tender)
     day = ctx.evaluation_day
