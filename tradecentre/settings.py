@@ -335,6 +335,14 @@ EXPERT_NOTIFY_CHANNELS = [
     if c.strip()
 ]
 PLATFORM_NAME = os.environ.get("PLATFORM_NAME", "福州市公共资源交易平台")
+
+# Open data (OCDS 1.1, supervision/opendata): set from the environment when given; the
+# defaults are in supervision/opendata/ocds.py (README "Open data"). A publisher registers
+# its OCDS prefix before publishing anything.
+for _name in ("OCDS_PREFIX", "OCDS_BASE_URL", "OCDS_PUBLISHER_NAME", "OCDS_PUBLISHER_URI",
+              "OCDS_LICENSE", "OCDS_PUBLICATION_POLICY"):
+    if _name in os.environ:
+        globals()[_name] = os.environ[_name]
 # k of the opening key's k-of-n split among the registered custodians.
 OPENING_KEY_THRESHOLD = int(os.environ.get("OPENING_KEY_THRESHOLD", "2"))
 BID_UPLOAD_CHUNK_BYTES = int(os.environ.get("BID_UPLOAD_CHUNK_BYTES", 8 * 1024 * 1024))
