@@ -56,3 +56,38 @@ def my_messages(user) -> QuerySet[GatewayMessage]:
 
 def pool_counts() -> dict[str, int]:
     return dict(Counter(Expert.objects.values_list("status", flat=True)))
+
+
+# ------------------------------------------------------------ reads for supervision
+# supervision reads the pool only through these (import contract in pyproject.toml).
+
+
+def experts() -> QuerySet[Expert]:
+    """Every expert of the pool, to filter further. Used by supervision (case subjects,
+    inspections' spot checks and API)."""
+    return Expert.objects.all()
+
+
+def expert_by_code(code: str) -> Expert | None:
+    """The expert with this pool code (case-insensitive), or None. Used by supervision
+    (case subjects)."""
+    return Expert.objects.filter(code__iexact=code).first()
+
+
+def active_experts() -> QuerySet[Expert]:
+    """The admitted (active) experts. Used by supervision's register of supervised
+    parties."""
+    return Expert.objects.filter(status=Expert.Status.ACTIVE)
+
+
+def seat_rows(since=None) -> list[tuple]:
+    """Every drawn expert who was called or confirmed (backups never called did not sit),
+    as tuples (expert code, tenderer credit code, tender reference, tender id, drawn at);
+    ``since``: draws from then on. Used by supervision's expert screens."""
+    qs = DrawMember.objects.filter(
+        status__in=[DrawMember.Status.CONFIRMED, DrawMember.Status.CALLED],
+        draw__drawn_at__isnull=False)
+    if since is not None:
+        qs = qs.filter(draw__drawn_at__gte=since)
+    return list(qs.values_list("expert__code", "draw__tender__tenderer__credit_code",
+                               "draw__tender__reference", "draw__tender_id", "draw__drawn_at"))

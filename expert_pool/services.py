@@ -29,7 +29,7 @@ from crypto.chain import canonical_json
 from crypto.errors import CryptoError
 
 from . import notify, policies
-from .models import Draw, DrawMember, Expert, ImportBatch, Specialty, Unavailability
+from .models import Draw, DrawMember, Expert, ImportBatch, Penalty, Specialty, Unavailability
 
 M = DrawMember.Status
 # How a drawn expert's own actions appear in the audit trail: the event names the seat
@@ -463,3 +463,17 @@ def expert_rate(*, expert: Expert, score: int, comment: str = "", tender=None, b
                  summary=f"{locked.code} rated {score} ({source or 'rating'})")
     expert.rating = locked.rating
     return rating
+
+
+def expert_penalise(*, user, code: str, imposed_on: date, until: date | None, reason: str,
+                    payload: dict | None = None, summary: str = "") -> Penalty:
+    """Record a penalty on the expert with this pool code (never drawn while in force,
+    ``avoidance``) and audit it as ``expert.penalised``. Used by supervision's penalty
+    decisions (``supervision.cases``), which pass the decision in ``payload``/``summary``.
+    Raises ``Expert.DoesNotExist`` for an unknown code (the caller checked its subjects)."""
+    expert = Expert.objects.get(code=code)
+    penalty = Penalty.objects.create(expert=expert, imposed_on=imposed_on, until=until,
+                                     reason=(reason or "")[:300])
+    audit_record(actor=user, action="expert.penalised", obj=penalty,
+                 summary=summary or f"expert {expert.code} penalised", payload=payload or {})
+    return penalty

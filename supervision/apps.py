@@ -26,12 +26,12 @@ class SupervisionConfig(AppConfig):
         # The evaluation completed (candidates) and the award (awarded): the expert
         # screens and the Cardinal flags that need disqualifications or the winner.
         from bidding.tenders.lifecycle import register_hook
-        from bidding.tenders.models import Tender
+        from bidding.tenders.selectors import TenderStatus
 
         from .receivers import after_award, after_evaluation
 
-        register_hook(Tender.Status.CANDIDATES, after_evaluation)
-        register_hook(Tender.Status.AWARDED, after_award)
+        register_hook(TenderStatus.CANDIDATES, after_evaluation)
+        register_hook(TenderStatus.AWARDED, after_award)
 
         # Cases (立案): open cases past their decision deadline are flagged by the clock,
         # and a bidder debarred by a penalty decision cannot start a bid.

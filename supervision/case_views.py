@@ -57,17 +57,16 @@ def _attachable(case: Case) -> dict:
     bidding has closed)."""
     if case.tender_id is None:
         return {}
-    from bidding.bids.models import Bid
-    from bidding.bids.selectors import tenders_still_sealed
-    from bidding.tenders.models import TenderDocument
+    from bidding.bids.selectors import bids_of_tender, tenders_still_sealed
+    from bidding.tenders.selectors import tender_documents
 
     out = {"flag": [(f.pk, f"{f.get_kind_display()} {f.screen}")
                     for f in Flag.objects.filter(tender_id=case.tender_id)],
            "document": [(d.pk, d.name) for d in
-                        TenderDocument.objects.filter(tender_id=case.tender_id)]}
+                        tender_documents(case.tender_id)]}
     if not tenders_still_sealed().filter(pk=case.tender_id).exists():
         out["bid"] = [(b.pk, f"{b.bidder.name} v{b.version}") for b in
-                      Bid.objects.filter(tender_id=case.tender_id).select_related("bidder")]
+                      bids_of_tender(case.tender_id)]
     return out
 
 

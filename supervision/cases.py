@@ -53,7 +53,7 @@ def require_supervisor(user) -> None:
 def _clean_subjects(subjects) -> list[dict]:
     """``[{"kind", "code"}]`` checked against the platform: organisations by unified
     social credit code, experts by pool code; the name is added. Duplicates merged."""
-    from expert_pool.models import Expert
+    from expert_pool.selectors import expert_by_code
 
     cleaned, seen = [], set()
     for item in subjects or []:
@@ -65,7 +65,7 @@ def _clean_subjects(subjects) -> list[dict]:
         if (kind, code) in seen:
             continue
         if kind == "expert":
-            expert = Expert.objects.filter(code__iexact=code).first()
+            expert = expert_by_code(code)
             name = expert.name if expert else None
             code = expert.code if expert else code
         else:
@@ -82,7 +82,7 @@ def _clean_subjects(subjects) -> list[dict]:
 def _flag_subjects(tender_id: int) -> list[dict]:
     """The organisations and experts the tender's flags name (``expert:<code>`` or a
     credit code), as case subjects; codes the platform does not know are left out."""
-    from expert_pool.models import Expert
+    from expert_pool.selectors import experts
 
     codes = set()
     for subjects in Flag.objects.filter(tender_id=tender_id).values_list("subjects", flat=True):
@@ -90,7 +90,7 @@ def _flag_subjects(tender_id: int) -> list[dict]:
     out = []
     for code in sorted(codes):
         if code.startswith("expert:"):
-            expert = Expert.objects.filter(code=code[7:]).first()
+            expert = experts().filter(code=code[7:]).first()
             if expert:
                 out.append({"kind": "expert", "code": expert.code, "name": expert.name})
         elif org := Organisation.objects.filter(credit_code=code).first():
@@ -135,9 +135,9 @@ def case_open_from(*, user, source_kind: str, source_id, source_display: str = "
             exists = Case.objects.filter(source_kind=source_kind, tender_id=tender_id)
         else:
             if tender_id is not None:
-                from bidding.tenders.models import Tender
+                from bidding.tenders.selectors import tenders
 
-                tender = Tender.objects.filter(pk=tender_id).first()
+                tender = tenders().filter(pk=tender_id).first()
                 if tender is None:
                     raise refuse("tender_id", _("No such tender."), "bad_tender")
                 reference = tender.reference
@@ -243,11 +243,9 @@ def _find_record(case: Case, kind: str, record_id: str, now: datetime) -> _Found
                            "raised_at": flag.raised_at.isoformat()},
                       _record_event(flag))
     if kind == CaseEvidence.Kind.BID:
-        from bidding.bids.models import Bid
-        from bidding.bids.selectors import tenders_still_sealed
+        from bidding.bids.selectors import bid_with_tender, tenders_still_sealed
 
-        bid = Bid.objects.select_related("tender", "bidder").filter(
-            pk=_int(record_id, missing)).first()
+        bid = bid_with_tender(_int(record_id, missing))
         if bid is None:
             raise missing
         if tenders_still_sealed(now).filter(pk=bid.tender_id).exists():
@@ -265,10 +263,9 @@ def _find_record(case: Case, kind: str, record_id: str, now: datetime) -> _Found
                        "claims": bid.claims},
                       _record_event(bid, str(bid.public_id), "bid.submit"))
     if kind == CaseEvidence.Kind.DOCUMENT:
-        from bidding.tenders.models import TenderDocument
+        from bidding.tenders.selectors import tender_document
 
-        doc = TenderDocument.objects.select_related("tender").filter(
-            pk=_int(record_id, missing)).first()
+        doc = tender_document(_int(record_id, missing))
         if doc is None:
             raise missing
         return _Found(f"{doc.name} · {doc.tender.reference}", doc.sha256,
@@ -488,7 +485,7 @@ def case_decision_issue(*, user, case_id: int, legal_basis: str, reasons: str,
     as a PDF and signed by the platform. Refusals: ``not_confirmed``, ``case_closed``,
     ``basis_missing``, ``reasons_missing``, ``no_penalty``, ``not_a_subject``,
     ``bad_penalty``, ``penalty_not_for_subject``, ``fine_amount``, ``penalty_period``."""
-    from expert_pool.models import Expert, Penalty
+    from expert_pool.services import expert_penalise
 
     from .pdf.decision import decision_pdf
 
@@ -522,17 +519,16 @@ def case_decision_issue(*, user, case_id: int, legal_basis: str, reasons: str,
                            kind=spec["kind"], amount=spec["amount"], starts=today,
                            until=spec["until"])
             if spec["kind"] in (Sanction.Kind.EXPERT_SUSPENSION, Sanction.Kind.EXPERT_REMOVAL):
-                expert = Expert.objects.get(code=subject["code"])
                 # In force at once: expert_pool.avoidance compares with the UTC date
                 # (``ctx.now.date()``), which is yesterday in China until 08:00.
-                penalty = Penalty.objects.create(
-                    expert=expert, imposed_on=min(today, now.date()), until=spec["until"],
-                    reason=f"{decision.number}: {row.get_kind_display()}"[:300])
+                penalty = expert_penalise(
+                    user=user, code=subject["code"], imposed_on=min(today, now.date()),
+                    until=spec["until"],
+                    reason=f"{decision.number}: {row.get_kind_display()}",
+                    summary=f"expert {subject['code']} penalised by {decision.number}",
+                    payload={"decision": decision.number, "kind": spec["kind"],
+                             "until": spec["until"]})
                 row.expert_penalty_id = penalty.pk
-                audit_record(actor=user, action="expert.penalised", obj=penalty,
-                             summary=f"expert {expert.code} penalised by {decision.number}",
-                             payload={"decision": decision.number, "kind": spec["kind"],
-                                      "until": spec["until"]})
             row.save()
             rows.append(row)
         decision.pdf = decision_pdf(decision)

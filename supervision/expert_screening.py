@@ -41,10 +41,9 @@ class ExpertReport:
 
 
 def _evaluated_committees() -> list[int]:
-    from bidding.evaluation.models import StageLock
+    from bidding.evaluation.selectors import committees_with_locked_scores
 
-    return sorted(set(StageLock.objects.filter(stage__in=("technical", "commercial"))
-                      .values_list("committee_id", flat=True)))
+    return committees_with_locked_scores()
 
 
 def platform_score_rows(report: ExpertReport | None = None) -> list[dict]:

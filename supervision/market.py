@@ -72,13 +72,10 @@ class MarketReport:
 
 
 def _opened_tenders():
-    from bidding.opening.models import BidOpening
-    from bidding.tenders.models import Tender
+    from bidding.opening.selectors import opened_tender_ids
+    from bidding.tenders.selectors import tenders
 
-    ids = (BidOpening.objects.filter(status=BidOpening.Status.DECRYPTED,
-                                     announced_at__isnull=False)
-           .values_list("session__tender_id", flat=True).distinct())
-    return Tender.objects.filter(pk__in=list(ids)).order_by("pk")
+    return tenders().filter(pk__in=opened_tender_ids()).order_by("pk")
 
 
 def platform_rows(report: MarketReport | None = None) -> list[dict]:
@@ -119,19 +116,15 @@ def tender_outcome(tender) -> tuple[str | None, dict[str, int], dict[str, str]]:
     """The winning bid's public id (None before the award); per bid public id, 1 if the
     evaluation disqualified it, 0 if it qualified (bids not yet judged are absent); and
     the disqualified bids' rejection reasons."""
-    from bidding.award.models import AwardDecision
-    from bidding.evaluation.models import EvaluatedBid
+    from bidding.award.selectors import winner_public_id
+    from bidding.evaluation.selectors import qualification_outcomes
 
-    win = (AwardDecision.objects.filter(tender_id=tender.pk)
-           .values_list("winner__public_id", flat=True).first())
     disq, reasons = {}, {}
-    for pid, ok, reason in (EvaluatedBid.objects
-                            .filter(committee__tender_id=tender.pk, qualified__isnull=False)
-                            .values_list("bid__public_id", "qualified", "rejection_reason")):
-        disq[str(pid)] = int(not ok)
+    for pid, ok, reason in qualification_outcomes(tender.pk):
+        disq[pid] = int(not ok)
         if not ok:
-            reasons[str(pid)] = reason
-    return (str(win) if win is not None else None), disq, reasons
+            reasons[pid] = reason
+    return winner_public_id(tender.pk), disq, reasons
 
 
 def run_market_screens(rows: Iterable[dict]) -> list[ScreenResult]:

@@ -47,13 +47,11 @@ def _json(value):
 
 def tender_rows(tender) -> list[dict]:
     """The tender's opened bids whose prices were announced, as screen rows."""
-    from bidding.bids.models import BidBond
-    from bidding.opening.models import BidOpening
+    from bidding.bids.selectors import bonds_of_tender
+    from bidding.opening.selectors import decrypted_openings
 
-    items = (BidOpening.objects.filter(session__tender=tender, status=BidOpening.Status.DECRYPTED,
-                                       announced_at__isnull=False)
-             .select_related("bid", "bid__bidder").order_by("announce_order", "pk"))
-    bonds = {b.bidder_id: b for b in BidBond.objects.filter(tender=tender)}
+    items = decrypted_openings(tender, announced_only=True)
+    bonds = {b.bidder_id: b for b in bonds_of_tender(tender)}
     max_price = float(tender.max_price) if getattr(tender, "max_price", None) else None
     rows = []
     for item in items:
@@ -103,14 +101,11 @@ def document_rows(tender) -> tuple[list[dict], list[dict]]:
     entry per bid whose text could not be extracted (bid, bidder, credit code, reason):
     none is skipped silently."""
     from bidding.opening.at_rest import DocumentUnavailable
-    from bidding.opening.models import BidOpening
-    from bidding.opening.selectors import open_bid_document
+    from bidding.opening.selectors import decrypted_openings, open_bid_document
     from core.platform_keys import PlatformKeyUnavailable
     from crypto.errors import CryptoError
 
-    items = (BidOpening.objects.filter(session__tender=tender,
-                                       status=BidOpening.Status.DECRYPTED)
-             .select_related("bid", "bid__bidder").order_by("announce_order", "pk"))
+    items = decrypted_openings(tender)
     rows, failed = [], []
     for item in items:
         code = item.bid.bidder.credit_code

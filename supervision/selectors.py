@@ -9,7 +9,7 @@ from django.db.models import Min, Q, QuerySet
 from audit.models import AuditEvent
 from audit.services import audit_object_type
 from bidding.bids.selectors import tenders_still_sealed
-from bidding.tenders.models import Tender
+from bidding.tenders.selectors import TenderStatus, tender_audit_type, tenders
 
 
 def audit_events_visible(now: datetime | None = None) -> QuerySet[AuditEvent]:
@@ -32,12 +32,12 @@ def chain_fields_shown_below(now: datetime | None = None) -> int | None:
     tender was created; so every event before the earliest such creation is visible
     and its chain fields reveal nothing. The cut depends only on public facts (which
     tenders are open), never on whether anyone has bid."""
-    open_ids = list(tenders_still_sealed(now).exclude(status=Tender.Status.DRAFT)
+    open_ids = list(tenders_still_sealed(now).exclude(status=TenderStatus.DRAFT)
                     .values_list("pk", flat=True))
     if not open_ids:
         return None
     created = AuditEvent.objects.filter(
-        action="tender.create", object_type=audit_object_type(Tender),
+        action="tender.create", object_type=tender_audit_type(),
         object_id__in=[str(pk) for pk in open_ids],
     )
     if created.values("object_id").distinct().count() < len(open_ids):
@@ -61,7 +61,7 @@ def audit_events_filtered(qs: QuerySet[AuditEvent], *, tender: str = "", actor: 
     from django.utils import timezone
 
     if tender := (tender or "").strip():
-        found = Tender.objects.filter(reference__iexact=tender).first()
+        found = tenders().filter(reference__iexact=tender).first()
         match = Q(summary__icontains=tender)
         if found is not None:
             match |= Q(object_type=audit_object_type(found), object_id=str(found.pk))

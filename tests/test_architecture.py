@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXPECTED_CONTRACTS = {
     "The procedure reads downward: later stages use earlier ones and the core, never back",
     "Nothing imports supervision: it reads the others through their selectors",
+    "supervision reads the procedure and the pool through their selectors, never their models",
     "crypto is the wire specification: no Django, no platform code",
     "The bidder's tool runs on the bidder's machine: crypto and the standard library only",
     "The core imports no domain app (stages add to its registries instead)",
@@ -31,6 +32,15 @@ def test_the_import_contracts_name_every_house_rule():
     assert order.index("bidding.opening") < order.index("bidding.bids")
     assert order.index("bidding.bids") < order.index("bidding.tenders")
     assert order.index("bidding.tenders") < order.index("core") < order.index("crypto")
+
+
+def test_supervision_may_not_import_any_stage_or_pool_model():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    contract = next(c for c in config["contracts"] if c["name"].startswith("supervision reads"))
+    assert contract["type"] == "forbidden" and contract["source_modules"] == ["supervision"]
+    stages = ("tenders", "bids", "opening", "evaluation", "award")
+    assert set(contract["forbidden_modules"]) == {
+        *(f"bidding.{s}.models" for s in stages), "expert_pool.models"}
 
 
 def test_every_import_contract_is_kept():

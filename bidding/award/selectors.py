@@ -10,7 +10,16 @@ from django.utils import timezone
 
 from bidding.tenders.models import Tender
 
-from .models import AwardDecision, Contract, Notice, Objection, PriceOffer, PriceRound, Publicity
+from .models import (
+    AwardDecision,
+    Contract,
+    ContractVersion,
+    Notice,
+    Objection,
+    PriceOffer,
+    PriceRound,
+    Publicity,
+)
 
 
 def publicity_of(tender: Tender) -> Publicity | None:
@@ -195,3 +204,57 @@ def price_round_page(user, tender: Tender) -> dict | None:
             "is_custodian": bool(getattr(user, "is_authenticated", False)) and
             TenderKeyShare.objects.filter(tender=tender, custodian=user).exists(),
             "receipt": state["you"] is not None}
+
+
+# ------------------------------------------------------------ reads for supervision
+# supervision reads the award only through these (import contract in pyproject.toml).
+
+
+def award_decision_of(tender) -> AwardDecision | None:
+    """The tender's award decision (with winner bid and bidder), or None. Used by
+    supervision (inspections' filing deadline, open data)."""
+    return AwardDecision.objects.select_related("winner__bidder").filter(tender=tender).first()
+
+
+def award_noticed(tender) -> AwardDecision | None:
+    """The tender's award decision once the award notices went out, else None. Used by
+    supervision (results filings, open data)."""
+    return (AwardDecision.objects.select_related("winner__bidder")
+            .filter(tender=tender, notices_at__isnull=False).first())
+
+
+def supervisor_report_sent(tender) -> bool:
+    """Whether the award's report to the supervisor (Law 47) was submitted. Used by
+    supervision's results filing."""
+    return AwardDecision.objects.filter(tender=tender, supervisor_report_at__isnull=False).exists()
+
+
+def winner_public_id(tender_id: int) -> str | None:
+    """The winning bid's public id, None before the award. Used by supervision's market
+    screens."""
+    win = (AwardDecision.objects.filter(tender_id=tender_id)
+           .values_list("winner__public_id", flat=True).first())
+    return str(win) if win is not None else None
+
+
+def awarded_tender_ids() -> set[int]:
+    """The tenders with an award decision (a winner). Used by supervision's market
+    screens (bid rotation and perennial losers run over these only)."""
+    return set(AwardDecision.objects.values_list("tender_id", flat=True))
+
+
+def signed_contract_of(tender) -> Contract | None:
+    """The tender's contract once signed, else None. Used by supervision's open data."""
+    return Contract.objects.filter(tender=tender, signed_at__isnull=False).first()
+
+
+def latest_contract_version(tender):
+    """The tender's newest contract version (``ContractVersion``), or None. Used by
+    supervision's results filing."""
+    return ContractVersion.objects.filter(contract__tender=tender).order_by("-number").first()
+
+
+def award_objections_of(tender, organisation_id: int):
+    """The objections a bidder raised against the tender's award, oldest first. Used by
+    supervision's complaints (a complaint follows an objection, Reg 60)."""
+    return Objection.objects.filter(tender=tender, bidder_id=organisation_id).order_by("raised_at")

@@ -116,3 +116,24 @@ def refunds_due(now: datetime | None = None) -> list[RefundDue]:
 def bidder_organisations(tender: Tender) -> set[int]:
     """Every organisation that ever uploaded a bid version on the tender."""
     return set(Bid.objects.filter(tender=tender).values_list("bidder_id", flat=True))
+
+
+# ------------------------------------------------------------ reads for supervision
+# supervision reads bids only through these (import contract in pyproject.toml).
+
+
+def bids_of_tender(tender_id: int) -> QuerySet[Bid]:
+    """Every bid (all versions) of the tender, with its bidder. Used by supervision
+    (case evidence, the inspector's avoidance check); callers keep bids sealed until the
+    bidding closes (``tenders_still_sealed``)."""
+    return Bid.objects.filter(tender_id=tender_id).select_related("bidder")
+
+
+def bid_with_tender(pk: int) -> Bid | None:
+    """One bid with its tender and bidder, or None. Used by supervision (case evidence)."""
+    return Bid.objects.select_related("tender", "bidder").filter(pk=pk).first()
+
+
+def bonds_of_tender(tender) -> QuerySet[BidBond]:
+    """The tender's bid bonds. Used by supervision's screens (bond rows beside prices)."""
+    return BidBond.objects.filter(tender=tender)

@@ -24,6 +24,7 @@ from . import rules
 from .models import (
     SHEET_STAGES,
     Committee,
+    EvaluatedBid,
     EvaluationClarification,
     EvaluationReport,
     Member,
@@ -268,3 +269,82 @@ def room_state(committee: Committee, member: Member | None) -> dict:
         if member is not None:
             state["sheet"] = sheet_view(member, stage)
     return state
+
+
+# ------------------------------------------------------------ reads for supervision
+# supervision reads the evaluation only through these (import contract in pyproject.toml).
+
+
+def qualification_outcomes(tender_id: int) -> list[tuple[str, bool, str]]:
+    """Per judged bid of the tender: (bid public id, qualified, rejection reason); bids
+    not yet judged are absent. Used by supervision's market screens."""
+    return [(str(pid), ok, reason) for pid, ok, reason in EvaluatedBid.objects
+            .filter(committee__tender_id=tender_id, qualified__isnull=False)
+            .values_list("bid__public_id", "qualified", "rejection_reason")]
+
+
+def committees_with_locked_scores() -> list[int]:
+    """The committees that locked a scored stage (technical or commercial), ascending.
+    Used by supervision's expert screens."""
+    return sorted(set(StageLock.objects.filter(stage__in=("technical", "commercial"))
+                      .values_list("committee_id", flat=True)))
+
+
+def locked_score_rows(committee_ids=None) -> list[tuple]:
+    """The valid scores of locked stages (void scores of replaced members left out, Reg
+    48), as tuples (member id, expert code, tender id, tender reference, bid code, bidder
+    credit code, bidder name, criterion number, criterion name, criterion max score,
+    value); ``committee_ids`` narrows them. Used by supervision's expert screens."""
+    from django.db.models import Exists, OuterRef
+
+    locked = StageLock.objects.filter(committee_id=OuterRef("member__committee_id"),
+                                      stage=OuterRef("stage"))
+    qs = (Score.objects.filter(void=False, value__isnull=False, criterion__isnull=False)
+          .filter(Exists(locked)))
+    if committee_ids is not None:
+        qs = qs.filter(member__committee_id__in=list(committee_ids))
+    return list(qs.values_list(
+        "member_id", "member__expert__code", "member__committee__tender_id",
+        "member__committee__tender__reference", "evaluated_bid__code",
+        "evaluated_bid__bid__bidder__credit_code", "evaluated_bid__bid__bidder__name",
+        "criterion__number", "criterion__name", "criterion__max_score", "value"))
+
+
+def sat_on_committee(tender, user) -> bool:
+    """Whether the user is a member of the tender's committee. Used by supervision's
+    inspections (an inspector who evaluated the tender may not inspect it)."""
+    return Member.objects.filter(committee__tender=tender, user=user).exists()
+
+
+def committee_expert_ids(tender) -> list[int]:
+    """The pool experts on the tender's committee. Used by supervision's spot checks."""
+    return list(Member.objects.filter(committee__tender=tender, expert__isnull=False)
+                .values_list("expert_id", flat=True))
+
+
+def reports_completed_between(start, end) -> list[str]:
+    """References of the tenders whose evaluation report was completed between two dates
+    (inclusive), sorted. Used by supervision's spot checks."""
+    return sorted(EvaluationReport.objects.filter(
+        completed_at__date__gte=start, completed_at__date__lte=end,
+        tender__committee__isnull=False).values_list("tender__reference", flat=True))
+
+
+def report_of(tender, *, completed: bool = False) -> EvaluationReport | None:
+    """The tender's evaluation report (``completed``: only once completed), or None. Used
+    by supervision (spot checks, results filings)."""
+    qs = EvaluationReport.objects.filter(tender=tender)
+    if completed:
+        qs = qs.filter(completed_at__isnull=False)
+    return qs.first()
+
+
+def members_with_scores(tender) -> list[dict]:
+    """Each member of the tender's committee with their expert and scores (``member``,
+    ``expert``, ``scores``). Used by supervision's spot-check review."""
+    out = []
+    for m in Member.objects.filter(committee__tender=tender).select_related("expert"):
+        scores = Score.objects.filter(member=m).select_related("criterion").order_by(
+            "evaluated_bid_id", "criterion_id")
+        out.append({"member": m, "expert": m.expert, "scores": list(scores)})
+    return out

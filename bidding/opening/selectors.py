@@ -17,7 +17,7 @@ from bidding.bids.models import Bid
 from bidding.tenders.models import Tender
 
 from . import at_rest
-from .models import OpeningSession, OpeningSignin
+from .models import BidOpening, Objection, OpeningSession, OpeningSignin
 from .services import announced_row, counters, objection_row
 
 # Later stages that hold a round in this hall (the award's second price round) add their
@@ -162,3 +162,41 @@ def bid_document_meta(bid_opening) -> dict | None:
         "key_id": bid_opening.document_key_id,
         "decrypted_at": bid_opening.decrypted_at,
     }
+
+
+# ------------------------------------------------------------ reads for supervision
+# supervision reads the opening only through these (import contract in pyproject.toml).
+
+
+def opened_tender_ids() -> list[int]:
+    """The tenders with at least one decrypted bid whose price was announced. Used by
+    supervision's market screens."""
+    return list(BidOpening.objects.filter(status=BidOpening.Status.DECRYPTED,
+                                          announced_at__isnull=False)
+                .values_list("session__tender_id", flat=True).distinct())
+
+
+def decrypted_openings(tender, *, announced_only: bool = False):
+    """The tender's decrypted bids (``BidOpening`` rows, with bid and bidder) in announce
+    order; ``announced_only``: only those whose price was announced. Used by supervision's
+    screens (price rows, bid documents through ``open_bid_document``)."""
+    qs = BidOpening.objects.filter(session__tender=tender, status=BidOpening.Status.DECRYPTED)
+    if announced_only:
+        qs = qs.filter(announced_at__isnull=False)
+    return qs.select_related("bid", "bid__bidder").order_by("announce_order", "pk")
+
+
+def closed_opening_session(tender) -> OpeningSession | None:
+    """The tender's opening session once its record is closed (closed phase and time),
+    else None. Used by supervision's open data (bidders are public only then)."""
+    session = OpeningSession.objects.filter(tender=tender).first()
+    if session is None or session.phase != OpeningSession.Phase.CLOSED or not session.closed_at:
+        return None
+    return session
+
+
+def opening_objections_of(tender, organisation_id: int):
+    """The objections a bidder raised at the tender's opening, with their session, oldest
+    first. Used by supervision's complaints (a complaint follows an objection, Reg 60)."""
+    return (Objection.objects.filter(session__tender=tender, bidder_id=organisation_id)
+            .select_related("session").order_by("raised_at"))

@@ -8,8 +8,12 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.policies import is_bidder, is_tenderer
 
-from .models import Clarification, DocumentRegistration, Tender, TenderKeyShare
+from .models import Clarification, DocumentRegistration, Tender, TenderDocument, TenderKeyShare
 from .reference import Category, Region
+
+#: The tender's states, for readers that compare or filter on them without the model
+#: (supervision: complaints, open data, its lifecycle hooks).
+TenderStatus = Tender.Status
 
 PUBLIC_STATUSES = [s for s in Tender.Status.values if s != Tender.Status.DRAFT]
 
@@ -155,3 +159,30 @@ def key_share_of(tender: Tender, user) -> TenderKeyShare | None:
     if not user.is_authenticated:
         return None
     return TenderKeyShare.objects.filter(tender=tender, custodian=user).first()
+
+
+# ------------------------------------------------------------ reads for supervision
+# supervision reads tenders only through these (import contract in pyproject.toml).
+
+
+def tenders() -> QuerySet[Tender]:
+    """Every tender, drafts included, to filter further. Used by supervision (audit
+    viewer, cases, complaints, inspections, open data), which may not import the model."""
+    return Tender.objects.all()
+
+
+def tender_audit_type() -> str:
+    """The ``object_type`` audit events give tenders. Used by supervision's audit viewer."""
+    from audit.services import audit_object_type
+
+    return audit_object_type(Tender)
+
+
+def tender_documents(tender_id: int) -> QuerySet[TenderDocument]:
+    """The tender's documents. Used by supervision (case evidence a supervisor may pick)."""
+    return TenderDocument.objects.filter(tender_id=tender_id)
+
+
+def tender_document(pk: int) -> TenderDocument | None:
+    """One tender document with its tender, or None. Used by supervision (case evidence)."""
+    return TenderDocument.objects.select_related("tender").filter(pk=pk).first()

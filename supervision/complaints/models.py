@@ -15,7 +15,6 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
-from bidding.tenders.models import Tender
 
 
 class Matter(models.TextChoices):
@@ -33,7 +32,7 @@ class Objection(models.Model):
     """An objection to the tender documents (Reg 22), raised with the tenderer."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    tender = models.ForeignKey(Tender, on_delete=models.PROTECT,
+    tender = models.ForeignKey("tenders.Tender", on_delete=models.PROTECT,
                                related_name="document_objections")
     party = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
@@ -69,7 +68,8 @@ class Complaint(models.Model):
         DISMISSED = "dismissed", _("Dismissed")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    tender = models.ForeignKey(Tender, on_delete=models.PROTECT, related_name="complaints")
+    tender = models.ForeignKey("tenders.Tender", on_delete=models.PROTECT,
+                               related_name="complaints")
     complainant = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                  related_name="+")

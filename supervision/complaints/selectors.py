@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.policies import is_oversight
-from bidding.tenders.models import Tender
+from bidding.tenders.selectors import tenders
 
 from . import services
 from .models import Complaint, Objection
@@ -18,7 +18,7 @@ def visible_complaints(user):
         return qs
     if not user.is_authenticated or not user.organisation_id:
         return qs.none()
-    owned = Tender.objects.filter(Q(tenderer_id=user.organisation_id) |
+    owned = tenders().filter(Q(tenderer_id=user.organisation_id) |
                                   Q(agency_id=user.organisation_id)).values("pk")
     if user.role == "tenderer":
         return qs.filter(Q(complainant_id=user.organisation_id) | Q(tender_id__in=owned))

@@ -20,7 +20,7 @@ from accounts.models import Organisation
 from accounts.services import notify
 from audit.services import audit_record
 from bidding.tenders import lifecycle
-from bidding.tenders.models import Tender
+from bidding.tenders.selectors import TenderStatus, tenders
 from core import statutory, workdays
 from core.clock import for_each
 from core.refusals import refuse
@@ -28,7 +28,7 @@ from core.refusals import refuse
 from . import policies
 from .models import Complaint, Evidence, Matter, Objection, Pause, Suspension
 
-S = Tender.Status
+S = TenderStatus
 C = Complaint.Status
 
 # Evidence: PDFs and images, each at most this size, at most this many per complaint.
@@ -57,7 +57,7 @@ def _text(value, field: str, *, required: bool = True, limit: int = TEXT_MAX) ->
     return text
 
 
-def _owners(tender: Tender):
+def _owners(tender):
     return Organisation.objects.filter(pk__in=[p for p in tender.owner_organisations() if p])
 
 
@@ -73,7 +73,7 @@ def _link(c: Complaint) -> str:
 
 
 @transaction.atomic
-def objection_raise(*, user, tender: Tender, text: str, now: datetime | None = None) -> Objection:
+def objection_raise(*, user, tender, text: str, now: datetime | None = None) -> Objection:
     """A (would-be) bidder objects to the tender documents, at least 10 days before the
     bid deadline (Reg 22); the tenderer answers within 3 days."""
     now = now or timezone.now()
@@ -130,7 +130,7 @@ def _settled(answered_at, answer_due, now) -> bool:
     return answered_at is not None or (answer_due is not None and now >= answer_due)
 
 
-def prior_objection(*, matter: str, tender: Tender, organisation_id: int, now: datetime):
+def prior_objection(*, matter: str, tender, organisation_id: int, now: datetime):
     """The objection a complaint on ``matter`` rests on, or a refusal saying why there is
     none: (objection, field_name) or raises."""
     if matter == Matter.OTHER:
@@ -141,21 +141,19 @@ def prior_objection(*, matter: str, tender: Tender, organisation_id: int, now: d
             tender=tender, party_id=organisation_id).order_by("raised_at")]
         field = "document_objection"
     elif matter == Matter.OPENING:
-        from bidding.opening.models import Objection as OpeningObjection
+        from bidding.opening.selectors import opening_objections_of
 
         # Answered on the spot; once the opening is closed an unanswered one is settled too.
         rows = []
-        for o in OpeningObjection.objects.filter(session__tender=tender,
-                                                 bidder_id=organisation_id).select_related(
-                "session").order_by("raised_at"):
+        for o in opening_objections_of(tender, organisation_id):
             closed = o.session.closed_at
             rows.append((o, o.answered_at, closed))
         field = "opening_objection"
     else:
-        from bidding.award.models import Objection as AwardObjection
+        from bidding.award.selectors import award_objections_of
 
-        rows = [(o, o.answered_at, o.answer_due) for o in AwardObjection.objects.filter(
-            tender=tender, bidder_id=organisation_id).order_by("raised_at")]
+        rows = [(o, o.answered_at, o.answer_due)
+                for o in award_objections_of(tender, organisation_id)]
         field = "award_objection"
     if not rows:
         raise refuse("matter", _(
@@ -256,7 +254,7 @@ def _store_evidence(c: Complaint, user, items, now) -> list[Evidence]:
     return stored
 
 
-def complaint_file(*, user, tender: Tender, matter: str, text: str, knew_on: date,
+def complaint_file(*, user, tender, matter: str, text: str, knew_on: date,
                    requests: str = "", evidence=(), now: datetime | None = None) -> Complaint:
     """A bidder or another interested party complains to the supervisor (Reg 60)."""
     now = now or timezone.now()
@@ -466,7 +464,7 @@ def resume_tender(*, user, complaint: Complaint, now=None) -> Suspension:
         if s is None:
             raise refuse("__all__", _("The tender is not suspended for this complaint."),
                          "not_suspended")
-        tender = Tender.objects.get(pk=c.tender_id)
+        tender = tenders().get(pk=c.tender_id)
         target = tender.suspended_from or s.from_status
         lifecycle.tender_transition(tender=tender, to=target, by=lifecycle.SUPERVISOR,
                                     actor=user, reason="Reg 62: resumed", now=now)

@@ -13,8 +13,8 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bidding.tenders.models import Tender
-from expert_pool.models import Expert
+from bidding.tenders.selectors import tenders
+from expert_pool.selectors import experts
 
 from . import draws, selectors, services
 from .models import (
@@ -229,8 +229,8 @@ class SpotCheckRateApi(APIView):
     def post(self, request, spot_check_id: int):
         """Rate an expert of a drawn evaluation (1-5 with a comment); it reaches the pool."""
         s = get_object_or_404(SpotCheck, pk=spot_check_id)
-        tender = get_object_or_404(Tender, reference=request.data.get("tender"))
-        expert = get_object_or_404(Expert, code=request.data.get("expert"))
+        tender = get_object_or_404(tenders(), reference=request.data.get("tender"))
+        expert = get_object_or_404(experts(), code=request.data.get("expert"))
         score = serializers.IntegerField().run_validation(request.data.get("score"))
         row = services.spot_check_rate(user=request.user, spot_check=s, tender=tender,
                                        expert=expert, score=score,
@@ -254,7 +254,7 @@ class FilingSubmitApi(APIView):
                    responses={201: FilingSerializer})
     def post(self, request, tender_id: int):
         """The tenderer files the documents or the results with the supervisor."""
-        tender = get_object_or_404(Tender, pk=tender_id)
+        tender = get_object_or_404(tenders(), pk=tender_id)
         f = services.filing_submit(user=request.user, tender=tender,
                                    stage=str(request.data.get("stage", "")))
         return Response(FilingSerializer(f).data, status=status.HTTP_201_CREATED)

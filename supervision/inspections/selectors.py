@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
 from audit.services import audit_object_type
-from bidding.tenders.models import Tender
+from bidding.tenders.selectors import TenderStatus, tenders
 from core.refusals import refuse
 from crypto.chain import canonical_json
 
@@ -26,7 +26,7 @@ from .models import (
     SpotCheckRating,
 )
 
-DEFAULT_STATUSES = [Tender.Status.AWARDED, Tender.Status.CONTRACTED]
+DEFAULT_STATUSES = [TenderStatus.AWARDED, TenderStatus.CONTRACTED]
 DATE_BASES = ("published", "awarded")
 
 
@@ -34,7 +34,7 @@ def clean_population(population: dict) -> dict:
     """The plan's population filter, checked: statuses, categories, regions and which date
     must fall in the period (``published`` or ``awarded``)."""
     statuses = list(population.get("statuses") or DEFAULT_STATUSES)
-    if any(s not in Tender.Status.values for s in statuses):
+    if any(s not in TenderStatus.values for s in statuses):
         raise refuse("population", _("Unknown tender status in the population."), "invalid")
     categories = sorted(population.get("categories") or [])
     regions = sorted(population.get("regions") or [])
@@ -46,10 +46,10 @@ def clean_population(population: dict) -> dict:
             "date": basis}
 
 
-def plan_population(plan: InspectionPlan) -> list[Tender]:
+def plan_population(plan: InspectionPlan) -> list:
     """Tenders the plan may still draw: its filter, less every tender inspected under it."""
     p = plan.population
-    qs = Tender.objects.filter(status__in=p["statuses"])
+    qs = tenders().filter(status__in=p["statuses"])
     if p.get("categories"):
         qs = qs.filter(category__in=p["categories"])
     if p.get("regions"):
@@ -64,34 +64,34 @@ def plan_population(plan: InspectionPlan) -> list[Tender]:
     return list(qs.exclude(pk__in=done).order_by("reference"))
 
 
-def tender_organisations(tender: Tender) -> set[int]:
+def tender_organisations(tender) -> set[int]:
     """The tenderer, its agency and every bidder of the tender."""
-    from bidding.bids.models import Bid
+    from bidding.bids.selectors import bids_of_tender
 
     orgs = set(tender.owner_organisations())
-    orgs |= set(Bid.objects.filter(tender=tender).values_list("bidder_id", flat=True))
+    orgs |= set(bids_of_tender(tender.pk).values_list("bidder_id", flat=True))
     return orgs
 
 
-def _tender_event_q(tender: Tender) -> Q:
+def _tender_event_q(tender) -> Q:
     return (Q(object_type=audit_object_type(tender),
               object_id__in=[str(tender.pk), str(getattr(tender, "public_id", tender.pk))])
             | Q(sealed_tender_id=tender.pk)
             | Q(summary__startswith=tender.reference))
 
 
-def event_concerns(event: AuditEvent, tender: Tender) -> bool:
+def event_concerns(event: AuditEvent, tender) -> bool:
     """Whether an audit event is a record of the tender (its own events, its bids' sealed
     events, or events whose summary names it first)."""
     return AuditEvent.objects.filter(_tender_event_q(tender), pk=event.pk).exists()
 
 
-def avoidance_reasons(inspector: Inspector, tender: Tender) -> list[str]:
+def avoidance_reasons(inspector: Inspector, tender) -> list[str]:
     """Why an inspector may not inspect a tender (empty when they may):
     ``own_organisation`` (the inspector's organisation is the tenderer, agency or a bidder),
     ``declared_interest`` (an organisation they declared an interest in is), ``involved``
     (they acted on the tender: created it, sat on its committee, or any audited act)."""
-    from bidding.evaluation.models import Member
+    from bidding.evaluation.selectors import sat_on_committee
 
     reasons = []
     orgs = tender_organisations(tender)
@@ -101,7 +101,7 @@ def avoidance_reasons(inspector: Inspector, tender: Tender) -> list[str]:
     if inspector.interests.filter(pk__in=orgs).exists():
         reasons.append("declared_interest")
     if (tender.created_by_id == user.pk
-            or Member.objects.filter(committee__tender=tender, user=user).exists()
+            or sat_on_committee(tender, user)
             or AuditEvent.objects.filter(_tender_event_q(tender), actor_id=user.pk).exists()):
         reasons.append("involved")
     return reasons
@@ -134,33 +134,25 @@ def public_plans():
 
 
 def completed_evaluations(start: date, end: date) -> list[str]:
-    from bidding.evaluation.models import EvaluationReport
+    from bidding.evaluation.selectors import reports_completed_between
 
-    return sorted(EvaluationReport.objects.filter(
-        completed_at__date__gte=start, completed_at__date__lte=end,
-        tender__committee__isnull=False).values_list("tender__reference", flat=True))
+    return reports_completed_between(start, end)
 
 
-def committee_experts(tender: Tender) -> list:
-    from bidding.evaluation.models import Member
-    from expert_pool.models import Expert
+def committee_experts(tender) -> list:
+    from bidding.evaluation.selectors import committee_expert_ids
+    from expert_pool.selectors import experts
 
-    ids = Member.objects.filter(committee__tender=tender, expert__isnull=False).values_list(
-        "expert_id", flat=True)
-    return list(Expert.objects.filter(pk__in=list(ids)).order_by("code"))
+    return list(experts().filter(pk__in=committee_expert_ids(tender)).order_by("code"))
 
 
-def spot_check_review(spot_check: SpotCheck, tender: Tender) -> dict:
+def spot_check_review(spot_check: SpotCheck, tender) -> dict:
     """What the supervisor re-reviews: the report (candidates, digest), each member with
     their submitted scores, and the ratings given so far."""
-    from bidding.evaluation.models import EvaluationReport, Member, Score
+    from bidding.evaluation.selectors import members_with_scores, report_of
 
-    report = EvaluationReport.objects.filter(tender=tender).first()
-    members = []
-    for m in Member.objects.filter(committee__tender=tender).select_related("expert"):
-        scores = Score.objects.filter(member=m).select_related("criterion").order_by(
-            "evaluated_bid_id", "criterion_id")
-        members.append({"member": m, "expert": m.expert, "scores": list(scores)})
+    report = report_of(tender)
+    members = members_with_scores(tender)
     rated = {r.expert_id: r for r in SpotCheckRating.objects.filter(spot_check=spot_check,
                                                                     tender=tender)}
     return {"tender": tender, "report": report, "members": members, "rated": rated}
@@ -177,7 +169,7 @@ def _file_sha256(f) -> str:
     return h.hexdigest()
 
 
-def filing_items(tender: Tender, stage: str) -> list[dict]:
+def filing_items(tender, stage: str) -> list[dict]:
     """What a filing covers, read from the platform's records with their SHA-256s;
     refuses when the stage has not been reached."""
     if stage == Filing.Stage.DOCUMENTS:
@@ -186,15 +178,14 @@ def filing_items(tender: Tender, stage: str) -> list[dict]:
                                       "published."), "not_published")
         return [{"kind": "tender_document", "name": d.name, "sha256": d.sha256}
                 for d in tender.documents.order_by("pk")]
-    from bidding.award.models import AwardDecision, ContractVersion
-    from bidding.evaluation.models import EvaluationReport
+    from bidding.award.selectors import award_noticed, latest_contract_version
+    from bidding.evaluation.selectors import report_of
 
-    decision = AwardDecision.objects.filter(tender=tender, notices_at__isnull=False).first()
+    decision = award_noticed(tender)
     if decision is None:
         raise refuse("__all__", _("Results are filed after the award notice."), "not_awarded")
     items = []
-    report = EvaluationReport.objects.filter(tender=tender,
-                                             completed_at__isnull=False).first()
+    report = report_of(tender, completed=True)
     if report is not None:
         items.append({"kind": "evaluation_report", "name": f"{tender.reference} report",
                       "sha256": report.sha256 or hashlib.sha256(
@@ -202,8 +193,7 @@ def filing_items(tender: Tender, stage: str) -> list[dict]:
     items.append({"kind": "award_decision", "name": f"{tender.reference} award",
                   "sha256": _file_sha256(decision.report) if decision.report else
                   hashlib.sha256(canonical_json(decision.record)).hexdigest()})
-    version = ContractVersion.objects.filter(contract__tender=tender).order_by(
-        "-number").first()
+    version = latest_contract_version(tender)
     if version is not None:
         items.append({"kind": "contract", "name": version.document_name,
                       "sha256": version.document_sha256})
@@ -214,11 +204,11 @@ def filings_for_supervisor():
     return Filing.objects.select_related("tender", "filed_by").order_by("status", "-filed_at")
 
 
-def filing_deadline(tender: Tender):
+def filing_deadline(tender):
     """The Law 47 report's due date (the award's), which filing the results meets."""
-    from bidding.award.models import AwardDecision
+    from bidding.award.selectors import award_decision_of
 
-    d = AwardDecision.objects.filter(tender=tender).first()
+    d = award_decision_of(tender)
     return (d.report_due, d.supervisor_report_at) if d else (None, None)
 
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Organisation, User
 from audit.models import AuditEvent
 from audit.services import audit_record, audit_tree_head_latest
-from bidding.tenders.models import Tender
+from bidding.tenders.selectors import tenders as all_tenders
 from core import platform_keys, statutory
 from core.refusals import refuse
 from crypto import randomness, receipts
@@ -128,7 +128,7 @@ PARTY_KINDS = {
 def parties_sync(*, now: datetime | None = None) -> int:
     """Derive the register of supervised parties from the platform: tenderers, agencies,
     bidders and admitted experts. Manual entries are kept. Returns how many were added."""
-    from expert_pool.models import Expert
+    from expert_pool.selectors import active_experts
 
     now = now or timezone.now()
     have = set(SupervisedParty.objects.values_list("kind", "identifier"))
@@ -139,7 +139,7 @@ def parties_sync(*, now: datetime | None = None) -> int:
             new.append(SupervisedParty(kind=kind, source=SupervisedParty.Source.PLATFORM,
                                        organisation=org, name=org.name,
                                        identifier=org.credit_code, added_at=now))
-    for ex in Expert.objects.filter(status=Expert.Status.ACTIVE):
+    for ex in active_experts():
         if (SupervisedParty.Kind.EXPERT, ex.code) not in have:
             new.append(SupervisedParty(kind=SupervisedParty.Kind.EXPERT,
                                        source=SupervisedParty.Source.PLATFORM, expert=ex,
@@ -326,7 +326,7 @@ def round_draw(*, user, round: PlanRound, value: str,
         public_input=r.public_input, candidates=r.tender_candidates, m=r.sample_size)
     inspectors = {i.code: i for i in Inspector.objects.filter(
         pk__in=[int(c[1:]) for c in r.inspector_candidates])}
-    tenders = {t.reference: t for t in Tender.objects.filter(reference__in=r.drawn)}
+    tenders = {t.reference: t for t in all_tenders().filter(reference__in=r.drawn)}
     assignments, skipped = {}, {}
     for ref in r.drawn:
         perm = randomness.select(
@@ -519,7 +519,7 @@ def spot_check_draw(*, user, spot_check: SpotCheck, value: str,
 
 
 @transaction.atomic
-def spot_check_rate(*, user, spot_check: SpotCheck, tender: Tender, expert, score: int,
+def spot_check_rate(*, user, spot_check: SpotCheck, tender, expert, score: int,
                     comment: str, now: datetime | None = None) -> SpotCheckRating:
     """Rate one expert of a drawn evaluation after re-reviewing it; the rating goes to the
     expert's record in the pool (``expert_pool.services.expert_rate``)."""
@@ -561,7 +561,7 @@ def items_digest(items: list[dict]) -> str:
 
 
 @transaction.atomic
-def filing_submit(*, user, tender: Tender, stage: str,
+def filing_submit(*, user, tender, stage: str,
                   now: datetime | None = None) -> Filing:
     """The tenderer files the tender documents (once published) or the results (once the
     award notice is out) with the supervisor. Filing the results is the Law 47 report:
@@ -570,7 +570,7 @@ def filing_submit(*, user, tender: Tender, stage: str,
     policies.require_tender_owner(user, tender)
     if stage not in Filing.Stage.values:
         raise refuse("stage", _("Unknown filing stage."), "invalid")
-    tender = Tender.objects.select_for_update().get(pk=tender.pk)
+    tender = all_tenders().select_for_update().get(pk=tender.pk)
     live = Filing.objects.filter(tender=tender, stage=stage).exclude(
         status=Filing.Status.RETURNED)
     if live.exists():
@@ -586,10 +586,9 @@ def filing_submit(*, user, tender: Tender, stage: str,
                  summary=f"{tender.reference}: {stage} filed")
     if stage == Filing.Stage.RESULTS:
         from bidding.award.deadlines import supervisor_report_submit
-        from bidding.award.models import AwardDecision
+        from bidding.award.selectors import supervisor_report_sent
 
-        if not AwardDecision.objects.filter(tender=tender,
-                                            supervisor_report_at__isnull=False).exists():
+        if not supervisor_report_sent(tender):
             supervisor_report_submit(user=user, tender=tender, now=now)
     return filing
 

@@ -54,12 +54,12 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts.models import Organisation
-from bidding.award.models import AwardDecision, Contract, Publicity
-from bidding.opening.models import OpeningSession
-from bidding.tenders.models import Tender
+from bidding.award.selectors import award_noticed, publicity_of, signed_contract_of
+from bidding.opening.selectors import closed_opening_session
 from bidding.tenders.reference import Category, EvaluationMethod, ProcedureType
+from bidding.tenders.selectors import TenderStatus, tenders
 
-S = Tender.Status
+S = TenderStatus
 OCDS_VERSION = "1.1"
 DEFAULT_PREFIX = "ocds-xxxxxx-ggzy"
 DEFAULT_LICENSE = "https://creativecommons.org/licenses/by/4.0/"
@@ -67,7 +67,7 @@ DEFAULT_LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 # org-id.guide lists that register as CN-SAMR.
 ORG_SCHEME = "CN-SAMR"
 
-STATUS = {  # Tender.Status -> OCDS tenderStatus (closed codelist)
+STATUS = {  # TenderStatus -> OCDS tenderStatus (closed codelist)
     S.PUBLISHED: "active", S.BIDDING_CLOSED: "active", S.OPENING: "active",
     S.OPENED: "active", S.EVALUATION: "active", S.CANDIDATES: "active", S.AWARD: "active",
     S.SUSPENDED: "active", S.AWARDED: "complete", S.CONTRACTED: "complete",
@@ -87,7 +87,7 @@ def prefix() -> str:
     return getattr(settings, "OCDS_PREFIX", DEFAULT_PREFIX)
 
 
-def ocid(tender: Tender) -> str:
+def ocid(tender) -> str:
     return f"{prefix()}-{tender.reference}"
 
 
@@ -170,13 +170,13 @@ def _add_role(roles: dict, org: Organisation, role: str) -> None:
 # ------------------------------------------------------------------ what is public
 
 
-def published_tenders() -> QuerySet[Tender]:
+def published_tenders() -> QuerySet:
     """Tenders that have been published (never drafts), oldest first."""
-    return (Tender.objects.exclude(status=S.DRAFT).filter(published_at__isnull=False)
+    return (tenders().exclude(status=S.DRAFT).filter(published_at__isnull=False)
             .select_related("tenderer", "agency").order_by("published_at", "pk"))
 
 
-def tenders_changed_since(since: datetime) -> QuerySet[Tender]:
+def tenders_changed_since(since: datetime) -> QuerySet:
     """Published tenders with a release dated at or after ``since`` (a superset: the
     releases themselves are filtered by date in ``releases_for``)."""
     return published_tenders().filter(
@@ -188,16 +188,13 @@ def tenders_changed_since(since: datetime) -> QuerySet[Tender]:
         | Q(contract__versions__winner_signed_at__gte=since)).distinct()
 
 
-def _closed_opening(tender: Tender) -> OpeningSession | None:
+def _closed_opening(tender):
     """The opening, once its record is closed and published: only then are the bidders
     public (before, who bid is secret, Law 22)."""
-    session = OpeningSession.objects.filter(tender=tender).first()
-    if session is None or session.phase != OpeningSession.Phase.CLOSED or not session.closed_at:
-        return None
-    return session
+    return closed_opening_session(tender)
 
 
-def _bidders_at_opening(session: OpeningSession) -> list[Organisation]:
+def _bidders_at_opening(session) -> list[Organisation]:
     seen: dict[int, Organisation] = {}
     for row in session.bids.select_related("bid__bidder").order_by("bid__bidder__name"):
         seen.setdefault(row.bid.bidder_id, row.bid.bidder)
@@ -207,7 +204,7 @@ def _bidders_at_opening(session: OpeningSession) -> list[Organisation]:
 # ------------------------------------------------------------------ the tender section
 
 
-def _documents(tender: Tender, up_to_amendment: int, base: str) -> list[dict]:
+def _documents(tender, up_to_amendment: int, base: str) -> list[dict]:
     out = []
     for doc in tender.documents.select_related("amendment").order_by("uploaded_at", "pk"):
         number = doc.amendment.number if doc.amendment_id else 0
@@ -229,7 +226,7 @@ def _documents(tender: Tender, up_to_amendment: int, base: str) -> list[dict]:
     return out
 
 
-def _criteria_details(tender: Tender) -> str:
+def _criteria_details(tender) -> str:
     lines = []
     for c in tender.criteria.all():
         points = f" ({c.max_score} 分)" if c.max_score is not None else " (合格/不合格)"
@@ -237,7 +234,7 @@ def _criteria_details(tender: Tender) -> str:
     return "\n".join(lines)
 
 
-def _tender_section(tender: Tender, *, status: str, amendments: list, base: str,
+def _tender_section(tender, *, status: str, amendments: list, base: str,
                     opening=None, bidders: list[Organisation] | None = None) -> dict:
     """The ``tender`` object as it stood after ``amendments`` (a list of Amendment)."""
     last = amendments[-1] if amendments else None
@@ -284,12 +281,12 @@ def _tender_section(tender: Tender, *, status: str, amendments: list, base: str,
 # ------------------------------------------------------------------ awards and contracts
 
 
-def _award_id(tender: Tender, bid_public_id: str) -> str:
+def _award_id(tender, bid_public_id: str) -> str:
     return f"{tender.reference}-award-{bid_public_id}"
 
 
-def _candidate_awards(tender: Tender, publicity: Publicity, *, status: str,
-                      winner: str | None = None, decision: AwardDecision | None = None,
+def _candidate_awards(tender, publicity, *, status: str,
+                      winner: str | None = None, decision=None,
                       orgs: dict[str, Organisation]) -> list[dict]:
     awards = []
     for row in publicity.candidates:
@@ -311,7 +308,7 @@ def _candidate_awards(tender: Tender, publicity: Publicity, *, status: str,
     return awards
 
 
-def _contract_section(tender: Tender, contract: Contract, award_id: str, version,
+def _contract_section(tender, contract, award_id: str, version,
                       amendments: list) -> dict:
     terms = version.terms or {}
     out = {"id": str(contract.public_id), "awardID": award_id,
@@ -330,7 +327,7 @@ def _contract_section(tender: Tender, contract: Contract, award_id: str, version
 # ------------------------------------------------------------------ releases
 
 
-def _release(process: Tender, suffix: str, tag: str, date: datetime, parties: list[dict],
+def _release(process, suffix: str, tag: str, date: datetime, parties: list[dict],
              **sections) -> dict:
     the_ocid = ocid(process)
     release = {"ocid": the_ocid, "id": f"{the_ocid}-{suffix}", "date": when(date),
@@ -340,7 +337,7 @@ def _release(process: Tender, suffix: str, tag: str, date: datetime, parties: li
     return release
 
 
-def releases_for(tender: Tender, *, since: datetime | None = None,
+def releases_for(tender, *, since: datetime | None = None,
                  base: str | None = None) -> list[dict]:
     """Every public release of one published tender, in date order (at or after
     ``since`` if given). A draft has none. ``base``: the platform's URL for links
@@ -378,9 +375,8 @@ def releases_for(tender: Tender, *, since: datetime | None = None,
         return _tender_section(tender, status=status, amendments=amendments, base=base,
                                opening=session, bidders=bidders)
 
-    publicity = Publicity.objects.filter(tender=tender).first()
-    decision = (AwardDecision.objects.select_related("winner__bidder")
-                .filter(tender=tender, notices_at__isnull=False).first())
+    publicity = publicity_of(tender)
+    decision = award_noticed(tender)
     orgs = {o.credit_code: o for o in (bidders or [])}
     if decision is not None:
         orgs.setdefault(decision.winner.bidder.credit_code, decision.winner.bidder)
@@ -408,7 +404,7 @@ def releases_for(tender: Tender, *, since: datetime | None = None,
             tender, "award", "award", decision.notices_at, _parties(roles),
             tender=tender_now("complete"), awards=awards)))
 
-        contract = Contract.objects.filter(tender=tender, signed_at__isnull=False).first()
+        contract = signed_contract_of(tender)
         if contract is not None:
             award_id = _award_id(tender, winner_bid)
             versions = [v for v in contract.versions.order_by("number") if v.complete]
@@ -472,20 +468,20 @@ def package_metadata(*, uri: str, published: datetime | None = None) -> dict:
     return meta
 
 
-def iter_releases(tenders: Iterable[Tender], *, since: datetime | None = None,
+def iter_releases(tenders: Iterable, *, since: datetime | None = None,
                   base: str | None = None) -> Iterator[dict]:
     for tender in tenders:
         yield from releases_for(tender, since=since, base=base)
 
 
-def release_package(tenders: Iterable[Tender], *, uri: str, since: datetime | None = None,
+def release_package(tenders: Iterable, *, uri: str, since: datetime | None = None,
                     base: str | None = None) -> dict:
     """A release package in memory (the API's pages; a bounded number of tenders)."""
     return {**package_metadata(uri=uri),
             "releases": list(iter_releases(tenders, since=since, base=base))}
 
 
-def write_release_package(out: IO[str], tenders: Iterable[Tender], *, uri: str,
+def write_release_package(out: IO[str], tenders: Iterable, *, uri: str,
                           since: datetime | None = None, base: str | None = None,
                           progress=None) -> int:
     """Stream a release package to ``out`` one tender at a time, so memory holds one
@@ -547,7 +543,7 @@ def merge(releases: list[dict]) -> dict:
     return compiled
 
 
-def record_package(tender: Tender, *, uri: str, base: str | None = None) -> dict:
+def record_package(tender, *, uri: str, base: str | None = None) -> dict:
     """The record of one tender: its releases embedded and the compiled release."""
     releases = releases_for(tender, base=base)
     meta = package_metadata(uri=uri)
@@ -555,7 +551,7 @@ def record_package(tender: Tender, *, uri: str, base: str | None = None) -> dict
                                   "compiledRelease": merge(releases)}]}
 
 
-def tender_for_ocid(value: str) -> Tender | None:
+def tender_for_ocid(value: str):
     """The published tender an ocid names under the configured prefix, or None."""
     start = prefix() + "-"
     if not value.startswith(start):

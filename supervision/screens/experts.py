@@ -83,17 +83,10 @@ def expert_seat_rows(*, since: datetime | None = None) -> list[dict]:
     """The platform's seats as rows: every drawn expert who was called or confirmed
     (backups never called did not sit), with the tender's tenderer and the draw time.
     Imports Django lazily: the screens stay plain Python for the batch command."""
-    from expert_pool.models import DrawMember
+    from expert_pool.selectors import seat_rows
 
-    qs = DrawMember.objects.filter(
-        status__in=[DrawMember.Status.CONFIRMED, DrawMember.Status.CALLED],
-        draw__drawn_at__isnull=False)
-    if since is not None:
-        qs = qs.filter(draw__drawn_at__gte=since)
     return [{"expert": code, "tenderer": credit, "tender": ref, "at": at, "tender_id": pk}
-            for code, credit, ref, pk, at in qs.values_list(
-                "expert__code", "draw__tender__tenderer__credit_code",
-                "draw__tender__reference", "draw__tender_id", "draw__drawn_at")]
+            for code, credit, ref, pk, at in seat_rows(since)]
 
 
 def screen_platform_experts(*, now: datetime | None = None) -> ScreenResult:
@@ -306,23 +299,11 @@ def score_rows(committee_ids: Sequence[int] | None = None) -> list[dict]:
     (replaced members, Reg 48) left out. ``bidder`` is the bidder's credit code,
     ``expert`` the drawn expert's code (None for a tenderer's representative), ``bid``
     the evaluation's bid code. Imports Django lazily."""
-    from django.db.models import Exists, OuterRef
+    from bidding.evaluation.selectors import locked_score_rows
 
-    from bidding.evaluation.models import Score, StageLock
-
-    locked = StageLock.objects.filter(committee_id=OuterRef("member__committee_id"),
-                                      stage=OuterRef("stage"))
-    qs = (Score.objects.filter(void=False, value__isnull=False, criterion__isnull=False)
-          .filter(Exists(locked)))
-    if committee_ids is not None:
-        qs = qs.filter(member__committee_id__in=list(committee_ids))
-    fields = ("member_id", "member__expert__code", "member__committee__tender_id",
-              "member__committee__tender__reference", "evaluated_bid__code",
-              "evaluated_bid__bid__bidder__credit_code", "evaluated_bid__bid__bidder__name",
-              "criterion__number", "criterion__name", "criterion__max_score", "value")
     return [{"member": m, "expert": code, "tender": t, "tender_reference": ref, "bid": bid,
              "bidder": credit, "bidder_name": name, "criterion": number,
              "criterion_name": cname, "max_score": float(top) if top is not None else None,
              "value": float(value)}
             for m, code, t, ref, bid, credit, name, number, cname, top, value
-            in qs.values_list(*fields)]
+            in locked_score_rows(committee_ids)]
