@@ -11,8 +11,9 @@ Outcomes: a bid is ``disqualified`` when the evaluation failed it at qualificati
 ``AwardDecision.winner``; a tender not yet evaluated or awarded has neither (None, not
 0). The Cardinal indicators that need them (``OUTCOME_SCREENS``) run on the tenders whose
 outcome is known, with their fences over those tenders only. Bid rotation and perennial
-losers stay skipped (``SKIPPED``): they read a bidder's whole record, and a tender not
-yet awarded would count as a loss for every bidder.
+losers (``WINNER_SCREENS``) read a bidder's whole record of wins and losses, where a
+tender not yet awarded would count as a loss for every bidder: they run on the
+sub-market of awarded tenders only (``winner_screens``).
 
 When it runs: after each opening closes (``on_opening_closed`` queues the Celery task
 ``supervision.tasks.screen_market`` once the opening commits), and when a tender reaches
@@ -54,10 +55,12 @@ DUPLICATES = {"R028": "identical_prices"}
 # screens' flags alone.
 MARKET_CODES = ("cobidding_group", "bid_rotation", "perennial_loser",
                 *cardinal.INDICATORS)
-# Skipped on platform data, with the column they need that the platform does not have.
-SKIPPED = {
-    "bid_rotation": "winner of every tender", "perennial_loser": "winner of every tender",
-}
+# The cross-tender screens that read bidders' records of wins and losses: they run over
+# the awarded tenders only (a tender not yet awarded is no one's loss).
+WINNER_SCREENS = ("bid_rotation", "perennial_loser")
+# Skipped on platform data, with the column they need that the platform does not have:
+# none any more (the winner screens run on the awarded tenders).
+SKIPPED: dict[str, str] = {}
 
 
 @dataclass
@@ -146,6 +149,7 @@ def run_market_screens(rows: Iterable[dict]) -> list[ScreenResult]:
             r.tender = tender
             out.append(r)
     out += outcome_screens(rows)
+    out += winner_screens(rows)
     if market.has("bidder"):
         screened = cross_tender_screening(market)
         for ts in screened.tenders.values():
@@ -185,10 +189,31 @@ def outcome_screens(rows: list[dict]) -> list[ScreenResult]:
     return out
 
 
+def winner_screens(rows: list[dict]) -> list[ScreenResult]:
+    """Bid rotation and perennial losers over the sub-market of awarded tenders (every
+    bid's ``winner`` known): wins and losses are counted there only, so a tender still
+    being evaluated is no loss. Co-bidding groups are found in that sub-market too
+    (rotation is a finding only within a group); their own flags come from the whole
+    market (``run_market_screens``), so only the winner screens' results are kept."""
+    known: dict = {}
+    for r in rows:
+        known[r["tender"]] = known.get(r["tender"], True) and r.get("winner") is not None
+    awarded = {t for t, k in known.items() if k}
+    sub = Market.from_rows({k: v for k, v in r.items() if k != "disqualified"}
+                           for r in rows if r["tender"] in awarded)
+    if not sub.tenders or not sub.has("bidder", "winner"):
+        return []
+    screened = cross_tender_screening(sub)
+    return [r for ts in screened.tenders.values() for r in ts.results
+            if r.code in WINNER_SCREENS]
+
+
 def _subjects(result: ScreenResult, bids: list[dict]) -> list[str]:
     """Credit codes the finding names: a group's members, or the bidders of the bids
     its evidence lists (every bidder of the tender when it lists none)."""
     ev = result.evidence or {}
+    if result.code == "perennial_loser" and ev.get("bidder"):
+        return [str(ev["bidder"])]
     if "members" in ev:
         return sorted(str(m) for m in ev["members"])
     by_bid = {str(b["bid"]): str(b["bidder"]) for b in bids}
@@ -252,7 +277,7 @@ def screen_market(*, rows: list[dict] | None = None, now=None) -> MarketReport:
         report.flags = persist(results, rows, now=now)
         rescore()
     log.info("market screens: %s tenders, %s bids, %s flags; skipped %s", report.tenders,
-             report.bids, report.flags, ", ".join(sorted(SKIPPED)))
+             report.bids, report.flags, ", ".join(sorted(SKIPPED)) or "none")
     return report
 
 

@@ -237,12 +237,6 @@ def winner_public_id(tender_id: int) -> str | None:
     return str(win) if win is not None else None
 
 
-def awarded_tender_ids() -> set[int]:
-    """The tenders with an award decision (a winner). Used by supervision's market
-    screens (bid rotation and perennial losers run over these only)."""
-    return set(AwardDecision.objects.values_list("tender_id", flat=True))
-
-
 def signed_contract_of(tender) -> Contract | None:
     """The tender's contract once signed, else None. Used by supervision's open data."""
     return Contract.objects.filter(tender=tender, signed_at__isnull=False).first()
