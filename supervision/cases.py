@@ -519,10 +519,9 @@ def case_decision_issue(*, user, case_id: int, legal_basis: str, reasons: str,
                            kind=spec["kind"], amount=spec["amount"], starts=today,
                            until=spec["until"])
             if spec["kind"] in (Sanction.Kind.EXPERT_SUSPENSION, Sanction.Kind.EXPERT_REMOVAL):
-                # In force at once: expert_pool.avoidance compares with the UTC date
-                # (``ctx.now.date()``), which is yesterday in China until 08:00.
+                # In force at once: expert_pool.avoidance compares with the local day.
                 penalty = expert_penalise(
-                    user=user, code=subject["code"], imposed_on=min(today, now.date()),
+                    user=user, code=subject["code"], imposed_on=today,
                     until=spec["until"],
                     reason=f"{decision.number}: {row.get_kind_display()}",
                     summary=f"expert {subject['code']} penalised by {decision.number}",
