@@ -395,12 +395,18 @@ def test_undecrypted_sheets_nobody_opens_are_withdrawn_when_the_custodians_time_
 
 
 def test_the_round_speaks_on_the_opening_halls_websocket_group_and_prices_only_at_close(
-        django_capture_on_commit_callbacks):
+        django_capture_on_commit_callbacks, settings):
     from asgiref.sync import async_to_sync
     from channels.layers import get_channel_layer
 
     from bidding.opening.realtime import opening_group
 
+    # The events are what this test reads, from a listener in this process: the in-memory
+    # layer (a Redis layer binds channels to the event loop that made them, and
+    # async_to_sync makes a new loop per call). The real stack's fan-out is tested in
+    # tests/stack and measured by bench_hall_fanout.
+    # (channels resets its layers when the setting changes, and again when it is restored.)
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     tender, users, bids, rnd, now = _round()
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()

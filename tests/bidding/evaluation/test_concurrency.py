@@ -10,10 +10,15 @@ from django.db import close_old_connections, connection
 from bidding.evaluation import services
 from bidding.evaluation.models import Score
 from tests.bidding.evaluation.helpers import score_entries
+from tests.bidding.evaluation.room_helpers import seed_specialties
 from tests.bidding.evaluation.test_services import _at_technical
 
-pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True),
-              pytest.mark.services]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
+
+
+@pytest.fixture(autouse=True)
+def _specialties():
+    seed_specialties()  # an earlier transactional test's flush removed them
 
 
 def _in_thread(fn, errors):
