@@ -13,18 +13,22 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import Organisation, User
 from bidding.tenders.selectors import tenders
 from expert_pool.selectors import experts
 
-from . import draws, selectors, services
+from . import draws, policies, selectors, services
 from .models import (
     ChecklistItem,
     Filing,
     Finding,
     Inspection,
     InspectionPlan,
+    Inspector,
     PlanRound,
     SpotCheck,
+    SupervisedParty,
+    SupervisionMatter,
 )
 
 OK = inline_serializer("InspectionsOk", {"id": serializers.IntegerField()})
@@ -84,14 +88,44 @@ class PlanSerializer(serializers.ModelSerializer):
         return [m.code for m in p.matters.all()]
 
 
-class PublicPlansApi(APIView):
-    """Plans with a drawn round, their draw proofs and published results (一公开)."""
+class PlanInSerializer(serializers.Serializer):
+    """plan_create's fields; departments and matters by id."""
 
-    permission_classes = [AllowAny]
+    name = serializers.CharField()
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    departments = serializers.PrimaryKeyRelatedField(queryset=Organisation.objects.all(),
+                                                     many=True)
+    matters = serializers.PrimaryKeyRelatedField(queryset=SupervisionMatter.objects.all(),
+                                                 many=True)
+    sample_count = serializers.IntegerField(required=False, allow_null=True)
+    sample_ratio = serializers.DecimalField(max_digits=4, decimal_places=3, required=False,
+                                            allow_null=True)
+    inspectors_per_inspection = serializers.IntegerField(required=False,
+                                                         default=services.MIN_INSPECTORS)
+    distinct_departments = serializers.BooleanField(required=False, default=True)
+    population = serializers.DictField(required=False, default=dict, help_text=(
+        "statuses, categories, regions (lists) and date: published | awarded"))
+
+
+class PublicPlansApi(APIView):
+    """GET: plans with a drawn round, their draw proofs and published results (一公开).
+    POST: a supervisor creates a plan (services.plan_create)."""
+
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
     @extend_schema(responses={200: PlanSerializer(many=True)})
     def get(self, request):
         return Response(PlanSerializer(selectors.public_plans(), many=True).data)
+
+    @extend_schema(request=PlanInSerializer, responses={201: PlanSerializer})
+    def post(self, request):
+        """Create an inspection plan several departments share (supervisors)."""
+        policies.require_supervisor(request.user)
+        data = _valid(PlanInSerializer, request)
+        plan = services.plan_create(user=request.user, **data)
+        return Response(PlanSerializer(plan).data, status=status.HTTP_201_CREATED)
 
 
 class PublicResultsApi(APIView):
@@ -275,3 +309,174 @@ class FilingAnswerApi(APIView):
         else:
             f = services.filing_acknowledge(user=request.user, filing=f)
         return Response(FilingSerializer(f).data)
+
+
+# ---------------------------------------------------------------- registers (supervisors)
+
+
+def _valid(serializer_class, request) -> dict:
+    s = serializer_class(data=request.data)
+    s.is_valid(raise_exception=True)
+    return dict(s.validated_data)
+
+
+class ChecklistItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ChecklistItem
+        fields = ["id", "number", "text", "text_en", "legal_basis"]
+
+
+class MatterSerializer(serializers.ModelSerializer):
+    departments = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    items = ChecklistItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = SupervisionMatter
+        fields = ["id", "code", "name", "name_en", "legal_basis", "departments", "active",
+                  "items"]
+
+
+class ChecklistItemInSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    text_en = serializers.CharField(required=False, allow_blank=True, default="")
+    legal_basis = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class MatterInSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    name_en = serializers.CharField(required=False, allow_blank=True, default="")
+    legal_basis = serializers.CharField()
+    departments = serializers.PrimaryKeyRelatedField(queryset=Organisation.objects.all(),
+                                                     many=True)
+    items = ChecklistItemInSerializer(many=True)
+
+
+class MattersApi(APIView):
+    """The list of supervision matters with their checklists (监管事项清单)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: MatterSerializer(many=True)})
+    def get(self, request):
+        """Every matter with its checklist (supervisors and the trading centre)."""
+        policies.require_oversight(request.user)
+        qs = SupervisionMatter.objects.prefetch_related("departments", "items")
+        return Response(MatterSerializer(qs, many=True).data)
+
+    @extend_schema(request=MatterInSerializer, responses={201: MatterSerializer})
+    def post(self, request):
+        """Add a matter with its checklist items (supervisors)."""
+        policies.require_supervisor(request.user)
+        data = _valid(MatterInSerializer, request)
+        data["items"] = [dict(i) for i in data["items"]]
+        matter = services.matter_create(user=request.user, **data)
+        return Response(MatterSerializer(matter).data, status=status.HTTP_201_CREATED)
+
+
+class InspectorSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+    name = serializers.SerializerMethodField()
+    department_name = serializers.CharField(source="department.name")
+    interests = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = Inspector
+        fields = ["id", "code", "username", "name", "department", "department_name",
+                  "specialties", "active", "interests", "added_at"]
+
+    def get_name(self, i) -> str:
+        return i.user.get_full_name() or i.user.username
+
+
+class InspectorInSerializer(serializers.Serializer):
+    username = serializers.SlugRelatedField(slug_field="username",
+                                            queryset=User.objects.all())
+    department = serializers.PrimaryKeyRelatedField(queryset=Organisation.objects.all(),
+                                                    required=False, allow_null=True)
+    specialties = serializers.CharField(required=False, allow_blank=True, default="")
+    interests = serializers.PrimaryKeyRelatedField(queryset=Organisation.objects.all(),
+                                                   many=True, required=False, default=list)
+
+
+class InspectorsApi(APIView):
+    """The inspector register (执法检查人员名录)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: InspectorSerializer(many=True)})
+    def get(self, request):
+        """Every inspector (supervisors and the trading centre)."""
+        policies.require_oversight(request.user)
+        qs = Inspector.objects.select_related("user", "department").prefetch_related(
+            "interests")
+        return Response(InspectorSerializer(qs, many=True).data)
+
+    @extend_schema(request=InspectorInSerializer, responses={201: InspectorSerializer})
+    def post(self, request):
+        """Register a supervisor (by username) as an inspector of their department."""
+        policies.require_supervisor(request.user)
+        data = _valid(InspectorInSerializer, request)
+        inspector = services.inspector_register(
+            user=request.user, person=data["username"], department=data.get("department"),
+            specialties=data["specialties"], interests=list(data["interests"]))
+        return Response(InspectorSerializer(inspector).data, status=status.HTTP_201_CREATED)
+
+
+class InspectorActiveApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=inline_serializer("InspectorActive", {
+        "active": serializers.BooleanField()}), responses={200: InspectorSerializer})
+    def post(self, request, inspector_id: int):
+        """Activate or deactivate an inspector (inactive ones are not drawn)."""
+        policies.require_supervisor(request.user)
+        inspector = get_object_or_404(Inspector, pk=inspector_id)
+        active = serializers.BooleanField().run_validation(request.data.get("active"))
+        inspector = services.inspector_set_active(user=request.user, inspector=inspector,
+                                                  active=active)
+        return Response(InspectorSerializer(inspector).data)
+
+
+class PartySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SupervisedParty
+        fields = ["id", "kind", "source", "name", "identifier", "note", "organisation",
+                  "expert", "added_at"]
+
+
+class PartyInSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="tenderer | agency | bidder | expert")
+    name = serializers.CharField()
+    identifier = serializers.CharField()
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class PartiesApi(APIView):
+    """The register of supervised parties (检查对象名录)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: PartySerializer(many=True)})
+    def get(self, request):
+        """Every supervised party (supervisors and the trading centre)."""
+        policies.require_oversight(request.user)
+        return Response(PartySerializer(SupervisedParty.objects.all(), many=True).data)
+
+    @extend_schema(request=PartyInSerializer, responses={201: PartySerializer})
+    def post(self, request):
+        """Add a party the platform does not know (a manual entry; supervisors)."""
+        policies.require_supervisor(request.user)
+        party = services.party_add(user=request.user, **_valid(PartyInSerializer, request))
+        return Response(PartySerializer(party).data, status=status.HTTP_201_CREATED)
+
+
+class PartiesSyncApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={200: inline_serializer("PartiesSynced", {
+        "added": serializers.IntegerField()})})
+    def post(self, request):
+        """Derive the register from the platform's organisations and experts (supervisors)."""
+        policies.require_supervisor(request.user)
+        return Response({"added": services.parties_sync()})

@@ -9,6 +9,13 @@ urlpatterns = [
     path("inspections/results/", api.PublicResultsApi.as_view(), name="results"),
     path("inspections/rounds/<int:round_id>/verify/", api.RoundVerifyApi.as_view(),
          name="round-verify"),
+    # Supervisors: the shared registers (matters and checklists, inspectors, parties).
+    path("inspections/matters/", api.MattersApi.as_view(), name="matters"),
+    path("inspections/inspectors/", api.InspectorsApi.as_view(), name="inspectors"),
+    path("inspections/inspectors/<int:inspector_id>/active/",
+         api.InspectorActiveApi.as_view(), name="inspector-active"),
+    path("inspections/parties/", api.PartiesApi.as_view(), name="parties"),
+    path("inspections/parties/sync/", api.PartiesSyncApi.as_view(), name="parties-sync"),
     # Supervisors and inspectors.
     path("inspections/plans/<int:plan_id>/rounds/", api.RoundCommitApi.as_view(),
          name="round-commit"),
