@@ -9,5 +9,9 @@ urlpatterns = [
     path("inspections/inspection/<int:inspection_id>/", views.inspection_detail,
          name="inspection"),
     path("inspections/manage/", views.plans_admin, name="manage"),
+    path("inspections/manage/matters/", views.matters_page, name="matters"),
+    path("inspections/manage/inspectors/", views.inspectors_page, name="inspectors"),
+    path("inspections/manage/parties/", views.parties_page, name="parties"),
+    path("inspections/manage/plans/new/", views.plan_new, name="plan-new"),
     path("filings/", views.filings, name="filings"),
 ]
