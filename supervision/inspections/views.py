@@ -142,8 +142,8 @@ def _words(text: str) -> list[str]:
 
 
 class MatterForm(forms.Form):
-    code = forms.CharField(label=gettext_lazy("Code"), max_length=30)
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    code = forms.CharField(label=gettext_lazy("Matter code"), max_length=30)
+    name = forms.CharField(label=gettext_lazy("Matter name"), max_length=200)
     name_en = forms.CharField(label=gettext_lazy("English name"), max_length=200,
                               required=False)
     legal_basis = forms.CharField(label=gettext_lazy("Legal basis"), max_length=300)
@@ -244,8 +244,9 @@ def inspectors_page(request):
 
 
 class PartyForm(forms.Form):
-    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=SupervisedParty.Kind.choices)
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    kind = forms.ChoiceField(label=gettext_lazy("Kind of party"),
+                             choices=SupervisedParty.Kind.choices)
+    name = forms.CharField(label=gettext_lazy("Name of the party"), max_length=200)
     identifier = forms.CharField(label=gettext_lazy("Credit code or expert number"),
                                  max_length=40)
     note = forms.CharField(label=gettext_lazy("Note"), max_length=300, required=False)
@@ -272,7 +273,7 @@ def parties_page(request):
 
 
 class PlanForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    name = forms.CharField(label=gettext_lazy("Plan name"), max_length=200)
     period_start = forms.DateField(label=gettext_lazy("Period starts"),
                                    widget=forms.DateInput(attrs={"type": "date"}))
     period_end = forms.DateField(label=gettext_lazy("Period ends"),
