@@ -136,6 +136,11 @@ def tender_edit(request, tender_id):
 @refusals_as_messages
 def tender_publish(request, tender_id):
     tender = access_tender_as_owner(request.user, tender_id)
+    if request.POST.get("confirm") != "yes":
+        # Irreversible: the page's checkbox says what happens, the server requires it.
+        raise ValidationError(_(
+            "Not published: tick the box to confirm that you understand publishing "
+            "cannot be undone."))
     services.tender_publish(user=request.user, tender=tender)
     messages.success(request, _("The tender is published. Bidding closes at the deadline."))
     return redirect("tenders:tender_detail", tender_id=tender.pk)

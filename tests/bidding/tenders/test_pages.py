@@ -113,7 +113,8 @@ def test_publishing_too_soon_shows_the_reason_on_the_page():
     tender = factories.draft_tender(user=user, deadline=timezone.now() + timedelta(days=10),
                                     docs_until=timezone.now() + timedelta(days=6))
     client = client_as(user)
-    r = client.post(f"/tenders/{tender.pk}/publish/", follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    r = client.post(f"/tenders/{tender.pk}/publish/", {"confirm": "yes"}, follow=True,
+                    HTTP_ACCEPT_LANGUAGE="en")
     assert "at least 20 days" in r.text
     tender.refresh_from_db()
     assert tender.status == "draft"
@@ -189,6 +190,58 @@ def test_the_tender_page_offers_each_stages_link_to_whom_it_concerns():
     tender_services.document_obtain(user=bidder, tender=tender)
     page = client.get(f"/tenders/{tender.pk}/").content.decode()
     assert f'class="btn btn-accent" href="/tenders/{tender.pk}/bid/"' in page
+    # The hall (not public here) lets in bidders with a bid: no link before that.
+    assert f"/tenders/{tender.pk}/opening/" not in page
+    factories.submit_bid(tender, bidder)
+    page = client.get(f"/tenders/{tender.pk}/").content.decode()
     assert f'href="/tenders/{tender.pk}/opening/"' in page
+    assert client.get(f"/tenders/{tender.pk}/opening/").status_code == 200
     anonymous = Client().get(f"/tenders/{tender.pk}/").content.decode()
     assert "/bid/" not in anonymous and "/opening/" not in anonymous
+
+
+def test_publishing_without_the_confirmation_is_refused_and_the_draft_stays():
+    user = factories.tenderer()
+    tender = factories.draft_tender(user=user)
+    client = client_as(user)
+    page = client.get(f"/tenders/{tender.pk}/", HTTP_ACCEPT_LANGUAGE="en").text
+    assert 'name="confirm"' in page and "publishing cannot be undone" in page
+    r = client.post(f"/tenders/{tender.pk}/publish/", follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert "Not published: tick the box" in r.text
+    tender.refresh_from_db()
+    assert tender.status == "draft" and tender.published_at is None
+
+
+def test_publishing_with_the_confirmation_publishes():
+    user = factories.tenderer()
+    tender = factories.draft_tender(user=user)
+    r = client_as(user).post(f"/tenders/{tender.pk}/publish/", {"confirm": "yes"}, follow=True,
+                             HTTP_ACCEPT_LANGUAGE="en")
+    assert "The tender is published" in r.text
+    tender.refresh_from_db()
+    assert tender.status == "published"
+
+
+def test_a_draft_tender_page_offers_no_opening_hall():
+    user = factories.tenderer()
+    tender = factories.draft_tender(user=user)
+    page = client_as(user).get(f"/tenders/{tender.pk}/", HTTP_ACCEPT_LANGUAGE="en").text
+    assert f"/tenders/{tender.pk}/opening/" not in page and "Online opening hall" not in page
+
+
+def test_a_published_tender_page_links_its_opening_hall_for_its_host():
+    user = factories.tenderer()
+    tender = factories.published_tender(user=user)
+    page = client_as(user).get(f"/tenders/{tender.pk}/", HTTP_ACCEPT_LANGUAGE="en").text
+    assert "Online opening hall" in page
+    assert client_as(user).get(f"/tenders/{tender.pk}/opening/").status_code == 200
+
+
+def test_a_bidder_without_a_bid_gets_no_hall_link_where_the_hall_would_refuse_it():
+    tender = factories.published_tender(public_opening=False)
+    bidder = factories.bidder()
+    services.document_obtain(user=bidder, tender=tender)
+    client = client_as(bidder)
+    page = client.get(f"/tenders/{tender.pk}/", HTTP_ACCEPT_LANGUAGE="en").text
+    assert "Online opening hall" not in page
+    assert client.get(f"/tenders/{tender.pk}/opening/").status_code == 404
