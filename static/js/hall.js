@@ -68,7 +68,9 @@
     if (role === "bidder") {
       $("btn-signin").hidden = !!you.signed_in || (phase !== "waiting" && phase !== "decrypting");
       $("decrypt-box").hidden = !(phase === "decrypting" && you.bid_status === "pending");
+      $("signed-in").hidden = !you.signed_in;
       $("confirm-box").hidden = !(phase === "confirming" && !you.confirmed);
+      $("confirmed-msg").hidden = !you.confirmed;
       $("proof-link").hidden = phase === "waiting";
       $("you-role").textContent = you.bid_status ? (t[you.bid_status] || you.bid_status) : "";
     }

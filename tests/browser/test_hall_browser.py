@@ -103,3 +103,27 @@ def test_the_hall_verifies_a_bidders_inclusion_proof(browser, asgi_live_server):
         assert merkle.verify_inclusion(proof, root_hex=state.merkle_root, size=state.merkle_size)
     finally:
         traveller.stop()
+
+
+def test_the_signin_button_hides_once_signed_in_and_the_page_says_so(browser, asgi_live_server):
+    """[hidden] must win over .btn's display: after 签到 the button is gone (computed
+    style), and a text says the bidder has signed in."""
+    tender = factories.published_tender(title="签到按钮测试")
+    bidder = factories.bidder_with_key()
+    factories.submit_bid(tender, bidder)
+    base = asgi_live_server.url
+    page = browser.new_context(locale="en-US").new_page()
+    _login(page, base, bidder.username)
+    page.goto(f"{base}/tenders/{tender.pk}/opening/")
+    page.wait_for_selector("#hall-phase.badge", timeout=8000)
+    display = "el => getComputedStyle(el).display"
+    assert page.eval_on_selector("#btn-signin", display) != "none"
+    assert page.eval_on_selector("#signed-in", display) == "none"
+    page.click("#btn-signin")
+    page.wait_for_selector("#signed-in:not([hidden])", timeout=8000)
+    assert page.eval_on_selector("#btn-signin", display) == "none"
+    assert page.eval_on_selector("#signed-in", display) != "none"
+    assert "You have signed in" in page.locator("#signed-in").inner_text()
+    page.reload()
+    page.wait_for_selector("#signed-in:not([hidden])", timeout=8000)
+    assert page.eval_on_selector("#btn-signin", display) == "none"
