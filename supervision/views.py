@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from audit import selectors as audit_selectors
+from audit.describe import describe
 from audit.services import audit_verify, audit_witness_head, kept_tree_heads
 from crypto import keys
 from crypto.errors import CryptoError
@@ -115,6 +116,7 @@ def audit_trail(request):
     # for events up to the latest signed tree head.
     signed = audit_selectors.latest_signed_size()
     rows = [{"n": page.start_index() + i, "e": e, "chain": chain_fields_shown(e, below),
+             "words": describe(e),
              "proof": chain_fields_shown(e, below) and e.seq <= signed}
             for i, e in enumerate(page)]
     verification = _verification(request)
