@@ -33,6 +33,7 @@ from rest_framework.views import APIView
 from accounts.policies import is_bidder
 from bidding.bids import services as bids
 from bidding.tenders.policies import access_tender
+from core.refusals import refuse
 
 from . import selectors
 from .models import Bid, BidBond, BidUpload
@@ -259,8 +260,14 @@ class WithdrawApi(APIView):
 
     @extend_schema(parameters=[TENDER_ID], request=None, responses=BidSerializer)
     def post(self, request, tender_id):
-        """Withdraw your bid before the deadline; a bond paid is refunded within 5 days."""
+        """Withdraw your bid before the deadline; a bond paid is refunded within 5 days.
+
+        Irreversible for this bid: the body must say ``{"confirm": true}``."""
         tender = access_tender(request.user, tender_id)
+        if is_bidder(request.user) and request.data.get("confirm") is not True:
+            raise refuse("confirm", _(
+                "Not withdrawn: confirm that you understand your bid will no longer count."),
+                "confirm_required")
         return Response(bid_out(bids.bid_withdraw(user=request.user, tender=tender)))
 
 

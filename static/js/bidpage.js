@@ -674,10 +674,11 @@
     const button = $("withdraw");
     if (!button) return;
     button.addEventListener("click", (ev) => {
-      if (!window.confirm(t("withdrawConfirm"))) return;
+      const sure = $("withdraw-confirm");
+      if (!sure || !sure.checked) { window.alert(t("withdrawConfirm")); return; }
       busy(ev.currentTarget, async () => {
         try {
-          await api("POST", "/api/tenders/" + tenderPk + "/bids/withdraw/");
+          await api("POST", "/api/tenders/" + tenderPk + "/bids/withdraw/", {confirm: true});
           window.location.reload();
         } catch (e) {
           window.alert(e.message);

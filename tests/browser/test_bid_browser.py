@@ -191,7 +191,12 @@ def test_bidder_generates_key_seals_and_submits_in_browser(setup, browser, tmp_p
     # The page after a reload shows the current bid; withdrawing it works.
     open_bid_page(page, base, tender)
     assert page.text_content("#cur-sha256").strip() == bid.sha256
+    # Without ticking "I understand" nothing is sent: the page explains and the bid stays.
     page.once("dialog", lambda d: d.accept())
+    page.click("#withdraw")
+    bid.refresh_from_db()
+    assert bid.status == Bid.Status.SUBMITTED
+    page.check("#withdraw-confirm")
     page.click("#withdraw")
     page.wait_for_selector("#current-none", state="visible")
     bid.refresh_from_db()

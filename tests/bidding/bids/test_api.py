@@ -189,7 +189,10 @@ def test_withdrawal_and_bonds_through_the_api(tender, bidder):
         "amount": str(tender.bond_amount), "kind": "transfer",
         "payer_account": "6222000011112222", "payer_name": "某公司"}, format="json")
     assert r.status_code == 201 and r.json()["from_basic_account"] is False
-    assert client.post(f"/api/tenders/{tender.pk}/bids/withdraw/").json()["status"] == "withdrawn"
+    unsure = client.post(f"/api/tenders/{tender.pk}/bids/withdraw/")
+    assert unsure.status_code == 400 and unsure.json()["error"]["code"] == "confirm_required"
+    assert client.post(f"/api/tenders/{tender.pk}/bids/withdraw/", {"confirm": True},
+                       format="json").json()["status"] == "withdrawn"
     # Before the deadline the operator can pay the refund by its reference but does
     # not learn who withdrew from which tender (tests/bidding/bids/test_secrecy.py).
     operator = api_as(factories.operator())
@@ -287,3 +290,15 @@ def test_the_pdf_receipt_honours_accept_application_pdf(tender, bidder):
     _api_submit(client, tender, bidder)
     r = client.get(f"/api/tenders/{tender.pk}/bids/mine/receipt.pdf", HTTP_ACCEPT="application/pdf")
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
+
+
+def test_withdrawing_without_the_confirmation_is_refused_and_the_bid_still_counts(tender, bidder):
+    client = api_as(bidder)
+    _api_submit(client, tender, bidder)
+    r = client.post(f"/api/tenders/{tender.pk}/bids/withdraw/", {"confirm": False},
+                    format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code == 400
+    assert "Not withdrawn" in str(r.json())
+    from bidding.bids.models import Bid
+    assert Bid.objects.get(tender=tender, bidder_id=bidder.organisation_id,
+                           status=Bid.Status.SUBMITTED)
