@@ -324,7 +324,8 @@ class Client:
         ).body
 
     def withdraw(self, tender_id: str) -> dict:
-        return self.post(f"/api/tenders/{_q(tender_id)}/bids/withdraw/")
+        # The API requires the explicit confirmation: calling withdraw() is that intent.
+        return self.post(f"/api/tenders/{_q(tender_id)}/bids/withdraw/", {"confirm": True})
 
 
     # -- the opening ------------------------------------------------------------------------
