@@ -1,4 +1,5 @@
-"""The core's only tables: the working-day calendar (core/workdays.py).
+"""The core's tables: the working-day calendar (core/workdays.py), and the shape every
+objection (异议) shares, whichever stage it is raised in.
 
 A year is usable once it is *defined*: seeded from the ``chinesecalendar`` package for
 the years that package knows, or declared complete by an operator for a year it does
@@ -53,3 +54,28 @@ class CalendarYear(models.Model):
 
     def __str__(self) -> str:
         return str(self.year)
+
+
+class AnsweredText(models.Model):
+    """An objection (异议) raised in writing and answered in writing by a deadline: the
+    fields and the rule every stage's objections share (the documents, Reg 22; the
+    candidates, Reg 54). Each stage adds who may raise it and on what."""
+
+    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                  related_name="+")
+    text = models.TextField(_("objection"))
+    raised_at = models.DateTimeField()
+    answer_due = models.DateTimeField()
+    answer = models.TextField(_("answer"), blank=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+", null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    # Set by the clock once the answer is overdue (the answerer is reminded once).
+    overdue_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_open(self) -> bool:
+        return self.answered_at is None

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Organisation, PublicKey
 from bidding.bids.models import Bid
 from bidding.tenders.models import Tender
+from core.models import AnsweredText
 
 
 class Publicity(models.Model):
@@ -39,31 +40,16 @@ class Publicity(models.Model):
         return f"publicity of {self.tender.reference}"
 
 
-class Objection(models.Model):
+class Objection(AnsweredText):
     """A bidder's objection (异议) to the candidates during publicity (Reg 54)."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tender = models.ForeignKey(Tender, on_delete=models.PROTECT, related_name="award_objections")
     bidder = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
-    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                  related_name="+")
-    text = models.TextField(_("objection"))
-    raised_at = models.DateTimeField()
-    answer_due = models.DateTimeField()
-    answer = models.TextField(_("answer"), blank=True)
-    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                    related_name="+", null=True, blank=True)
-    answered_at = models.DateTimeField(null=True, blank=True)
-    # Set by the clock once the answer is overdue (the tenderer is reminded once).
-    overdue_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "award_objection"
         ordering = ["raised_at", "pk"]
-
-    @property
-    def is_open(self) -> bool:
-        return self.answered_at is None
 
 
 class AwardPoolMember(models.Model):

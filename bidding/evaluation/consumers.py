@@ -8,12 +8,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
-from rest_framework.exceptions import ParseError
 
 from accounts.policies import is_operator, two_factor_verified
-from core.parsers import loads
+from core.realtime import GroupJsonConsumer
 
 from .models import Committee
 from .policies import access_evaluation
@@ -43,7 +41,7 @@ def room_watcher(user, session, tender_id) -> Committee:
     return committee
 
 
-class EvaluationRoomConsumer(AsyncJsonWebsocketConsumer):
+class EvaluationRoomConsumer(GroupJsonConsumer):
     """``/ws/tenders/<tender id>/evaluation/``: live progress of the evaluation.
 
     On connect the client gets ``evaluation.progress`` (``kind`` "state") with the whole
@@ -59,49 +57,9 @@ class EvaluationRoomConsumer(AsyncJsonWebsocketConsumer):
         try:
             self.committee_pk, tender_pk = await self._enter()
         except RoomRefused:
-            # Accept first so the client sees the close code (a close before accepting
-            # is an HTTP 403 at the handshake).
-            await self.accept()
-            await self.close(code=4403)
+            await self.refuse(4403)
             return
-        self.group = evaluation_group(tender_pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
-        await self.send_json(await self._state())
-
-    async def disconnect(self, code):
-        if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-
-    async def receive(self, text_data=None, bytes_data=None, **kwargs):
-        if text_data is None:
-            await self._error("invalid", "Messages are JSON text.")
-            return
-        try:
-            content = loads(text_data)
-        except ParseError as exc:
-            await self._error(exc.detail.code or "invalid", str(exc.detail))
-            return
-        kind = content.get("type") if isinstance(content, dict) else None
-        if kind == "ping":
-            await self.send_json({"type": "pong"})
-        elif kind == "state":
-            await self.send_json(await self._state())
-        else:
-            await self._error("unknown_type", "unknown message type")
-
-    async def _error(self, code, message):
-        await self.send_json({"type": "error", "code": code, "message": message})
-
-    async def dispatch(self, message):
-        # A broadcast touches no database: forward the text encoded once by the sender.
-        if message.get("type") == "hall.event":
-            text = message.get("text")
-            if text is None:
-                text = await self.encode_json(message["event"])
-            await self.send(text_data=text)
-        else:
-            await super().dispatch(message)
+        await self.join(evaluation_group(tender_pk))
 
     def _session(self):
         return self.scope.get("session")

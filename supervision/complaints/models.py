@@ -15,6 +15,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
+from core.models import AnsweredText
 
 
 class Matter(models.TextChoices):
@@ -28,31 +29,17 @@ class Matter(models.TextChoices):
     OTHER = "other", _("Other breach of the law or regulations")
 
 
-class Objection(models.Model):
+class Objection(AnsweredText):
     """An objection to the tender documents (Reg 22), raised with the tenderer."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tender = models.ForeignKey("tenders.Tender", on_delete=models.PROTECT,
                                related_name="document_objections")
     party = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
-    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                  related_name="+")
-    text = models.TextField(_("objection"))
-    raised_at = models.DateTimeField()
-    answer_due = models.DateTimeField()
-    answer = models.TextField(_("answer"), blank=True)
-    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                    related_name="+", null=True, blank=True)
-    answered_at = models.DateTimeField(null=True, blank=True)
-    overdue_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "complaints_objection"
         ordering = ["-raised_at", "-pk"]
-
-    @property
-    def is_open(self) -> bool:
-        return self.answered_at is None
 
 
 class Complaint(models.Model):
