@@ -54,6 +54,7 @@ def test_tenderer_publishes_and_visitor_finds_it_in_both_languages(browser, live
     page.set_input_files("#id_file", str(doc))
     page.click("button:has-text('上传')")
     page.wait_for_selector(".msg-success")
+    page.check("input[name=confirm]")  # publishing asks for an explicit "I understand"
     page.click("button:has-text('发布')")
     page.wait_for_selector(".badge-published")
     tender = Tender.objects.get(project_code="FZ-E2E-01")
