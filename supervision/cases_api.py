@@ -8,6 +8,8 @@ for an unknown case."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
@@ -192,14 +194,16 @@ class CaseDetailApi(APIView):
         return Response(CaseDetailSerializer(_case(request.user, case_id)).data)
 
 
-class _CaseActionApi(APIView):
-    """POST a step of the investigation; answers the whole case."""
+class _CaseActionApi(APIView, ABC):
+    """POST a step of the investigation; answers the whole case. Each subclass names its
+    body and the service it calls (``act``)."""
 
     permission_classes = [IsAuthenticated]
     body: type[serializers.Serializer]
 
+    @abstractmethod
     def act(self, request, case_id: int, data: dict) -> None:
-        raise NotImplementedError
+        """Call the case service with the validated body."""
 
     def post(self, request, case_id: int):
         cases.require_supervisor(request.user)

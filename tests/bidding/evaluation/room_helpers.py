@@ -108,3 +108,22 @@ def seed_specialties() -> None:
     from django.apps import apps
 
     importlib.import_module("expert_pool.migrations.0002_specialties").seed(apps, None)
+
+
+def url(committee, tail=""):
+    """A page of the committee's evaluation room."""
+    return f"/tenders/{committee.tender.pk}/evaluation/{tail}"
+
+
+def pdftotext(data: bytes, tmp_path) -> str:
+    """The text poppler reads from a PDF (skips with the reason where it is missing)."""
+    import shutil
+    import subprocess
+
+    from tests.conftest import require
+
+    require(shutil.which("pdftotext") is not None, "poppler-utils (pdftotext) is not installed")
+    src = tmp_path / "doc.pdf"
+    src.write_bytes(data)
+    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(src), "-"], check=True,
+                          capture_output=True).stdout.decode()

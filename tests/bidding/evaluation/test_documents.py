@@ -6,8 +6,6 @@ packages refused; tenders without 暗标 unchanged."""
 from __future__ import annotations
 
 import io
-import shutil
-import subprocess
 import zipfile
 
 import pytest
@@ -22,8 +20,7 @@ from bidding.evaluation import documents, services
 from core.pdf.fonts import cjk_font
 from core.pdf.sanitise import SanitiseError, strip_pdf
 from tests.bidding.evaluation.helpers import elect, formed, keys, run_stage, score_entries
-from tests.bidding.evaluation.room_helpers import attach_documents, verified_client
-from tests.conftest import require
+from tests.bidding.evaluation.room_helpers import attach_documents, pdftotext, url, verified_client
 
 pytestmark = pytest.mark.django_db
 
@@ -34,16 +31,6 @@ def _own_kek_file(tmp_path, settings):
     settings.PLATFORM_AT_REST_KEY_PROVIDER = "file"
 
 
-def url(committee, tail=""):
-    return f"/tenders/{committee.tender.pk}/evaluation/{tail}"
-
-
-def pdftotext(data: bytes, tmp_path) -> str:
-    require(shutil.which("pdftotext") is not None, "poppler-utils (pdftotext) is not installed")
-    src = tmp_path / "doc.pdf"
-    src.write_bytes(data)
-    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(src), "-"], check=True,
-                          capture_output=True).stdout.decode()
 
 
 # --- building packages ----------------------------------------------------------------------

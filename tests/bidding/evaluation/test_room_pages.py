@@ -6,8 +6,6 @@ only), sheets without JavaScript, the chair's desk and the report."""
 from __future__ import annotations
 
 import io
-import shutil
-import subprocess
 import zipfile
 from datetime import timedelta
 
@@ -29,8 +27,13 @@ from tests.bidding.evaluation.helpers import (
     score_entries,
     to_report,
 )
-from tests.bidding.evaluation.room_helpers import attach_documents, pdf_bytes, verified_client
-from tests.conftest import require
+from tests.bidding.evaluation.room_helpers import (
+    attach_documents,
+    pdf_bytes,
+    pdftotext,
+    url,
+    verified_client,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -41,16 +44,6 @@ def _own_kek_file(tmp_path, settings):
     settings.PLATFORM_AT_REST_KEY_PROVIDER = "file"
 
 
-def url(committee, tail=""):
-    return f"/tenders/{committee.tender.pk}/evaluation/{tail}"
-
-
-def pdftotext(data: bytes, tmp_path) -> str:
-    require(shutil.which("pdftotext") is not None, "poppler-utils (pdftotext) is not installed")
-    src = tmp_path / "doc.pdf"
-    src.write_bytes(data)
-    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(src), "-"], check=True,
-                          capture_output=True).stdout.decode()
 
 
 # --- who gets in ----------------------------------------------------------------------------
