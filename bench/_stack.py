@@ -4,7 +4,20 @@ A :class:`Stack` owns a temporary directory (var/, media/, logs), optionally a f
 PostgreSQL database (``ggzy_bench_<name>``, dropped and recreated per run) and a Redis
 database (db 14, flushed before and after), and the server processes it starts
 (uvicorn, a Celery worker). Everything is on loopback, every wait is bounded, and
-:meth:`Stack.close` stops the processes it started (by pid) and removes what it made.
+:meth:`Stack.close` stops the processes it started and removes what it made.
+
+No server outlives the benchmark that started it: each runs in its own process group
+(its workers with it), is registered in this module, and is stopped by group (SIGTERM,
+then SIGKILL) when the stack closes, when the benchmark is interrupted (SIGINT, SIGTERM
+and SIGHUP raise :class:`Interrupted`, so ``with Stack(...)`` unwinds), when the stack's
+hard ``timeout`` passes (:class:`StackTimeout` is raised in the main thread), and at
+interpreter exit (``atexit``). On Linux each server also gets SIGTERM from the kernel if
+the benchmark itself dies without unwinding (SIGKILL): ``PR_SET_PDEATHSIG``.
+
+Each stack gets its own ``CHANNEL_LAYER_PREFIX`` (``bench-<name>-<pid>``), so
+benchmarks running at once on one Redis never hear each other's groups (pub/sub
+channels ignore the database number); ``redis_url`` (or ``BENCH_REDIS_URL``) picks the
+Redis database.
 
 Django code runs in child processes with the stack's environment
 (:meth:`Stack.python`), never in the benchmark's own process, so the benchmark can
@@ -13,7 +26,9 @@ point several stacks at different databases in one run.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import ctypes
 import math
 import os
 import re
@@ -24,6 +39,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -41,6 +57,80 @@ PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/{db}
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 MIB = 1024 * 1024
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived (SIGINT raises KeyboardInterrupt as usual)."""
+
+
+class StackTimeout(TimeoutError):
+    """The stack's hard ``timeout`` passed."""
+
+
+# Every process group a stack started and has not yet stopped, by pid.
+_LIVE: dict[int, subprocess.Popen] = {}
+_HANDLERS_INSTALLED = False
+
+
+def _stop_group(proc: subprocess.Popen, timeout: float = 15) -> None:
+    """SIGTERM the process group of ``proc`` (its leader and workers), wait, then
+    SIGKILL what is left of the group."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    # The leader may be gone while workers of its group are not.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(10)
+    _LIVE.pop(proc.pid, None)
+
+
+def stop_all() -> None:
+    """Stop every process group started by any stack in this process (atexit)."""
+    for proc in list(_LIVE.values()):
+        with contextlib.suppress(Exception):
+            _stop_group(proc, timeout=5)
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(f"signal {signal.Signals(signum).name}")
+
+
+def _install_handlers() -> None:
+    """SIGTERM/SIGHUP unwind like Ctrl-C; atexit stops what is left. Main thread only
+    (Python delivers signals there); elsewhere atexit still covers a normal exit."""
+    global _HANDLERS_INSTALLED
+    if _HANDLERS_INSTALLED:
+        return
+    atexit.register(stop_all)
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(sig) in (signal.SIG_DFL, None):
+                signal.signal(sig, _raise_interrupted)
+    _HANDLERS_INSTALLED = True
+
+
+def _die_with_parent(parent: int):
+    """A ``preexec_fn``: the kernel sends SIGTERM to the child when the thread that
+    started it exits (Linux ``PR_SET_PDEATHSIG``), even if the benchmark is SIGKILLed."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+    if not hasattr(libc, "prctl"):
+        return None
+
+    def preexec():
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before prctl
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
 
 
 def free_port() -> int:
@@ -145,18 +235,27 @@ class Server:
 class Stack:
     """A temporary platform: env, database, Redis db, and the processes started."""
 
-    def __init__(self, name: str, *, postgres: bool, redis: bool, keep: bool = False):
+    def __init__(self, name: str, *, postgres: bool, redis: bool, keep: bool = False,
+                 redis_url: str | None = None, timeout: float | None = None):
+        """``timeout``: seconds after which :class:`StackTimeout` is raised in the main
+        thread (the ``with`` block unwinds and every server is stopped); see
+        :meth:`left`."""
+        _install_handlers()
         self.name = name
         self.postgres = postgres
         self.redis = redis
+        self.redis_url = redis_url or REDIS_URL
         self.keep = keep or os.environ.get("BENCH_KEEP") == "1"
+        self.deadline = None
+        self._closed = False
         self.dir = Path(tempfile.mkdtemp(prefix=f"ggzy-bench-{name}-"))
         self.db_name = f"ggzy_bench_{name}"
         self.servers: list[Server] = []
         env = {k: v for k, v in os.environ.items()
                if k not in {"DATABASE_URL", "REDIS_URL", "MEDIA_ROOT", "PLATFORM_KEY_FILE",
                             "GGZY_VAR_DIR", "DJANGO_SETTINGS_MODULE", "CELERY_TASK_ALWAYS_EAGER",
-                            "EMBEDDED_CLOCK", "BID_UPLOAD_CHUNK_BYTES", "DEBUG"}}
+                            "EMBEDDED_CLOCK", "BID_UPLOAD_CHUNK_BYTES", "DEBUG",
+                            "CHANNEL_LAYER_PREFIX"}}
         env.update(
             GGZY_VAR_DIR=str(self.dir / "var"),
             MEDIA_ROOT=str(self.dir / "media"),
@@ -165,6 +264,7 @@ class Stack:
             LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
             PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
             PYTHONDONTWRITEBYTECODE="1",
+            CHANNEL_LAYER_PREFIX=f"bench-{name}-{os.getpid()}",
         )
         (self.dir / "var").mkdir()
         (self.dir / "media").mkdir()
@@ -173,8 +273,29 @@ class Stack:
             env["DATABASE_URL"] = PG_URL.format(db=self.db_name)
         if redis:
             self._flush_redis()
-            env["REDIS_URL"] = REDIS_URL
+            env["REDIS_URL"] = self.redis_url
         self.env = env
+        if timeout is not None:
+            self._arm(timeout)
+
+    def _arm(self, timeout: float) -> None:
+        self.deadline = time.monotonic() + timeout
+        if threading.current_thread() is threading.main_thread():
+            name = self.name
+
+            def expire(signum, frame):
+                raise StackTimeout(f"bench {name}: hard timeout of {timeout:.0f} s passed")
+
+            signal.signal(signal.SIGALRM, expire)
+            signal.setitimer(signal.ITIMER_REAL, timeout)
+
+    def left(self, cap: float | None = None) -> float:
+        """Seconds until the hard timeout (at least 1), at most ``cap``; without a
+        timeout, ``cap`` (or an hour)."""
+        if self.deadline is None:
+            return cap if cap is not None else 3600.0
+        left = max(1.0, self.deadline - time.monotonic())
+        return min(left, cap) if cap is not None else left
 
     # --- services ------------------------------------------------------------------
 
@@ -191,7 +312,7 @@ class Stack:
     def _flush_redis(self) -> None:
         import redis
 
-        client = redis.Redis.from_url(REDIS_URL, socket_timeout=10)
+        client = redis.Redis.from_url(self.redis_url, socket_timeout=10)
         try:
             client.flushdb()
         finally:
@@ -213,23 +334,32 @@ class Stack:
     def manage(self, *args: str, timeout: float = 600) -> str:
         return self.python("manage.py", *args, timeout=timeout).stdout
 
-    def _spawn(self, name: str, argv: list[str], port: int | None = None,
-               extra_env: dict | None = None) -> Server:
+    def spawn(self, name: str, argv: list[str], port: int | None = None,
+              extra_env: dict | None = None) -> Server:
+        """Start ``argv`` in its own process group with the stack's env, its output in
+        ``<dir>/<name>.log``; the stack stops it (see the module docstring)."""
         log = self.dir / f"{name}.log"
         fh = open(log, "wb")
-        proc = subprocess.Popen(argv, cwd=ROOT, env={**self.env, **(extra_env or {})},
-                                stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-        fh.close()
+        try:
+            proc = subprocess.Popen(argv, cwd=ROOT, env={**self.env, **(extra_env or {})},
+                                    stdout=fh, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True,
+                                    preexec_fn=_die_with_parent(os.getpid()))
+        finally:
+            fh.close()
+        _LIVE[proc.pid] = proc
         server = Server(name, proc, log, port)
         self.servers.append(server)
         return server
 
+    _spawn = spawn  # the name the benchmarks used first
+
     def start_uvicorn(self, name: str = "web", *, workers: int = 1,
                       extra_env: dict | None = None, ready_timeout: float = 60,
-                      app: str | None = None) -> Server:
+                      app: str | None = None, extra_args: list[str] | None = None) -> Server:
         """Start uvicorn on a free loopback port. ``app`` (or ``BENCH_ASGI_APP``) replaces
-        ``tradecentre.asgi:application``, e.g. with an instrumented wrapper."""
+        ``tradecentre.asgi:application``, e.g. with an instrumented wrapper; ``extra_args``
+        are added to uvicorn's command line."""
         port = free_port()
         app = app or os.environ.get("BENCH_ASGI_APP") or "tradecentre.asgi:application"
         argv = [str(BIN / "uvicorn"), app, "--host", "127.0.0.1",
@@ -237,7 +367,8 @@ class Stack:
                 "--log-level", "warning"]
         if workers > 1:
             argv += ["--workers", str(workers)]
-        server = self._spawn(name, argv, port, extra_env)
+        argv += list(extra_args or ())
+        server = self.spawn(name, argv, port, extra_env)
         self.wait_ready(server, ready_timeout, workers)
         return server
 
@@ -264,28 +395,37 @@ class Stack:
         argv = [str(BIN / "celery"), "-A", "tradecentre", "worker", "--pool", "solo",
                 "--loglevel", "warning", "--without-gossip", "--without-mingle",
                 "--without-heartbeat", "--hostname", f"bench-{os.getpid()}@127.0.0.1"]
-        server = self._spawn(name, argv)
+        server = self.spawn(name, argv)
         time.sleep(1.0)
         if server.proc.poll() is not None:
             raise RuntimeError(f"celery exited:\n{server.tail()}")
         return server
 
     def stop(self, server: Server, timeout: float = 15) -> None:
-        if server.proc.poll() is None:
-            # The server runs in its own session; signal only that process group.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(server.pid, signal.SIGKILL)
-                server.proc.wait(10)
+        """Stop the server's process group: SIGTERM, then SIGKILL after ``timeout``."""
+        _stop_group(server.proc, timeout)
 
     def close(self) -> None:
-        for server in reversed(self.servers):
-            with contextlib.suppress(Exception):
-                self.stop(server)
+        if self._closed:
+            return
+        self._closed = True
+        if self.deadline is not None and threading.current_thread() is threading.main_thread():
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        # A second Ctrl-C while stopping must not leave the rest running.
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                previous[sig] = signal.signal(sig, signal.SIG_IGN)
+        try:
+            for server in reversed(self.servers):
+                with contextlib.suppress(Exception):
+                    self.stop(server)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        self._cleanup()
+
+    def _cleanup(self) -> None:
         if self.keep:
             print(f"(BENCH_KEEP=1: kept {self.dir} and database {self.db_name})")
             return
