@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
 
-from crypto import custody, envelope, evidence, keys, receipts, signing, threshold
+from crypto import custody, envelope, evidence, keybackup, keys, receipts, signing, threshold
 from crypto.errors import CryptoError
 from crypto.shamir import ThresholdShare
 from ggzy_bid import client
@@ -129,6 +129,8 @@ def _passphrase(args: argparse.Namespace, *, confirm: bool = False) -> bytes:
 
 def _load_private(args: argparse.Namespace, path: str) -> keys.PrivateKey:
     data = _read(path)
+    if keybackup.is_backup(data):  # the bid page's backup file (JSON)
+        return keybackup.load(data, _passphrase(args))
     if b"PRIVATE KEY" not in data:
         raise CliError(f"{path} is not a private key file")
     passphrase = _passphrase(args) if b"ENCRYPTED" in data else None

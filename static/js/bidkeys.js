@@ -1,17 +1,22 @@
 /* The bidder's P-256 bid key in the browser: make it, keep it, back it up.
  *
- * The private key never leaves the browser except as a passphrase-protected key
- * file, which is the same format `python -m crypto keygen` writes and
+ * The private key never leaves the browser except as a passphrase-protected backup
+ * file (JSON, below; crypto/keybackup.py reads it, so the command-line tool takes it
+ * as --key). PEM key files import too, the format `python -m crypto keygen` writes and
  * cryptography's load_pem_private_key reads: encrypted PKCS#8 PEM,
  * "-----BEGIN ENCRYPTED PRIVATE KEY-----", PBES2 with PBKDF2-HMAC-SHA256 and
- * AES-256-CBC. Unencrypted PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----") imports too.
+ * AES-256-CBC, or unencrypted PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----").
  *
  * API (window.GGZY.bidkeys):
  *   generate()                          -> {privateKey, publicKey} (extractable ECDH P-256)
  *   publicRaw(pair)                     -> Uint8Array(65) uncompressed point
  *   fingerprint(raw)                    -> hex SHA-256 of the raw point
  *   exportEncryptedPem(pair|privateKey, passphrase, {iterations=600000}) -> PEM text
- *   importPem(text, passphrase?)        -> {privateKey, publicKey}
+ *   exportBackup(pair, passphrase, {iterations=600000, bidderId}) -> backup file (JSON text)
+ *   readBackup(text)                    -> the backup document (no passphrase needed), or null
+ *   importBackup(text, passphrase)      -> {privateKey (non-extractable), publicKey}
+ *   importPem(text, passphrase?)        -> {privateKey, publicKey}; reads backup files too
+ *                                          (alias importKeyFile)
  *   nonExtractable(pair)                -> the same pair, private key no longer exportable
  *   store / load / remove (IndexedDB "ggzy-bid", per bidder id): the browser's key
  *   db                                  -> tiny IndexedDB helper (also used for uploads)
@@ -281,8 +286,10 @@
     return pem("ENCRYPTED PRIVATE KEY", await encryptPkcs8(pkcs8, passphrase, iterations));
   }
 
-  /** Load a PEM key file (encrypted or not PKCS#8); returns an extractable pair. */
+  /** Load a key file: a backup file (JSON, comes back non-extractable) or a PEM key file
+   *  (encrypted or not PKCS#8, comes back extractable). */
   async function importPem(text, passphrase) {
+    if (readBackup(text)) return importBackup(text, passphrase);  // a backup file from the bid page
     const { label, der } = unpem(String(text));
     if (label === "ENCRYPTED PRIVATE KEY") {
       if (!passphrase) throw new KeyFileError("the key file needs its passphrase", "passphrase");
@@ -290,6 +297,108 @@
     }
     if (label === "PRIVATE KEY") return pairFromPkcs8(der);
     throw new KeyFileError("unsupported key file (" + label + "); use a PKCS#8 private key file", "unsupported");
+  }
+
+  // -- backup file (JSON, "ggzy-bid-key-backup" version 1) ---------------------------------
+  //
+  // {"format": "ggzy-bid-key-backup", "version": 1,
+  //  "kdf": "PBKDF2-HMAC-SHA256", "iterations": 600000, "salt": <b64 16 bytes>,
+  //  "cipher": "AES-256-GCM", "iv": <b64 12 bytes>,
+  //  "ciphertext": <b64 AES-GCM(PKCS#8 of the P-256 private key) with its 16-byte tag>,
+  //  "public_key": <b64 65-byte point>, "fingerprint": <hex SHA-256 of the point>,
+  //  "bidder_id": ..., "created_at": ...}
+  // The wrapping key is PBKDF2(passphrase, salt, iterations, SHA-256) -> AES-256-GCM key;
+  // a wrong passphrase fails the GCM tag. crypto/keybackup.py reads and writes the same.
+
+  const BACKUP_FORMAT = "ggzy-bid-key-backup";
+  const BACKUP_VERSION = 1;
+  const MAX_ITERATIONS = 10000000;
+
+  async function backupWrappingKey(passphrase, salt, iterations, usage) {
+    const base = await subtle.importKey("raw", new TextEncoder().encode(passphrase), "PBKDF2", false, ["deriveKey"]);
+    return subtle.deriveKey({ name: "PBKDF2", salt: salt, iterations: iterations, hash: "SHA-256" },
+      base, { name: "AES-GCM", length: 256 }, false, [usage]);
+  }
+
+  /** The backup file (JSON text) of a key whose private half is still extractable. */
+  async function exportBackup(key, passphrase, options) {
+    if (!passphrase) throw new KeyFileError("a passphrase is needed", "passphrase");
+    const privateKey = key.privateKey || key;
+    if (!privateKey.extractable) {
+      throw new KeyFileError("this key is locked in the browser: its backup file was made when it was created", "locked");
+    }
+    const iterations = (options && options.iterations) || DEFAULT_ITERATIONS;
+    const salt = root.crypto.getRandomValues(new Uint8Array(16));
+    const iv = root.crypto.getRandomValues(new Uint8Array(12));
+    const wrapping = await backupWrappingKey(passphrase, salt, iterations, "wrapKey");
+    const ct = new Uint8Array(await subtle.wrapKey("pkcs8", privateKey, wrapping, { name: "AES-GCM", iv: iv }));
+    const raw = key.publicRaw || await publicRaw(key);
+    return JSON.stringify({
+      format: BACKUP_FORMAT, version: BACKUP_VERSION,
+      kdf: "PBKDF2-HMAC-SHA256", iterations: iterations, salt: b64(salt),
+      cipher: "AES-256-GCM", iv: b64(iv), ciphertext: b64(ct),
+      public_key: b64(raw), fingerprint: await fingerprint(raw),
+      bidder_id: (options && options.bidderId) || "", created_at: new Date().toISOString(),
+    }, null, 2) + "\n";
+  }
+
+  /** The backup document if ``text`` is a backup file (no passphrase needed), else null. */
+  function readBackup(text) {
+    let doc;
+    try { doc = JSON.parse(String(text)); } catch (e) { return null; }
+    if (!doc || typeof doc !== "object" || doc.format !== BACKUP_FORMAT) return null;
+    return doc;
+  }
+
+  function checkBackup(doc) {
+    if (doc.version !== BACKUP_VERSION) throw new KeyFileError("backup file version " + doc.version + " is not supported", "unsupported");
+    if (doc.kdf !== "PBKDF2-HMAC-SHA256" || doc.cipher !== "AES-256-GCM") {
+      throw new KeyFileError("the backup file uses an unsupported scheme", "unsupported");
+    }
+    if (!Number.isInteger(doc.iterations) || doc.iterations < 1 || doc.iterations > MAX_ITERATIONS) {
+      throw new KeyFileError("the backup file's iteration count is out of range", "malformed");
+    }
+    for (const f of ["salt", "iv", "ciphertext", "public_key", "fingerprint"]) {
+      if (typeof doc[f] !== "string" || !doc[f]) throw new KeyFileError("the backup file has no " + f, "malformed");
+    }
+  }
+
+  /** Load a backup file: the private key comes back non-extractable, never readable by the page. */
+  async function importBackup(text, passphrase) {
+    const doc = readBackup(text);
+    if (!doc) throw new KeyFileError("not a bid key backup file", "malformed");
+    checkBackup(doc);
+    if (!passphrase) throw new KeyFileError("the backup file needs its passphrase", "passphrase");
+    let raw, salt, iv, ct;
+    try {
+      raw = unb64(doc.public_key); salt = unb64(doc.salt); iv = unb64(doc.iv); ct = unb64(doc.ciphertext);
+    } catch (e) {
+      throw new KeyFileError("the backup file is damaged (bad base64)", "malformed");
+    }
+    if (raw.length !== 65 || raw[0] !== 4 || await fingerprint(raw) !== String(doc.fingerprint).toLowerCase()) {
+      throw new KeyFileError("the backup file is damaged (its public key does not match its fingerprint)", "malformed");
+    }
+    const unwrapping = await backupWrappingKey(passphrase, salt, doc.iterations, "unwrapKey");
+    let privateKey;
+    try {
+      privateKey = await subtle.unwrapKey("pkcs8", ct, unwrapping, { name: "AES-GCM", iv: iv }, EC, false, ["deriveBits"]);
+    } catch (e) {
+      // AES-GCM's tag fails (OperationError) for a wrong passphrase or an altered file.
+      if (e && e.name === "OperationError") throw new KeyFileError("wrong passphrase for the backup file", "passphrase");
+      throw new KeyFileError("the backup file does not hold a P-256 private key", "malformed");
+    }
+    let publicKey;
+    try {
+      publicKey = await subtle.importKey("raw", raw, EC, true, []);
+    } catch (e) {
+      throw new KeyFileError("the backup file's public key is not a P-256 point", "malformed");
+    }
+    // The private key must be the public key's: one ECDH with a throwaway key, both ways.
+    const probe = await subtle.generateKey(EC, false, ["deriveBits"]);
+    const a = new Uint8Array(await subtle.deriveBits({ name: "ECDH", public: publicKey }, probe.privateKey, 256));
+    const b = new Uint8Array(await subtle.deriveBits({ name: "ECDH", public: probe.publicKey }, privateKey, 256));
+    if (hex(a) !== hex(b)) throw new KeyFileError("the backup file's private key does not match its public key", "malformed");
+    return { privateKey: privateKey, publicKey: publicKey };
   }
 
   // -- IndexedDB ------------------------------------------------------------------------
@@ -352,6 +461,10 @@
     fingerprint: fingerprint,
     exportEncryptedPem: exportEncryptedPem,
     importPem: importPem,
+    importKeyFile: importPem,
+    exportBackup: exportBackup,
+    importBackup: importBackup,
+    readBackup: readBackup,
     nonExtractable: nonExtractable,
     store: store,
     load: load,
