@@ -14,7 +14,7 @@ class BidsConfig(AppConfig):
         from bidding.tenders.pages import register_tender_link
         from core import api_errors
 
-        from . import pages, rules, services
+        from . import notifications, pages, rules, services  # noqa: F401  (kinds)
 
         rules.install()
         register_tender_link("bids.bid", pages.bid_link, order=20)

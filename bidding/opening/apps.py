@@ -13,7 +13,7 @@ class OpeningConfig(AppConfig):
     def ready(self) -> None:
         from bidding.tenders.pages import register_tender_link
 
-        from . import pages, rules
+        from . import notifications, pages, rules  # noqa: F401  (notifications: kinds)
 
         rules.install()
         register_tender_link("opening.hall", pages.hall_link, order=30)

@@ -16,7 +16,7 @@ class TendersConfig(AppConfig):
     def ready(self) -> None:
         from core import api_errors, clock
 
-        from . import lifecycle
+        from . import lifecycle, notifications  # noqa: F401  (registers its kinds)
 
         clock.register_job("tenders.close_bidding",
                            lambda now: lifecycle.advance_by_clock(now=now), order=10)
