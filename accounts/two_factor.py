@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from accounts import totp
 from accounts.models import TwoFactorDevice
 from audit.services import audit_record
-from core import at_rest
+from core import at_rest, timefmt
 from core.refusals import refuse
 
 SESSION_KEY = "two_factor_verified_at"
@@ -101,7 +101,7 @@ def _check_code(device: TwoFactorDevice, code, now: datetime) -> int:
     """The accepted step, or a refusal. Counts failures in the caller's row lock."""
     if device.locked_until and now < device.locked_until:
         raise refuse("code", _("Too many wrong codes. Try again after %(time)s.")
-                     % {"time": timezone.localtime(device.locked_until).strftime("%H:%M")},
+                     % {"time": timefmt.human(device.locked_until)},
                      "two_factor_locked")
     step = totp.matching_step(secret_of(device), code, now.timestamp())
     if step is not None and step > device.last_step:

@@ -52,7 +52,7 @@ from accounts.models import Role
 from audit.models import AuditEvent
 from audit.services import audit_record
 from bidding.tenders.models import Tender
-from core import platform_keys, statutory
+from core import platform_keys, statutory, timefmt
 from core.refusals import refuse
 from crypto import randomness, signing
 from crypto.chain import canonical_json, payload_digest
@@ -354,7 +354,7 @@ def draw_request(
         raise refuse("__all__", _(
             "Too early: experts may be drawn from %(t)s, not more than %(h)s hours before "
             "the opening.") % {
-                "t": timezone.localtime(earliest).strftime("%Y-%m-%d %H:%M"),
+                "t": timefmt.human(earliest),
                 "h": int((locked.opening_time - earliest).total_seconds() // 3600)},
             "draw_too_early")
     check_committee(committee_size=committee_size, tenderer_reps=tenderer_reps, quotas=quotas)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organisation, PublicKey
 from audit.services import audit_record
+from core import timefmt
 from core.refusals import refuse
 from crypto import keys as crypto_keys
 from crypto import signing
@@ -244,8 +245,8 @@ def member_call(*, member: DrawMember, now: datetime) -> DrawMember:
     body = _("%(name)s: you were drawn for the evaluation of tender %(ref)s on %(day)s. "
              "Confirm or decline by %(by)s on the platform. Keep this confidential.") % {
                  "name": expert.name, "ref": tender.reference,
-                 "day": timezone.localtime(tender.opening_time).strftime("%Y-%m-%d"),
-                 "by": timezone.localtime(member.respond_by).strftime("%Y-%m-%d %H:%M")}
+                 "day": timefmt.day(tender.opening_time),
+                 "by": timefmt.human(member.respond_by)}
     transaction.on_commit(lambda: notify.send(expert, subject, body))
     return member
 

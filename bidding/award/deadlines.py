@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Organisation
 from accounts.services import notify
 from audit.services import audit_record
-from core import statutory
+from core import statutory, timefmt
 from core.clock import for_each
 from core.refusals import refuse
 
@@ -38,7 +38,7 @@ def _remind(decision: AwardDecision, what: str, now: datetime) -> None:
     for org in Organisation.objects.filter(pk__in=orgs):
         notify(organisation=org, subject=subject % {
             "ref": tender.reference, "source": source,
-            "due": timezone.localtime(due).strftime("%Y-%m-%d")}, link=f"/award/{tender.pk}/")
+            "due": timefmt.day(due)}, link=f"/award/{tender.pk}/")
     audit_record(actor="clock", action=f"award.{what}_reminder", obj=decision,
                  payload={"due": due, "overdue": overdue},
                  summary=f"{tender.reference}: {what} reminder")

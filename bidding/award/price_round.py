@@ -77,7 +77,7 @@ from bidding.tenders import lifecycle
 from bidding.tenders.models import Tender, TenderKeyShare
 from bidding.tenders.policies import is_owner
 from bidding.tenders.reference import DecisionMethod, DecryptionFallback
-from core import platform_keys, statutory
+from core import platform_keys, statutory, timefmt
 from core.clock import for_each
 from core.realtime import broadcast_on_commit
 from core.refusals import refuse
@@ -178,7 +178,7 @@ def price_round_open(*, user, tender: Tender, deadline: datetime,
     for c in recommended_candidates(tender):
         notify(organisation=c.bid.bidder,
                subject=_("Price round of %(ref)s: seal your price by %(deadline)s")
-               % {"ref": tender.reference, "deadline": deadline.isoformat()},
+               % {"ref": tender.reference, "deadline": timefmt.human(deadline)},
                link=f"/award/{tender.pk}/")
     _announce(tender.pk, {"type": "price_round.phase", "phase": rnd.phase,
                           "deadline": deadline.isoformat()})

@@ -25,7 +25,7 @@ from bidding.evaluation.models import EvaluationReport
 from bidding.evaluation.selectors import recommended_candidates
 from bidding.tenders import lifecycle
 from bidding.tenders.models import Tender
-from core import statutory
+from core import statutory, timefmt
 from core.clock import for_each
 from core.refusals import refuse
 
@@ -76,7 +76,7 @@ def publicity_refusal(tender: Tender, now: datetime) -> tuple[str, str]:
         return "publicity_running", _(
             "The candidates' publicity runs until %(end)s; the award cannot be made before "
             "it ends (%(source)s).") % {
-                "end": timezone.localtime(publicity.ends_at).strftime("%Y-%m-%d %H:%M"),
+                "end": timefmt.human(publicity.ends_at),
                 "source": statutory.source("PUBLICITY_MIN_DAYS")}
     if Objection.objects.filter(tender=tender, answered_at__isnull=True).exists():
         return "objection_open", _(

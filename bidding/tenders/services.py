@@ -28,7 +28,7 @@ from accounts.models import Organisation
 from accounts.policies import is_bidder, mandate_in_force, may_act_for
 from audit.services import audit_record
 from bidding.tenders import lifecycle
-from core import statutory
+from core import statutory, timefmt
 from core.refusals import refuse
 
 from . import custody
@@ -575,8 +575,8 @@ def document_obtain(*, user, tender: Tender, now: datetime | None = None) -> Doc
             raise ValidationError(
                 _("Documents are obtainable from %(start)s to %(end)s.")
                 % {
-                    "start": timezone.localtime(locked.docs_from).strftime("%Y-%m-%d %H:%M"),
-                    "end": timezone.localtime(locked.docs_until).strftime("%Y-%m-%d %H:%M"),
+                    "start": timefmt.human(locked.docs_from),
+                    "end": timefmt.human(locked.docs_until),
                 },
                 code="outside_docs_period",
             )

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from bidding.tenders import lifecycle, selectors, services
+from core import timefmt
 
 from .forms import (
     AmendmentForm,
@@ -235,7 +236,7 @@ def clarification_answer(request, tender_id, clarification_id):
         messages.warning(
             request,
             _("The bid deadline moved to %(d)s (Law 23).")
-            % {"d": tender.deadline.strftime("%Y-%m-%d %H:%M %Z")},
+            % {"d": timefmt.human(tender.deadline)},
         )
     return redirect("tenders:tender_detail", tender_id=tender.pk)
 
@@ -264,7 +265,7 @@ def amendment_create(request, tender_id):
                         "It came less than 15 days before the deadline, so the deadline moved to "
                         "%(d)s (Law 23, Reg 21)."
                     )
-                    % {"d": amendment.new_deadline.strftime("%Y-%m-%d %H:%M %Z")},
+                    % {"d": timefmt.human(amendment.new_deadline)},
                 )
             return redirect("tenders:tender_detail", tender_id=tender.pk)
     return render(request, "tenders/amendment_form.html", {"form": form, "tender": tender})

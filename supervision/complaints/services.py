@@ -21,7 +21,7 @@ from accounts.services import notify
 from audit.services import audit_record
 from bidding.tenders import lifecycle
 from bidding.tenders.selectors import TenderStatus, tenders
-from core import statutory, workdays
+from core import statutory, timefmt, workdays
 from core.clock import for_each
 from core.refusals import refuse
 
@@ -89,7 +89,7 @@ def objection_raise(*, user, tender, text: str, now: datetime | None = None) -> 
             "before the bid deadline (%(source)s); the last day was %(last)s.") % {
             "days": statutory.value("OBJECTION_TO_DOCS_MIN_DAYS"),
             "source": statutory.source("OBJECTION_TO_DOCS_MIN_DAYS"),
-            "last": timezone.localtime(latest).strftime("%Y-%m-%d %H:%M")},
+            "last": timefmt.human(latest)},
             "objection_too_late")
     text = _text(text, "text")
     o = Objection.objects.create(
