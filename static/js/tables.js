@@ -29,7 +29,9 @@
         for (const cell of tr.cells) {
           const header = cell.tagName === "TH" && section === table.tHead;
           cell.setAttribute("role", header ? "columnheader" : (cell.tagName === "TH" ? "rowheader" : "cell"));
-          if (!header && labels[col] && !cell.hasAttribute("data-label")) cell.dataset.label = labels[col];
+          // A cell spanning the whole row (an empty list's message) needs no label.
+          const whole = (cell.colSpan || 1) >= labels.length;
+          if (!header && !cell.hasAttribute("data-label")) cell.dataset.label = whole ? "" : (labels[col] || "");
           col += cell.colSpan || 1;
         }
       }
