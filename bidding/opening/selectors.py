@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from bidding.bids.models import Bid
 from bidding.tenders.models import Tender
+from core import timefmt
 
 from . import at_rest
 from .models import BidOpening, Objection, OpeningSession, OpeningSignin
@@ -45,12 +46,12 @@ def hall_state(tender: Tender, user, role: str) -> dict:
     state = {
         "type": "hall.state",
         "tender": {"id": tender.pk, "reference": tender.reference, "title": tender.title,
-                   "status": tender.status, "opening_time": tender.deadline.isoformat(),
+                   "status": tender.status, "opening_time": timefmt.iso(tender.deadline),
                    "max_price": str(tender.max_price),
                    "announce_mode": tender.announce_mode,
                    "decryption_fallback": tender.decryption_fallback,
                    "threshold": tender.opening_threshold},
-        "server_time": now.isoformat(),
+        "server_time": timefmt.iso(now),
         "role": role,
         "phase": session.phase if session else "waiting",
     }
@@ -63,9 +64,9 @@ def hall_state(tender: Tender, user, role: str) -> dict:
         return _with_parts(state, tender, user, role)
     items = list(session.bids.select_related("bid__bidder"))
     state.update({
-        "started_at": session.started_at.isoformat(),
-        "window_ends_at": session.window_ends_at.isoformat(),
-        "confirm_until": session.confirm_until.isoformat() if session.confirm_until else None,
+        "started_at": timefmt.iso(session.started_at),
+        "window_ends_at": timefmt.iso(session.window_ends_at),
+        "confirm_until": timefmt.iso(session.confirm_until) if session.confirm_until else None,
         "merkle": {"root": session.merkle_root, "size": session.merkle_size},
         "counters": counters(session),
         "bidders": [{"bidder": i.bid.bidder.name, "status": i.status,
@@ -74,7 +75,7 @@ def hall_state(tender: Tender, user, role: str) -> dict:
             (i for i in items if i.announced_at), key=lambda i: i.announce_order)],
         "objections": [objection_row(o) for o in session.objections.select_related("bidder")],
         "confirmations": [{"bidder": c.bidder.name, "deemed": c.deemed,
-                           "at": c.confirmed_at.isoformat()}
+                           "at": timefmt.iso(c.confirmed_at)}
                           for c in session.confirmations.select_related("bidder")],
         "shares": session.shares.count(),
         "record": {"url": f"/api/tenders/{tender.pk}/opening/record.pdf",

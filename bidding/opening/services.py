@@ -38,7 +38,7 @@ from bidding.tenders import lifecycle
 from bidding.tenders.models import Tender, TenderKeyShare
 from bidding.tenders.policies import is_owner
 from bidding.tenders.reference import AnnounceMode, DecryptionFallback
-from core import statutory
+from core import statutory, timefmt
 from core.clock import for_each
 from core.realtime import broadcast_on_commit
 from core.refusals import refuse
@@ -266,7 +266,7 @@ def announced_row(item: BidOpening) -> dict:
         "price_sheet": item.price_sheet,
         "decrypted_by": item.decrypted_by,
         "sha256": item.bid.sha256,
-        "announced_at": item.announced_at.isoformat() if item.announced_at else None,
+        "announced_at": timefmt.iso(item.announced_at) if item.announced_at else None,
     }
 
 
@@ -750,9 +750,9 @@ def objection_row(o: Objection) -> dict:
         "id": o.pk,
         "bidder": o.bidder.name,
         "text": o.text,
-        "raised_at": o.raised_at.isoformat(),
+        "raised_at": timefmt.iso(o.raised_at),
         "answer": o.answer,
-        "answered_at": o.answered_at.isoformat() if o.answered_at else None,
+        "answered_at": timefmt.iso(o.answered_at) if o.answered_at else None,
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from core import timefmt
 from core.realtime import group_send
 
 
@@ -20,7 +21,7 @@ def tender_state(tender) -> dict:
         "reference": tender.reference,
         "status": tender.status,
         "status_label": str(tender.get_status_display()),
-        "deadline": tender.deadline.isoformat(),
+        "deadline": timefmt.iso(tender.deadline),
         "available": [e.target for e in lifecycle.available_transitions(tender)],
     }
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.policies import is_oversight
 from bidding.tenders.selectors import tenders
+from core import timefmt
 
 from . import services
 from .models import Complaint, Objection
@@ -49,9 +50,9 @@ def clock_state(c: Complaint, today=None) -> dict:
 
 def objection_json(o) -> dict:
     return {"id": o.pk, "tender": o.tender.reference, "tender_id": o.tender_id,
-            "party": o.party.name, "text": o.text, "raised_at": o.raised_at.isoformat(),
-            "answer_due": o.answer_due.isoformat(), "answer": o.answer,
-            "answered_at": o.answered_at.isoformat() if o.answered_at else None,
+            "party": o.party.name, "text": o.text, "raised_at": timefmt.iso(o.raised_at),
+            "answer_due": timefmt.iso(o.answer_due), "answer": o.answer,
+            "answered_at": timefmt.iso(o.answered_at) if o.answered_at else None,
             "overdue": bool(o.overdue_since)}
 
 
@@ -61,10 +62,10 @@ def complaint_json(c: Complaint, *, detail: bool = False) -> dict:
         "id": c.pk, "public_id": str(c.public_id), "tender": c.tender.reference,
         "tender_id": c.tender_id, "tender_title": c.tender.title,
         "tender_status": c.tender.status, "complainant": c.complainant.name,
-        "matter": c.matter, "status": c.status, "filed_at": c.filed_at.isoformat(),
+        "matter": c.matter, "status": c.status, "filed_at": timefmt.iso(c.filed_at),
         "knew_on": c.knew_on.isoformat(),
-        "accept_due": c.accept_due.isoformat() if c.accept_due else None,
-        "decide_due": c.decide_due.isoformat() if c.decide_due else None,
+        "accept_due": timefmt.iso(c.accept_due) if c.accept_due else None,
+        "decide_due": timefmt.iso(c.decide_due) if c.decide_due else None,
         "calendar_gap": c.calendar_gap,
         "working_days_left": clock["left"], "overdue": clock["overdue"],
         "paused": clock["paused"], "outcome": c.outcome or None,
@@ -76,21 +77,21 @@ def complaint_json(c: Complaint, *, detail: bool = False) -> dict:
             "objection": None if o is None else {
                 "kind": ("documents" if c.document_objection_id else
                          "opening" if c.opening_objection_id else "evaluation"),
-                "id": o.pk, "text": o.text, "raised_at": o.raised_at.isoformat(),
+                "id": o.pk, "text": o.text, "raised_at": timefmt.iso(o.raised_at),
                 "answer": o.answer or "",
-                "answered_at": o.answered_at.isoformat() if o.answered_at else None},
+                "answered_at": timefmt.iso(o.answered_at) if o.answered_at else None},
             "evidence": [{"id": e.pk, "name": e.name, "content_type": e.content_type,
                           "size": e.size, "sha256": e.sha256} for e in c.evidence.all()],
             "pauses": [{"id": p.pk, "reason": p.reason, "note": p.note,
-                        "started_at": p.started_at.isoformat(),
-                        "ended_at": p.ended_at.isoformat() if p.ended_at else None,
+                        "started_at": timefmt.iso(p.started_at),
+                        "ended_at": timefmt.iso(p.ended_at) if p.ended_at else None,
                         "working_days": p.working_days} for p in c.pauses.all()],
-            "suspensions": [{"suspended_at": s.suspended_at.isoformat(), "reason": s.reason,
+            "suspensions": [{"suspended_at": timefmt.iso(s.suspended_at), "reason": s.reason,
                              "from_status": s.from_status,
-                             "resumed_at": s.resumed_at.isoformat() if s.resumed_at else None}
+                             "resumed_at": timefmt.iso(s.resumed_at) if s.resumed_at else None}
                             for s in c.suspensions.all()],
             "rejection_reason": c.rejection_reason, "decision": c.decision,
-            "decided_at": c.decided_at.isoformat() if c.decided_at else None,
+            "decided_at": timefmt.iso(c.decided_at) if c.decided_at else None,
             "letter_sha256": c.letter_sha256 or None,
         }
     return out
