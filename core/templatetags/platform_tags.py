@@ -1,6 +1,7 @@
 from decimal import Decimal, InvalidOperation
 
 from django import template
+from django.conf import settings
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -90,11 +91,14 @@ def countdown(target, kind: str = "deadline") -> str:
         clock_url = ""
     return format_html(
         '<span class="clock-countdown" data-deadline="{}" data-server-now="{}" '
-        'data-clock-url="{}" data-text="{}" data-over="{}" data-day="{}" data-days="{}">'
+        'data-clock-url="{}" data-text="{}" data-over="{}" data-day="{}" data-days="{}" '
+        'data-zone="{}" data-zone-label="{}">'
         '<span class="countdown" aria-live="off" aria-hidden="true"></span>'
         '<span class="countdown-static">{}</span></span>',
         timefmt.iso(target), timefmt.now_iso(), clock_url, str(left), str(over),
         ngettext("%(n)s day", "%(n)s days", 1), ngettext("%(n)s day", "%(n)s days", 2),
+        settings.TIME_ZONE, timefmt.zone_label() if settings.TIME_ZONE in timefmt.BEIJING_ZONES
+        else "",
         static % {"at": timefmt.human(target)},
     )
 

@@ -69,6 +69,26 @@
       .catch(() => { /* keep the last skew */ });
   }
 
+  // Times written by other scripts read like the server's (core/timefmt.py):
+  // window.platformTime.human(iso, seconds) -> "2026-12-07 09:30 北京时间" / "… CST".
+  const zone = boxes[0].dataset.zone;
+  const zoneLabel = boxes[0].dataset.zoneLabel;
+  window.platformTime = {
+    now: () => new Date(Date.now() + skew),
+    human(iso, seconds) {
+      const at = new Date(iso);
+      if (!iso || isNaN(at)) return iso || "";
+      const opts = {year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+        hourCycle: "h23", timeZone: zone || undefined};
+      if (seconds) opts.second = "2-digit";
+      if (!zoneLabel) opts.timeZoneName = "short";
+      const p = {};
+      new Intl.DateTimeFormat("en-US", opts).formatToParts(at).forEach((x) => { p[x.type] = x.value; });
+      const clock = `${p.hour}:${p.minute}${seconds ? ":" + p.second : ""}`;
+      return `${p.year}-${p.month}-${p.day} ${clock} ${zoneLabel || p.timeZoneName || ""}`.trim();
+    },
+  };
+
   tick();
   setInterval(tick, 1000);
   resync();
