@@ -49,6 +49,11 @@ RULES: dict[str, Rule] = {
     "BOND_MAX_ABSOLUTE": Rule(Decimal("800000"), "Reg 26 (local cap)", local=True),
     # Reg 35: bond refunded within 5 days of a withdrawal before the deadline.
     "BOND_REFUND_DAYS": Rule(5, "Reg 35"),
+    # Reg 57: bonds refunded, with interest, within 5 days of the contract's signing.
+    "BOND_REFUND_AFTER_CONTRACT_DAYS": Rule(5, "Reg 57"),
+    # Reg 31: a cancelled tender refunds bonds and document fees, with interest,
+    # "promptly" (及时); the days are a local reading, as Reg 35's.
+    "BOND_REFUND_AFTER_CANCELLATION_DAYS": Rule(5, "Reg 31 (local: promptly)", local=True),
     # Reg 44: fewer than three bids, no opening.
     "MIN_BIDS_TO_OPEN": Rule(3, "Reg 44"),
     # E-Rules 29-30: the decryption window is set by the tender; this is the default.

@@ -71,6 +71,25 @@ def tender_failed(*, tender: Tender, previous: str, reason: str, now) -> None:
     bonds_make_refundable(BidBond.objects.filter(tender=tender), now=now or timezone.now())
 
 
+def tender_cancelled(*, tender: Tender, previous: str, reason: str, now) -> None:
+    """Lifecycle hook on ``cancelled`` (终止招标): the bonds still held become due for
+    refund with interest (Reg 31). The tender stage tells those who obtained the
+    documents; bidders are among them."""
+    from .services import bonds_make_refundable
+
+    bonds_make_refundable(BidBond.objects.filter(tender=tender), now=now or timezone.now(),
+                          rule="BOND_REFUND_AFTER_CANCELLATION_DAYS")
+
+
+def tender_contracted(*, tender: Tender, previous: str, reason: str, now) -> None:
+    """Lifecycle hook on ``contracted``: every bond still held, the winner's and the
+    other bidders', becomes due for refund with interest within 5 days (Reg 57)."""
+    from .services import bonds_make_refundable
+
+    bonds_make_refundable(BidBond.objects.filter(tender=tender), now=now or timezone.now(),
+                          rule="BOND_REFUND_AFTER_CONTRACT_DAYS")
+
+
 def install() -> None:
     """Called from ``BidsConfig.ready()``."""
     lifecycle.register_guard(
@@ -79,3 +98,5 @@ def install() -> None:
                        name="min_bids_at_deadline"),
     )
     lifecycle.register_hook(S.FAILED, tender_failed)
+    lifecycle.register_hook(S.CANCELLED, tender_cancelled)
+    lifecycle.register_hook(S.CONTRACTED, tender_contracted)

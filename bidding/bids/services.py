@@ -526,13 +526,14 @@ def bid_withdraw(*, user, tender: Tender, now: datetime | None = None) -> Bid:
     return bid
 
 
-def bonds_make_refundable(bonds, *, now: datetime) -> int:
-    """Of ``bonds``, those still held become due for refund within Reg 35's days from
-    ``now`` (a withdrawal, a failed tender, an unopenable bid whose documents return
-    the bond). Inside the caller's transaction; returns how many."""
+def bonds_make_refundable(bonds, *, now: datetime, rule: str = "BOND_REFUND_DAYS") -> int:
+    """Of ``bonds``, those still held become due for refund within ``rule``'s days from
+    ``now``: Reg 35's by default (a withdrawal, a failed tender, an unopenable bid whose
+    documents return the bond); Reg 31's for a cancelled tender, Reg 57's after the
+    contract. Inside the caller's transaction; returns how many."""
     return bonds.filter(status=BidBond.Status.HELD).update(
         status=BidBond.Status.REFUND_DUE,
-        refund_due_by=now + statutory.days("BOND_REFUND_DAYS"),
+        refund_due_by=now + statutory.days(rule),
     )
 
 

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from bidding.tenders import lifecycle, selectors, services
 from core.parsers import JSONParser  # the API's parser: deep JSON and NUL are a 400
+from core.refusals import refuse
 
 from .policies import (
     access_clarification_as_owner,
@@ -128,6 +129,64 @@ class TenderPublishApi(APIView):
         """Publish a draft after checking every statutory rule."""
         tender = access_tender_as_owner(request.user, tender_id)
         tender = services.tender_publish(user=request.user, tender=tender)
+        return _detail(request, tender)
+
+
+class _CancelIn(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    confirm = serializers.BooleanField(required=False, default=False)
+
+
+class _ReasonIn(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class TenderCancelApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[TENDER_ID], request=_CancelIn, responses=TenderDetailSerializer)
+    def post(self, request, tender_id):
+        """Cancel the tender (终止招标, Reg 31): the tenderer or its agency, from a draft or
+        while bidding is open. ``reason`` is required and published; everyone who obtained
+        the documents is told and bid bonds held become due for refund with interest.
+        Irreversible: the body must say ``{"confirm": true}``."""
+        tender = access_tender_as_owner(request.user, tender_id)
+        if request.data.get("confirm") is not True:
+            raise refuse("confirm", _(
+                "Not cancelled: confirm that you understand cancelling cannot be undone."),
+                "confirm_required")
+        ser = _CancelIn(data=request.data)
+        ser.is_valid(raise_exception=True)
+        tender = services.tender_cancel(user=request.user, tender=tender,
+                                        reason=ser.validated_data["reason"], confirmed=True)
+        return _detail(request, tender)
+
+
+class TenderSuspendApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[TENDER_ID], request=_ReasonIn, responses=TenderDetailSerializer)
+    def post(self, request, tender_id):
+        """The supervisor suspends the procedure (Reg 62); ``reason`` is required."""
+        tender = access_tender(request.user, tender_id)
+        ser = _ReasonIn(data=request.data)
+        ser.is_valid(raise_exception=True)
+        tender = services.tender_suspend(user=request.user, tender=tender,
+                                         reason=ser.validated_data.get("reason", ""))
+        return _detail(request, tender)
+
+
+class TenderResumeApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[TENDER_ID], request=_ReasonIn, responses=TenderDetailSerializer)
+    def post(self, request, tender_id):
+        """The supervisor resumes a suspended tender where it was."""
+        tender = access_tender(request.user, tender_id)
+        ser = _ReasonIn(data=request.data)
+        ser.is_valid(raise_exception=True)
+        tender = services.tender_resume(user=request.user, tender=tender,
+                                        reason=ser.validated_data.get("reason", ""))
         return _detail(request, tender)
 
 

@@ -173,6 +173,17 @@ class Tender(models.Model):
     public_opening = models.BooleanField(
         _("the public may watch the opening"), default=True,
     )
+    # The announcement's contacts: the organisations hold name, address and switchboard;
+    # the tender names who answers bidders about this project.
+    tenderer_contact = models.CharField(_("tenderer's contact person"), max_length=100,
+                                        blank=True)
+    tenderer_phone = models.CharField(_("tenderer's contact phone"), max_length=40, blank=True)
+    tenderer_email = models.EmailField(_("tenderer's contact email"), blank=True)
+    agency_contact = models.CharField(_("agency's contact person"), max_length=100, blank=True)
+    agency_phone = models.CharField(_("agency's contact phone"), max_length=40, blank=True)
+    agency_email = models.EmailField(_("agency's contact email"), blank=True)
+    # 终止招标 (Reg 31): the reason published with the cancellation.
+    cancel_reason = models.TextField(_("reason for cancellation"), blank=True)
     # The opening key: public half published, private half split among custodians.
     opening_public_key = models.BinaryField(max_length=65, null=True, blank=True)
     opening_key_fingerprint = models.CharField(max_length=64, blank=True)

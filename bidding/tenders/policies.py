@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.policies import is_oversight, is_tenderer, may_act_for
 
+from . import lifecycle
 from .models import Clarification, Tender
 
 
@@ -94,6 +95,31 @@ def can_download(user, tender: Tender) -> bool:
 def can_see_transitions(user, tender: Tender) -> bool:
     """The lifecycle panel: the owner and oversight see the next moves allowed."""
     return is_owner(user, tender) or is_oversight(user)
+
+
+def is_supervisor(user) -> bool:
+    return bool(user.is_authenticated and user.role == "supervisor")
+
+
+def _lifecycle_allows(tender: Tender, to: str, by: str) -> bool:
+    return any(e.target == to for e in lifecycle.available_transitions(tender, by=by))
+
+
+def can_cancel(user, tender: Tender) -> bool:
+    """终止招标: the tenderer (or its agency) where the lifecycle lets the tenderer
+    cancel (a draft, or bidding still open)."""
+    return is_owner(user, tender) and _lifecycle_allows(
+        tender, Tender.Status.CANCELLED, lifecycle.TENDERER)
+
+
+def can_suspend(user, tender: Tender) -> bool:
+    """The supervisor orders the procedure suspended (Reg 62) where the lifecycle allows."""
+    return is_supervisor(user) and _lifecycle_allows(
+        tender, Tender.Status.SUSPENDED, lifecycle.SUPERVISOR)
+
+
+def can_resume(user, tender: Tender) -> bool:
+    return is_supervisor(user) and tender.status == Tender.Status.SUSPENDED
 
 
 def require_tenderer(user) -> None:

@@ -173,6 +173,13 @@ class TenderSerializer(serializers.ModelSerializer):
             "announce_mode",
             "public_opening",
             "forfeit_bond_if_unopenable",
+            "tenderer_contact",
+            "tenderer_phone",
+            "tenderer_email",
+            "agency_contact",
+            "agency_phone",
+            "agency_email",
+            "cancel_reason",
             "opening_key",
             "envelope_ids",
         ]
@@ -300,6 +307,18 @@ class TenderWriteSerializer(serializers.Serializer):
         help_text="E-Rules 31: keep the bond of a bid that its bidder sealed so that nobody "
         "can open it (rejected at the opening with the proof).",
     )
+    tenderer_contact = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default="",
+        help_text="Announcement: the tenderer's contact person for this project.")
+    tenderer_phone = serializers.CharField(max_length=40, required=False, allow_blank=True,
+                                           default="")
+    tenderer_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    agency_contact = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default="",
+        help_text="Announcement: the agency's contact person for this project.")
+    agency_phone = serializers.CharField(max_length=40, required=False, allow_blank=True,
+                                         default="")
+    agency_email = serializers.EmailField(required=False, allow_blank=True, default="")
     tenderer_org = serializers.PrimaryKeyRelatedField(
         queryset=Organisation.objects.all(),
         required=False,

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organisation
 from accounts.policies import is_bidder, mandate_in_force, may_act_for
+from accounts.services import notify
 from audit.services import audit_record
 from bidding.tenders import lifecycle
 from core import statutory, timefmt
@@ -109,6 +110,13 @@ class TenderInput:
     award_committee_mode: str = ""
     award_committee_size: int | None = None
     vote_mode: str = ""
+    # The announcement's contacts (ANNOUNCEMENT_FIELDS).
+    tenderer_contact: str = ""
+    tenderer_phone: str = ""
+    tenderer_email: str = ""
+    agency_contact: str = ""
+    agency_phone: str = ""
+    agency_email: str = ""
 
 
 # What the tender declares about its evaluation and award (fixed at publication).
@@ -120,6 +128,17 @@ DECLARED_FIELDS = [
     "award_committee_mode",
     "award_committee_size",
     "vote_mode",
+]
+
+# Who answers bidders about this project: the announcement names them beside the
+# organisations' names and addresses.
+ANNOUNCEMENT_FIELDS = [
+    "tenderer_contact",
+    "tenderer_phone",
+    "tenderer_email",
+    "agency_contact",
+    "agency_phone",
+    "agency_email",
 ]
 
 TENDER_FIELDS = [
@@ -149,6 +168,7 @@ TENDER_FIELDS = [
     "public_opening",
     "forfeit_bond_if_unopenable",
     *DECLARED_FIELDS,
+    *ANNOUNCEMENT_FIELDS,
 ]
 
 
@@ -768,3 +788,150 @@ def amendment_publish(
                 locked, now=now, requested=new_deadline, actor=user, cause=f"amendment {number}"
             )
     return amendment
+
+
+# --- cancellation (终止招标), suspension and resumption -----------------------------
+
+
+@dataclass(frozen=True)
+class CancelPreview:
+    """What cancelling the tender now would do, for the confirmation step."""
+
+    status: str
+    published: bool
+    # Organisations told (Reg 31): those that obtained the documents, and the owners.
+    notified: int
+    # Bid bonds still held become due for refund, with interest, by this time.
+    refund_due_by: datetime
+    refund_source: str
+
+
+def _cancellation_recipients(tender: Tender) -> set[int]:
+    orgs = set(tender.registrations.values_list("organisation_id", flat=True))
+    return orgs | tender.owner_organisations()
+
+
+def tender_cancel_preview(*, tender: Tender, now: datetime | None = None) -> CancelPreview:
+    """What ``tender_cancel`` would do now: who is told, by when bonds are refunded.
+    It names no bidder and no count of bids: who bid stays secret (E-Rules 28)."""
+    now = now or timezone.now()
+    published = tender.status != S.DRAFT
+    return CancelPreview(
+        status=tender.status,
+        published=published,
+        notified=len(_cancellation_recipients(tender)) if published else 0,
+        refund_due_by=now + statutory.days("BOND_REFUND_AFTER_CANCELLATION_DAYS"),
+        refund_source=statutory.source("BOND_REFUND_AFTER_CANCELLATION_DAYS"),
+    )
+
+
+def tender_cancel(
+    *, user, tender: Tender, reason: str, confirmed: bool, now: datetime | None = None
+) -> Tender:
+    """Cancel the tender (终止招标, Reg 31) through the lifecycle: the tenderer or its
+    agency, from a draft or while bidding is open (``lifecycle.TRANSITIONS``).
+
+    The reason is required and published. Everyone who obtained the documents is told;
+    the lifecycle's hooks make the bid bonds still held due for refund with interest
+    (the bids stage: Reg 31's days); bids received are never opened. Irreversible:
+    ``confirmed`` must be true. One transaction, audited as ``tender.cancel``.
+    """
+    reason = (reason or "").strip()
+    if not confirmed:
+        raise refuse("confirm", _(
+            "Not cancelled: confirm that you understand cancelling cannot be undone."),
+            "confirm_required")
+    if not reason:
+        raise refuse("reason", _(
+            "Give the reason for cancelling: it is published and sent to everyone told."),
+            "reason_required")
+    require_tenderer(user)
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock_as_owner(user, tender)
+        previous = locked.status
+        if not any(e.target == S.CANCELLED
+                   for e in lifecycle.available_transitions(locked, by=lifecycle.TENDERER)):
+            raise lifecycle.TransitionNotAllowed(previous, S.CANCELLED)
+        preview = tender_cancel_preview(tender=locked, now=now)
+        lifecycle.tender_transition(tender=locked, to=S.CANCELLED, by=lifecycle.TENDERER,
+                                    actor=user, reason=reason[:2000], now=now)
+        locked.cancel_reason = reason[:5000]
+        locked.save(update_fields=["cancel_reason"])
+        recipients = _cancellation_recipients(locked) if preview.published else set()
+        subject = _("Tender %(ref)s cancelled") % {"ref": locked.reference}
+        body = _(
+            "%(title)s is cancelled (Reg 31): %(reason)s Bids received will not be opened. "
+            "Bid bonds paid are refunded with interest by %(due)s."
+        ) % {"title": locked.title, "reason": reason,
+             "due": timezone.localtime(preview.refund_due_by).strftime("%Y-%m-%d")}
+        for org in Organisation.objects.filter(pk__in=recipients).order_by("pk"):
+            notify(organisation=org, subject=subject, body=body, link=f"/tenders/{locked.pk}/")
+        audit_record(
+            actor=user,
+            action="tender.cancel",
+            obj=locked,
+            payload={
+                "from": previous,
+                "reason": locked.cancel_reason,
+                "notified": len(recipients),
+                "bond_refund_due_by": preview.refund_due_by.isoformat(),
+                "bond_refund_source": preview.refund_source,
+            },
+            summary=f"{locked.reference}: cancelled",
+        )
+    tender.refresh_from_db()
+    return tender
+
+
+def _require_supervisor(user) -> None:
+    if not (user.is_authenticated and user.role == "supervisor"):
+        raise PermissionDenied(_("Only the supervisor can suspend or resume a tender."))
+
+
+def tender_suspend(*, user, tender: Tender, reason: str, now: datetime | None = None) -> Tender:
+    """The supervisor orders the procedure suspended (Reg 62), from any status the
+    lifecycle allows; the reason is required. The owners are told. Audited."""
+    _require_supervisor(user)
+    reason = (reason or "").strip()
+    if not reason:
+        raise refuse("reason", _("Give the reason for the suspension."), "reason_required")
+    with transaction.atomic():
+        locked = Tender.objects.select_for_update(no_key=True).get(pk=tender.pk)
+        if locked.status == S.SUSPENDED:
+            raise lifecycle.TransitionNotAllowed(locked.status, S.SUSPENDED)
+        previous = locked.status
+        lifecycle.tender_transition(tender=locked, to=S.SUSPENDED, by=lifecycle.SUPERVISOR,
+                                    actor=user, reason=reason[:2000], now=now)
+        _tell_owners(locked, _("Tender %(ref)s suspended by the supervisor")
+                     % {"ref": locked.reference}, reason)
+        audit_record(actor=user, action="tender.suspend", obj=locked,
+                     payload={"from": previous, "reason": reason[:2000]},
+                     summary=f"{locked.reference}: suspended (Reg 62)")
+    tender.refresh_from_db()
+    return tender
+
+
+def tender_resume(*, user, tender: Tender, reason: str = "",
+                  now: datetime | None = None) -> Tender:
+    """The supervisor lifts a suspension: the tender returns to the status it had."""
+    _require_supervisor(user)
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        locked = Tender.objects.select_for_update(no_key=True).get(pk=tender.pk)
+        if locked.status != S.SUSPENDED:
+            raise lifecycle.TransitionNotAllowed(locked.status, "resume")
+        target = lifecycle.available_transitions(locked, by=lifecycle.SUPERVISOR)[0].target
+        lifecycle.tender_transition(tender=locked, to=target, by=lifecycle.SUPERVISOR,
+                                    actor=user, reason=reason[:2000], now=now)
+        _tell_owners(locked, _("Tender %(ref)s resumed") % {"ref": locked.reference}, reason)
+        audit_record(actor=user, action="tender.resume", obj=locked,
+                     payload={"to": target, "reason": reason[:2000]},
+                     summary=f"{locked.reference}: resumed")
+    tender.refresh_from_db()
+    return tender
+
+
+def _tell_owners(tender: Tender, subject: str, body: str) -> None:
+    for org in Organisation.objects.filter(pk__in=tender.owner_organisations()):
+        notify(organisation=org, subject=subject, body=body, link=f"/tenders/{tender.pk}/")

@@ -24,4 +24,7 @@ urlpatterns = [
         name="clarification_answer",
     ),
     path("tenders/<str:tender_id>/amend/", views.amendment_create, name="amendment_create"),
+    path("tenders/<str:tender_id>/cancel/", views.tender_cancel, name="tender_cancel"),
+    path("tenders/<str:tender_id>/suspend/", views.tender_suspend, name="tender_suspend"),
+    path("tenders/<str:tender_id>/resume/", views.tender_resume, name="tender_resume"),
 ]

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -29,12 +30,16 @@ from .policies import (
     access_register,
     access_tender,
     access_tender_as_owner,
+    can_cancel,
     can_download,
+    can_resume,
     can_see_transitions,
+    can_suspend,
     can_view_register,
     is_owner,
     require_tenderer,
 )
+from .reference import CriterionStage
 
 
 def refusals_as_messages(view):
@@ -85,14 +90,38 @@ def tender_detail(request, tender_id):
         "obtained": obtained,
         "can_download": can_download(user, tender),
         "can_view_register": can_view_register(user, tender),
-        "transitions": lifecycle.available_transitions(tender)
-        if can_see_transitions(user, tender) else [],
+        # The lifecycle panel: the moves the viewer makes (buttons), and the moves that
+        # happen by themselves (the clock, the platform), as information.
+        "automatic_moves": [
+            e for e in lifecycle.available_transitions(tender)
+            if e.by & {lifecycle.CLOCK, lifecycle.SYSTEM}
+        ] if can_see_transitions(user, tender) else [],
+        "may_cancel": can_cancel(user, tender),
+        "may_suspend": can_suspend(user, tender),
+        "may_resume": can_resume(user, tender),
+        "resume_to": tender.Status(tender.suspended_from or tender.Status.PUBLISHED).label
+        if tender.status == tender.Status.SUSPENDED else None,
+        "opening_hall_url": _opening_hall_url(tender),
+        "qualification_criteria": [c for c in tender.criteria.all()
+                                   if c.stage == CriterionStage.QUALIFICATION],
         "question_form": QuestionForm(),
         "answer_form": AnswerForm(),
         "document_form": DocumentForm(),
         "stage_links": stage_links(user, tender, PageFacts(owner=owner, obtained=obtained)),
     }
     return render(request, "tenders/tender_detail.html", context)
+
+
+def _opening_hall_url(tender) -> str:
+    """Where the online opening (不见面开标) takes place: the hall's address, by its URL
+    name, so the tender stage imports nothing from the opening stage. Empty while the
+    tender is a draft (there is no opening to attend yet)."""
+    if tender.status == tender.Status.DRAFT:
+        return ""
+    try:
+        return reverse("opening:hall", args=[tender.pk])
+    except NoReverseMatch:
+        return ""
 
 
 def _tender_form_view(request, tender=None):
@@ -269,3 +298,53 @@ def amendment_create(request, tender_id):
                 )
             return redirect("tenders:tender_detail", tender_id=tender.pk)
     return render(request, "tenders/amendment_form.html", {"form": form, "tender": tender})
+
+
+@login_required
+@refusals_as_messages
+def tender_cancel(request, tender_id):
+    """终止招标 in two steps: the page says what will happen (who is told, the bonds
+    refunded and by when), then the owner gives the reason and confirms."""
+    tender = access_tender_as_owner(request.user, tender_id)
+    if not can_cancel(request.user, tender):
+        raise lifecycle.TransitionNotAllowed(tender.status, tender.Status.CANCELLED)
+    errors = []
+    reason = ""
+    if request.method == "POST":
+        reason = request.POST.get("reason", "")
+        try:
+            services.tender_cancel(user=request.user, tender=tender, reason=reason,
+                                   confirmed=request.POST.get("confirm") == "yes")
+        except ValidationError as exc:
+            errors = exc.messages
+        else:
+            messages.success(request, _("The tender is cancelled; everyone concerned is told."))
+            return redirect("tenders:tender_detail", tender_id=tender.pk)
+    return render(request, "tenders/tender_cancel.html", {
+        "tender": tender,
+        "preview": services.tender_cancel_preview(tender=tender),
+        "errors": errors,
+        "reason": reason,
+    })
+
+
+@login_required
+@require_POST
+@refusals_as_messages
+def tender_suspend(request, tender_id):
+    tender = access_tender(request.user, tender_id)
+    services.tender_suspend(user=request.user, tender=tender,
+                            reason=request.POST.get("reason", ""))
+    messages.success(request, _("The tender is suspended."))
+    return redirect("tenders:tender_detail", tender_id=tender.pk)
+
+
+@login_required
+@require_POST
+@refusals_as_messages
+def tender_resume(request, tender_id):
+    tender = access_tender(request.user, tender_id)
+    services.tender_resume(user=request.user, tender=tender,
+                           reason=request.POST.get("reason", ""))
+    messages.success(request, _("The tender is resumed."))
+    return redirect("tenders:tender_detail", tender_id=tender.pk)
