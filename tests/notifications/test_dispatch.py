@@ -6,7 +6,6 @@ from unittest import mock
 
 import pytest
 from django.core import mail
-from django.utils import timezone
 
 from audit.services import audit_record
 from core.notifications import registry, services
@@ -218,8 +217,16 @@ def test_inactive_users_are_not_notified():
     assert not Notification.objects.filter(recipient=gone).exists()
 
 
-def test_the_first_run_does_not_notify_a_long_history():
+def test_the_first_run_starts_at_recent_events_not_at_the_start_of_a_long_log():
+    from bidding.tenders import services as tenders
+
     bidder = factories.bidder()
-    answered_tender(registered=[bidder])
-    services.dispatch_events(now=timezone.now())
-    assert of_kind("tender.answer").count() == 1
+    tender, owner = answered_tender(registered=[bidder])
+    # Every event so far counts as "history" for this first run.
+    with mock.patch.object(services, "FIRST_RUN_LOOKBACK", timedelta(0)):
+        services.dispatch_events()
+    assert not Notification.objects.exists()
+    tenders.amendment_publish(user=owner, tender=tender, text="新的修改")
+    services.dispatch_events()
+    assert of_kind("tender.amendment").filter(recipient=bidder).count() == 1
+    assert not of_kind("tender.answer").exists()

@@ -157,3 +157,48 @@ def test_the_header_count_comes_from_the_context_processor():
 
     request.user = AnonymousUser()
     assert unread(request)["notifications_unread"] == 0
+
+
+def test_preferences_api_refuses_non_boolean_choices():
+    me = factories.bidder()
+    response = api_as(me).put("/api/notifications/preferences/", {
+        "kinds": [{"kind": "tender.answer", "in_app": "maybe", "email": True}]}, format="json")
+    assert response.status_code == 400
+    assert not NotificationPreference.objects.filter(user=me).exists()
+
+
+def test_the_preferences_page_refuses_an_unknown_language_and_saves_nothing():
+    me = factories.bidder()
+    response = client_for(me).post(reverse("notifications:preferences"),
+                                   {"tender.answer:email": "on", "language": "xx"}, follow=True)
+    assert "Unknown language: xx" in response.content.decode()
+    assert not NotificationPreference.objects.filter(user=me).exists()
+
+
+HEADER_SNIPPET = (
+    "{% load i18n %}{% with unread=notifications_unread %}"
+    "<a href=\"{% url 'notifications:list' %}\""
+    "{% if request.resolver_match.app_name == 'notifications' %} aria-current=\"page\"{% endif %}>"
+    "{% translate \"Notifications\" %}{% if unread %} <span class=\"badge badge-count\" title=\""
+    "{% blocktranslate count counter=unread %}{{ counter }} unread notification.{% plural %}"
+    "{{ counter }} unread notifications.{% endblocktranslate %}\">{{ unread }}</span>{% endif %}"
+    "</a>{% endwith %}"
+)
+
+
+def test_the_header_snippet_for_base_html_shows_the_unread_count():
+    """The exact snippet in notes/h-notify.md, rendered with the context processor."""
+    from django.template import engines
+    from django.test import RequestFactory
+
+    me = factories.bidder()
+    make(me), make(me, "b")
+    request = RequestFactory().get("/")
+    request.user = me
+    request.resolver_match = None
+    html = engines["django"].from_string(HEADER_SNIPPET).render({}, request)
+    assert 'href="/notifications/"' in html
+    assert ">2</span>" in html and "2 unread notifications." in html
+    make(me, "c", read=True)
+    Notification.objects.filter(recipient=me).update(read_at=Notification.objects.first().created_at)
+    assert "badge" not in engines["django"].from_string(HEADER_SNIPPET).render({}, request)
