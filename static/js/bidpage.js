@@ -115,6 +115,49 @@
 
   let keyRecord = null;
 
+  // The organisation's bids not opened yet, each with the fingerprint of the key it was
+  // sealed to (the server's record): a new key cannot open them.
+  let sealedBids = [];
+  try { sealedBids = JSON.parse(($("sealed-bids") || {}).textContent || "[]") || []; } catch (e) { sealedBids = []; }
+
+  function sealedBidLine(b) {
+    const here = !!keyRecord && keyRecord.fingerprint === b.fingerprint;
+    const when = new Date(b.opening);
+    const opening = isNaN(when) ? b.opening : when.toLocaleString();
+    return t(here ? "sealedBidHere" : "sealedBid", { tender: b.tender, title: b.title, opening: opening,
+      key: fpShort(b.fingerprint) }) + " " + t(b.fallback === "custodians" ? "fallbackCustodians" : "fallbackRevoked");
+  }
+
+  function showNewKeyWarning(onAnyway) {
+    const box = $("key-new-warning");
+    const list = $("key-new-warning-bids");
+    list.textContent = "";
+    for (const b of sealedBids) {
+      const li = document.createElement("li");
+      li.textContent = sealedBidLine(b);
+      list.appendChild(li);
+    }
+    show(box, true);
+    box.scrollIntoView({ block: "center" });
+    $("key-new-cancel").focus();
+    newKeyAnyway = onAnyway;
+  }
+  let newKeyAnyway = null;
+
+  function renderSealBackup() {
+    const box = $("seal-backup");
+    if (!box) return;
+    show(box, keyReady());
+    if (!keyRecord) return;
+    $("seal-key").textContent = fpShort(keyRecord.fingerprint);
+    let when = t("backupUnknown");
+    if (keyRecord.origin === "imported") when = t("backupLoaded");
+    else if (keyRecord.backupAt) when = t("backupSavedOn", { when: new Date(keyRecord.backupAt).toLocaleString() });
+    $("seal-backup-when").textContent = when;
+    // Only a key still extractable can be written to a backup file.
+    show($("seal-backup-save"), keyRecord.privateKey.extractable !== false);
+  }
+
   function registeredFingerprints() {
     return new Set(Array.from(document.querySelectorAll("#registered-keys [data-fingerprint]"),
       (li) => li.dataset.fingerprint));
@@ -149,6 +192,22 @@
     else say(status, t("ready"), "success");
   }
 
+  /** Tick a checklist item done without a reload (key registered, bid received). */
+  function markDone(key) {
+    const li = $("check-" + key);
+    if (!li) return;
+    li.dataset.state = "done";
+    const badge = li.querySelector(".badge");
+    if (badge) { badge.className = "badge badge-published"; badge.textContent = "✓"; }
+    const status = li.querySelector(".check-status");
+    if (status) status.textContent = t("checkDone");
+  }
+
+  function renderKeyAndSealing() {
+    renderKey();
+    renderSealBackup();
+  }
+
   async function busy(button, fn) {
     const label = button.textContent;
     button.disabled = true;
@@ -161,31 +220,52 @@
     }
   }
 
-  function keyError(e) {
+  function keyError(e, isBackup) {
     if (e instanceof K.KeyFileError) {
-      return e.code === "passphrase" ? t("wrongPass") : t("badKeyFile") + " " + e.message;
+      if (e.code === "passphrase") return isBackup ? t("wrongPassBackup") : t("wrongPass");
+      return t("badKeyFile") + " " + e.message;
     }
     return e.message || String(e);
   }
 
   function setupKeyStep() {
-    $("key-generate").addEventListener("click", (ev) => busy(ev.currentTarget, async () => {
+    const makeKey = async () => {
       const pair = await K.generate();
       keyRecord = await K.store(bidderId, pair, { backedUp: false, origin: "generated" });
-      renderKey();
+      renderKeyAndSealing();
       $("backup-pass").focus();
-    }));
+    };
+    $("key-generate").addEventListener("click", (ev) => {
+      // A bid sealed to another key is not opened by a new one: say so and ask first.
+      const others = sealedBids.filter((b) => !keyRecord || b.fingerprint !== keyRecord.fingerprint);
+      if (others.length) { showNewKeyWarning(makeKey); return; }
+      busy(ev.currentTarget, makeKey);
+    });
+    $("key-new-cancel").addEventListener("click", () => {
+      show($("key-new-warning"), false);
+      newKeyAnyway = null;
+      $("key-file").focus();
+    });
+    $("key-new-anyway").addEventListener("click", (ev) => {
+      const go = newKeyAnyway;
+      newKeyAnyway = null;
+      show($("key-new-warning"), false);
+      if (go) busy(ev.currentTarget, go);
+    });
 
     $("key-import").addEventListener("click", (ev) => busy(ev.currentTarget, async () => {
       const file = $("key-file").files[0];
       if (!file) { say($("key-status"), t("chooseKeyFile"), "error"); return; }
+      let text = "";
       try {
-        const pair = await K.importPem(await file.text(), $("key-import-pass").value);
+        text = await file.text();
+        const pair = await K.importKeyFile(text, $("key-import-pass").value);
         keyRecord = await K.store(bidderId, pair, { backedUp: true, origin: "imported" });
         $("key-import-pass").value = "";
-        renderKey();
+        show($("key-new-warning"), false);
+        renderKeyAndSealing();
       } catch (e) {
-        say($("key-status"), keyError(e), "error");
+        say($("key-status"), keyError(e, !!K.readBackup(text)), "error");
       }
     }));
 
@@ -193,11 +273,11 @@
       const pass = $("backup-pass").value;
       if (pass.length < 10) { say($("key-status"), t("passShort"), "error"); return; }
       if (pass !== $("backup-pass2").value) { say($("key-status"), t("passDiffer"), "error"); return; }
-      const pem = await K.exportEncryptedPem(keyRecord, pass);
-      const url = URL.createObjectURL(new Blob([pem], { type: "application/x-pem-file" }));
+      const backup = await K.exportBackup(keyRecord, pass, { bidderId: bidderId });
+      const url = URL.createObjectURL(new Blob([backup], { type: "application/json" }));
       const a = document.createElement("a");
       a.href = url;
-      a.download = "bid-key-" + bidderId + "-" + keyRecord.fingerprint.slice(0, 8) + ".key";
+      a.download = "bid-key-" + bidderId + "-" + keyRecord.fingerprint.slice(0, 8) + ".json";
       document.body.appendChild(a);
       a.click();
       a.remove();
@@ -205,10 +285,11 @@
       $("backup-pass").value = "";
       $("backup-pass2").value = "";
       keyRecord.backedUp = true;
+      keyRecord.backupAt = new Date().toISOString();
       // Backed up: from now on the browser keeps the private key non-extractable.
       keyRecord.privateKey = (await K.nonExtractable(keyRecord)).privateKey;
       await K.db.put("keys", "bidder:" + bidderId, keyRecord);
-      renderKey();
+      renderKeyAndSealing();
     });
     $("key-download").addEventListener("click", download);
     $("key-backup-again").addEventListener("click", () => {
@@ -228,17 +309,38 @@
         const none = $("no-registered");
         if (none) none.remove();
         $("registered-keys").appendChild(li);
-        renderKey();
+        markDone("key");
+        renderKeyAndSealing();
       } catch (e) {
         say($("key-status"), e.message, "error");
       }
     }));
 
     $("key-remove").addEventListener("click", async () => {
-      if (!window.confirm(t("removeConfirm"))) return;
+      const mine = sealedBids.filter((b) => keyRecord && b.fingerprint === keyRecord.fingerprint);
+      let text = t("removeConfirm");
+      if (mine.length) text = t("removeSealed", { list: mine.map((b) => b.tender).join(", ") }) + "\n\n" + text;
+      if (!window.confirm(text)) return;
       await K.remove(bidderId);
       keyRecord = null;
-      renderKey();
+      renderKeyAndSealing();
+    });
+
+    const sealBackupBtn = $("seal-backup-btn");
+    if (sealBackupBtn) sealBackupBtn.addEventListener("click", () => {
+      show($("key-backup"), true);
+      $("step-key").scrollIntoView({ block: "start" });
+      $("backup-pass").focus();
+    });
+    const sealBackupFile = $("seal-backup-file");
+    if (sealBackupFile) sealBackupFile.addEventListener("change", async () => {
+      const out = $("seal-backup-check");
+      const file = sealBackupFile.files[0];
+      if (!file || !keyRecord) { say(out, "", null); return; }
+      const doc = K.readBackup(await file.text());
+      if (!doc) say(out, t("notBackup"), "error");
+      else if (String(doc.fingerprint).toLowerCase() === keyRecord.fingerprint) say(out, t("backupMatches"), "success");
+      else say(out, t("backupOther", { key: fpShort(String(doc.fingerprint)) }), "error");
     });
   }
 
@@ -555,6 +657,7 @@
     $("cur-time").textContent = r.server_time || bid.submitted_at;
     show($("current-none"), false);
     show($("current-some"), true);
+    ["price_sheet", "bid", "receipt"].forEach(markDone);
     $("receipt").scrollIntoView({ behavior: "smooth", block: "center" });
   }
 
@@ -712,7 +815,7 @@
     } catch (e) {
       keyRecord = null;
     }
-    renderKey();
+    renderKeyAndSealing();
     await checkPending();
     app.dataset.ready = "1";
   }

@@ -73,6 +73,7 @@
       $("confirmed-msg").hidden = !you.confirmed;
       $("proof-link").hidden = phase === "waiting";
       $("you-role").textContent = you.bid_status ? (t[you.bid_status] || you.bid_status) : "";
+      if ((phase === "waiting" || phase === "decrypting") && you.bid_status !== "withdrawn") checkBidKey();
     }
     if (state.record) {
       $("record").hidden = false;
@@ -242,6 +243,79 @@
     send({type: "objection", text: $("objection-text").value});
     $("objection-text").value = "";
   });
+  // --- the bidder's key: does this browser hold the key the bid was sealed with? --------
+  // The bid's envelope header names the fingerprint of the bidder's key; the browser knows
+  // its own. Say in plain words what is wrong and what to do before the window, not after.
+  const KS = {};
+  document.querySelectorAll("#hall-key-strings [data-s]").forEach((el) => { KS[el.dataset.s] = el.textContent.trim(); });
+  function ks(key, params) {
+    let s = KS[key] || key;
+    for (const [k, v] of Object.entries(params || {})) s = s.split("%(" + k + ")s").join(String(v));
+    return s;
+  }
+  function fpShort(fp) { return String(fp).slice(0, 16).toUpperCase().match(/.{1,4}/g).join(":"); }
+  let keyCheck = null;  // {sealed: [hex fingerprints of the bid's bidder stanzas], browser: hex | null}
+  let keyCheckStarted = false;
+
+  async function checkBidKey() {
+    const G = window.GGZY;
+    if (keyCheckStarted || !G || !G.envelope || !G.bidkeys || !$("key-check")) return;
+    keyCheckStarted = true;
+    try {
+      const r = await fetch(`/api/tenders/${tenderId}/bids/mine/headers/`, {credentials: "same-origin"});
+      if (!r.ok) return;  // no bid: nothing to open
+      const body = await r.json();
+      const h = G.envelope.parseHeader(G.bidkeys.util.unb64(body.bid_header));
+      const sealed = h.stanzas.filter((x) => x.label === "bidder").map((x) => G.bidkeys.util.hex(x.fingerprint));
+      if (!sealed.length) return;
+      const rec = await G.bidkeys.load(root.dataset.bidderId).catch(() => null);
+      keyCheck = {sealed: sealed, browser: rec ? rec.fingerprint : null};
+      renderKeyCheck();
+    } catch (e) {
+      keyCheckStarted = false;  // try again with the next state
+    }
+  }
+
+  /** The key check in words; ``file`` = {fingerprint} of a backup file just chosen. */
+  function renderKeyCheck(file) {
+    const box = $("key-check");
+    if (!box || !keyCheck) return;
+    const need = fpShort(keyCheck.sealed[0]);
+    let ok, text;
+    if (file) {
+      ok = keyCheck.sealed.includes(file.fingerprint);
+      text = ok ? ks("fileMatches") : ks("fileOther", {have: fpShort(file.fingerprint), need: need});
+    } else if (keyCheck.browser && keyCheck.sealed.includes(keyCheck.browser)) {
+      ok = true;
+      text = ks("keyOk");
+    } else {
+      ok = false;
+      text = keyCheck.browser ? ks("keyOther", {have: fpShort(keyCheck.browser), need: need}) : ks("keyNone", {need: need});
+    }
+    box.hidden = false;
+    box.className = "msg " + (ok ? "msg-success" : "msg-warning");
+    box.dataset.state = ok ? "ok" : (file ? "other-file" : (keyCheck.browser ? "other-key" : "no-key"));
+    $("key-check-text").textContent = text;
+    $("key-check-todo").hidden = ok || !!file;
+    $("key-check-fallback").hidden = ok;
+  }
+
+  const keyFileInput = $("keyfile");
+  if (keyFileInput) keyFileInput.addEventListener("change", async () => {
+    const file = keyFileInput.files[0];
+    const doc = file && window.GGZY && window.GGZY.bidkeys.readBackup(await file.text());
+    if (doc && keyCheck) renderKeyCheck({fingerprint: String(doc.fingerprint).toLowerCase()});
+    else renderKeyCheck();
+  });
+
+  function decryptError(e) {
+    const G = window.GGZY;
+    if (G.bidkeys.KeyFileError && e instanceof G.bidkeys.KeyFileError) {
+      return e.code === "passphrase" ? ks("wrongPass") : ks("notKeyFile") + " (" + e.message + ")";
+    }
+    return String(e.message || e);
+  }
+
   on("btn-decrypt", async () => {
     try {
       const G = window.GGZY;
@@ -250,6 +324,17 @@
       const file = $("keyfile").files[0];
       if (file) pair = await G.bidkeys.importPem(await file.text(), $("passphrase").value);
       if (!pair) { say(t.no_key, "error"); return; }
+      if (keyCheck) {
+        // Not the key the bid was sealed with: say so plainly instead of failing inside the envelope.
+        const fp = pair.fingerprint || G.bidkeys.util.hex(new Uint8Array(
+          await crypto.subtle.digest("SHA-256", await G.bidkeys.publicRaw(pair))));
+        if (!keyCheck.sealed.includes(fp)) {
+          renderKeyCheck(file ? {fingerprint: fp} : undefined);
+          say(file ? ks("fileOther", {have: fpShort(fp), need: fpShort(keyCheck.sealed[0])})
+            : ks(keyCheck.browser ? "keyOther" : "keyNone", {have: fpShort(fp), need: fpShort(keyCheck.sealed[0])}), "error");
+          return;
+        }
+      }
       const r = await fetch(`/api/tenders/${tenderId}/bids/mine/headers/`, {credentials: "same-origin"});
       const body = await r.json();
       if (!r.ok) { say(body.error ? body.error.message : r.statusText, "error"); return; }
@@ -258,7 +343,7 @@
       const sheetKey = await G.envelope.unwrapDataKey(unb64(body.price_sheet), pair, "bidder");
       send({type: "decrypt", bid_key: hex(bidKey), price_sheet_key: hex(sheetKey)});
     } catch (e) {
-      say(String(e.message || e), "error");
+      say(decryptError(e), "error");
     }
   });
 })();
