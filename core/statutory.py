@@ -22,6 +22,7 @@ from fractions import Fraction
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from core import timefmt
 from core.refusals import refuse
 
 
@@ -189,9 +190,7 @@ def check_deadline_at_publication(
             % {
                 "days": value("DOCS_TO_DEADLINE_MIN_DAYS"),
                 "source": source("DOCS_TO_DEADLINE_MIN_DAYS"),
-                "earliest": (issued + days("DOCS_TO_DEADLINE_MIN_DAYS")).isoformat(
-                    timespec="minutes"
-                ),
+                "earliest": timefmt.human(issued + days("DOCS_TO_DEADLINE_MIN_DAYS")),
             },
             "deadline_too_soon",
         )

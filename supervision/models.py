@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core import timefmt
+
 
 class Flag(models.Model):
     """A red flag on a tender: what was seen, the evidence, and a plain explanation."""
@@ -280,4 +282,4 @@ class RiskModel(models.Model):
         ordering = ["-trained_at", "-pk"]
 
     def __str__(self) -> str:
-        return f"{self.status} · {self.trained_at:%Y-%m-%d %H:%M}"
+        return f"{self.status} · {timefmt.human(self.trained_at)}"
