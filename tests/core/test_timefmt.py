@@ -128,3 +128,18 @@ def test_the_template_check_catches_hand_formats(fmt):
 
 def test_the_template_check_leaves_plain_dates_alone():
     assert not RAW_TIME_FORMAT.search('{{ x|date:"Y-m-d" }}')
+
+
+def test_a_refusal_names_the_earliest_deadline_in_the_human_format():
+    from datetime import timedelta
+
+    from django.core.exceptions import ValidationError
+
+    from core import statutory
+
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        statutory.check_deadline_at_publication(
+            now=UTC_INSTANT, docs_from=UTC_INSTANT, deadline=UTC_INSTANT + timedelta(days=3))
+    text = " ".join(str(m) for m in refused.value.messages)
+    earliest = timefmt.human(UTC_INSTANT + statutory.days("DOCS_TO_DEADLINE_MIN_DAYS"))
+    assert earliest.endswith(" CST") and earliest in text
