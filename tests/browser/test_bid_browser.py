@@ -15,7 +15,7 @@ import pytest
 from bidding.bids.models import Bid, BidUpload
 from bidding.tenders import custody, services
 from crypto import custody as custody_wire
-from crypto import envelope, keys
+from crypto import envelope, keybackup, keys
 from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -122,12 +122,11 @@ def test_bidder_generates_key_seals_and_submits_in_browser(setup, browser, tmp_p
     page.fill("#backup-pass2", PASSPHRASE)
     with page.expect_download() as download:
         page.click("#key-download")
-    key_path = tmp_path / "bid.key"
+    key_path = tmp_path / "bid-key.json"
     download.value.save_as(key_path)
-    assert download.value.suggested_filename.endswith(".key")
-    pem = key_path.read_bytes()
-    assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
-    private_key = keys.p256_private_key_from_pem(pem, PASSPHRASE.encode())
+    # The backup file (crypto/keybackup.py's format), which the command-line tool reads too.
+    assert download.value.suggested_filename.endswith(".json")
+    private_key = keybackup.load(key_path.read_bytes(), PASSPHRASE.encode())
     fingerprint = keys.key_fingerprint(private_key)
     assert page.text_content("#key-fingerprint") == fingerprint
     page.click("#key-register-btn")
