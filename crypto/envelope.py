@@ -129,7 +129,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from . import shamir
-from ._stream import Pipeline
+from ._stream import Sidecar
 from .errors import DecryptionFailed, MalformedData
 from .keys import key_fingerprint, public_key_bytes
 from .wrap import hkdf_sha256, random_bytes, unwrap, wrap
@@ -175,15 +175,17 @@ _FIXED = struct.Struct(">8sBBHI16s7s")  # magic .. nonce_prefix, 39 bytes
 _LABEL_RE = re.compile(r"[a-z0-9_-]{1,32}")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _IO_BLOCK = 1024 * 1024
-#: Buffer memory for the hashing/writing pipeline: each slot holds one plaintext
-#: and one ciphertext chunk; there are always at least two slots (the chunk being
-#: processed and the look-ahead one), at most ``_MAX_SLOTS``.
-_PIPELINE_BUDGET = 12 * 1024 * 1024
-_MAX_SLOTS = 6
+#: Ring of ciphertext buffers shared with the helper thread (see :func:`_ring`):
+#: at least two (the chunk in hand and the look-ahead one), at most ``_MAX_RING``,
+#: about ``_RING_BUDGET`` bytes in all.
+_RING_BUDGET = 8 * 1024 * 1024
+_MAX_RING = 8
 
 
-def _slot_count(chunk_size: int) -> int:
-    return max(2, min(_MAX_SLOTS, _PIPELINE_BUDGET // (2 * chunk_size + TAG_LEN)))
+def _ring(buffer_size: int) -> list[memoryview]:
+    """Preallocated buffers that the streaming loops reuse round-robin."""
+    count = max(2, min(_MAX_RING, _RING_BUDGET // buffer_size))
+    return [memoryview(bytearray(buffer_size)) for _ in range(count)]
 
 
 # -- data objects -----------------------------------------------------------------
@@ -664,14 +666,16 @@ def seal(
     ``custody.threshold``-of-n among ``custody.custodians`` in the header (see
     the module docstring); ``recipients`` then normally holds only the bidder.
 
-    Memory use is two plaintext buffers and one ciphertext buffer of
-    ``chunk_size`` bytes each, whatever the input size. ``progress`` is called
-    after each chunk with the number of plaintext bytes read so far. ``rng``
+    Memory use is two plaintext buffers of ``chunk_size`` bytes and a ring of
+    two to eight ciphertext buffers (about 8 MiB), whatever the input size.
+    ``progress`` is called after each chunk with the number of plaintext bytes
+    read so far. ``rng``
     replaces the system CSPRNG for known-answer tests only: it supplies, in
     order, the data key (32 bytes), the salt (16), the nonce prefix (7) and one
     32-byte ephemeral scalar candidate per recipient. With ``threads`` (the
-    default) hashing and writing run in two helper threads; the output is the
-    same either way.
+    default) one helper thread hashes the ciphertext (or, with
+    ``digest=False``, writes it) while this thread reads, encrypts and writes;
+    the output is the same either way.
 
     Returns the SHA-256 and size of everything written (header included). With
     ``digest=False`` the SHA-256 is not computed (``SealResult.sha256`` is
@@ -722,40 +726,45 @@ def seal(
 
     aead = AESGCM(payload_key)
     aad = header.hash
+    write = _writer(dst)
+    # The caller's thread reads (one chunk ahead, to know which chunk is last)
+    # and encrypts into a ring of preallocated buffers; one helper thread hashes
+    # each ciphertext chunk (and the caller writes it) or, without a digest,
+    # writes it. No per-chunk allocation, no copies besides the kernel's.
+    plain = (memoryview(bytearray(chunk_size)), memoryview(bytearray(chunk_size)))
+    ring = _ring(chunk_size + TAG_LEN)
+    tickets = [0] * len(ring)
     total_in = 0
     written = len(raw)
     counter = 0
-    with Pipeline(
-        hasher,
-        _writer(dst),
-        slots=_slot_count(chunk_size),
-        size_a=chunk_size,
-        size_b=chunk_size + TAG_LEN,
-        threaded=threads,
-    ) as pipe:
-        cur = pipe.take()
-        got = _read_full(src, cur.a)
+    with Sidecar(
+        write if hasher is None else hasher.update, threaded=threads
+    ) as side:
+        got = _read_full(src, plain[0])
         while True:
             total_in += got
             if got == chunk_size:
-                nxt = pipe.take()
-                next_got = _read_full(src, nxt.a)
+                next_got = _read_full(src, plain[(counter + 1) & 1])
                 last = next_got == 0
-                if last:
-                    pipe.give_back(nxt)
             else:
-                last = True
+                next_got, last = 0, True
             if counter > MAX_COUNTER:
                 raise ValueError("input too large for this chunk size")
-            ct = cur.b[: got + TAG_LEN]
-            aead.encrypt_into(_nonce(prefix, counter, last), cur.a[:got], aad, ct)
-            pipe.submit(cur, ct, ct)
+            k = counter % len(ring)
+            side.wait(tickets[k])
+            ct = ring[k][: got + TAG_LEN]
+            aead.encrypt_into(
+                _nonce(prefix, counter, last), plain[counter & 1][:got], aad, ct
+            )
+            tickets[k] = side.submit(ct)
+            if hasher is not None:
+                write(ct)
             written += len(ct)
             if progress is not None:
                 progress(total_in)
             if last:
                 break
-            cur, got = nxt, next_got
+            got = next_got
             counter += 1
     return SealResult(
         sha256=None if hasher is None else hasher.hexdigest(),
@@ -978,50 +987,51 @@ def _decrypt_stream(
     size = header.size
     plain = 0
     counter = 0
-    with Pipeline(
-        digest,
-        sink,
-        slots=_slot_count(cs),
-        size_a=full,
-        size_b=cs,
-        threaded=threads,
-    ) as pipe:
-        cur = pipe.take()
-        got = _read_full(src, cur.a)
+    # The caller's thread reads (one chunk ahead, to know which chunk is last),
+    # decrypts into one plaintext buffer and writes it once its tag has passed;
+    # one helper thread hashes the ciphertext ring behind it.
+    ring = _ring(full)
+    tickets = [0] * len(ring)
+    out = memoryview(bytearray(cs))
+    with Sidecar(digest.update, threaded=threads) as side:
+        got = _read_full(src, ring[0])
         if got == 0:
             raise MalformedData("envelope has no body (truncated)")
+        tickets[0] = side.submit(ring[0][:got])
         while True:
             size += got
+            cur = ring[counter % len(ring)]
             if got == full:
-                nxt = pipe.take()
-                next_got = _read_full(src, nxt.a)
+                k = (counter + 1) % len(ring)
+                side.wait(tickets[k])
+                next_got = _read_full(src, ring[k])
+                if next_got:
+                    tickets[k] = side.submit(ring[k][:next_got])
                 last = next_got == 0
-                if last:
-                    pipe.give_back(nxt)
             else:
-                last = True
+                next_got, last = 0, True
             if got < TAG_LEN:
                 raise MalformedData("envelope body does not end on a chunk boundary")
             if last and got == TAG_LEN and counter:
                 raise MalformedData("envelope body ends with an empty chunk after data")
             if counter > MAX_COUNTER:
                 raise MalformedData("envelope has too many chunks")
-            ct = cur.a[:got]
-            pt = cur.b[: got - TAG_LEN]
+            pt = out[: got - TAG_LEN]
             try:
-                aead.decrypt_into(_nonce(prefix, counter, last), ct, aad, pt)
+                aead.decrypt_into(_nonce(prefix, counter, last), cur[:got], aad, pt)
             except InvalidTag as exc:
                 raise DecryptionFailed(
                     f"chunk {counter} failed authentication "
                     "(the envelope was altered, cut or extended)"
                 ) from exc
-            pipe.submit(cur, ct, pt)
+            if sink is not None:
+                sink(pt)
             plain += len(pt)
             if progress is not None:
                 progress(size)
             if last:
                 break
-            cur, got = nxt, next_got
+            got = next_got
             counter += 1
     return EnvelopeInfo(
         header=header,
