@@ -1,23 +1,34 @@
-"""Benchmark: seal and open a large file, against ``age`` and raw AES-256-GCM.
+"""Benchmark: seal and open a large file, against ``age`` in the same run.
 
-Run with ``python bench/bench_envelope.py`` (or through ``bench/run.py``, which
-calls :func:`main`). ``BENCH_SIZE_MIB`` sets the file size (default 1024 MiB),
-``BENCH_REPEAT`` the measured rounds (default 5, after one warm-up round; the
-fastest run counts, the highest peak RSS is reported) and ``BENCH_DIR`` where
-the temporary files go (default ``/dev/shm`` when it has room, so that the
-disk's write-back noise does not decide the result; set it to a disk directory
-to include the disk).
+Run with ``python bench/bench_envelope.py`` or ``make bench ONLY=envelope``
+(``bench/run.py`` calls :func:`main`). Environment:
+
+* ``BENCH_SIZE_MIB``: file size (default 1024 MiB);
+* ``BENCH_REPEAT``: measured rounds (default 5, after one warm-up round);
+* ``BENCH_DIR``: where the files go (default ``/dev/shm`` when it has room, so
+  the disk's write-back does not decide the result);
+* ``BENCH_TIMEOUT``: seconds the whole benchmark may take (default 280). A run
+  that would pass it is killed and the benchmark fails with ``TimeoutError``:
+  it cannot hang.
 
 Every seal, open, ``age`` and ``age -d`` runs in a fresh child process under GNU
-``time``, so its wall time includes interpreter start-up and its peak RSS is its
-own. Runs of the different tools are interleaved, and ``sync`` runs before each
-one so one run's write-back does not slow the next.
+``time``, so its wall time includes interpreter start-up and its peak RSS and
+CPU time (user + sys, from ``wait4``) are its own. The tools alternate within
+each round, and the order is reversed every other round, so a slow spell of
+this shared machine does not land on one tool only. Figures are medians.
 
-Targets (issue 3): seal throughput at least 1.25x age's, peak RSS at most 64 MiB.
-The target row is ``seal`` with ``digest=False``: like ``age``, it only encrypts
-and writes. The ``seal + SHA-256`` row also hashes the whole envelope in the same
-pass (what ``python -m ggzy_bid seal`` prints by default); ``age`` computes no such
-digest, so that row is shown for information, not compared against the target.
+Targets (issue 16), each printed with MET or MISSED:
+
+* seal, no digest (like ``age``, it only encrypts and writes): wall time at most
+  1/1.5 of ``age``'s (">= 1.5x age"), CPU time at most ``age``'s;
+* seal + SHA-256 of the envelope (``python -m ggzy_bid seal``'s default):
+  ">= 1.25x age" wall; ``age`` computes no such digest;
+* unwrap + open (which also computes the envelope's SHA-256): ">= 1.5x age -d"
+  wall, CPU time at most ``age -d``'s;
+* peak RSS of every seal and open at most 64 MiB.
+
+CPU time is the trustworthy figure on a shared machine; wall-time ratios move
+with the load, so the load average is printed before and after.
 """
 
 from __future__ import annotations
@@ -25,17 +36,22 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 1024 * 1024
-TARGET_RATIO = 1.25
+SEAL_WALL_RATIO = 1.5
+SEAL_DIGEST_WALL_RATIO = 1.25
+OPEN_WALL_RATIO = 1.5
 TARGET_RSS_MIB = 64
+DEFAULT_TIMEOUT = 280.0
 GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 
 
@@ -71,47 +87,132 @@ def _child(argv: list[str]) -> None:
                 envelope.open_envelope(f, g, data_key)
 
 
-def _measure(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one child process.
+class _Clock:
+    """The benchmark's deadline: every step asks it how long it may still take."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def left(self, what: str) -> float:
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(
+                f"bench_envelope passed its {self.seconds:.0f} s limit before {what}"
+            )
+        return left
+
+
+def _is_tmpfs(path: Path) -> bool:
+    best, fstype = "", ""
+    try:
+        with open("/proc/mounts", encoding="utf-8") as mounts:
+            for line in mounts:
+                parts = line.split()
+                mount = parts[1]
+                if str(path).startswith(mount) and len(mount) > len(best):
+                    best, fstype = mount, parts[2]
+    except OSError:
+        return False
+    return fstype == "tmpfs"
+
+
+def _measure(cmd: list[str], clock: _Clock, *, sync: bool) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + sys) and peak RSS (MiB) of one child.
 
     The child runs under GNU ``time`` when present: a process started straight
     from this one would inherit this process's RSS high-water mark through
-    ``vfork``/``exec`` and report it as its own.
+    ``vfork``/``exec`` and report it as its own. The CPU time comes from
+    ``wait4`` and covers GNU ``time`` and the command it waited for. A child that
+    outlives the benchmark's deadline is killed (with its process group) and the
+    benchmark fails.
     """
-    os.sync()
+    if sync:
+        os.sync()
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
         wrapped = [GNU_TIME, "-f", "%M", "-o", report.name, *cmd] if GNU_TIME else cmd
+        left = clock.left(f"running {Path(cmd[0]).name}")
         start = time.perf_counter()
-        proc = subprocess.Popen(wrapped, stdout=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.Popen(
+            wrapped, stdout=subprocess.DEVNULL, start_new_session=True
+        )
+        try:
+            status, usage = _wait(proc, left)
+        except BaseException:
+            _kill(proc)
+            raise
         elapsed = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode:
-            raise RuntimeError(f"{cmd[0]} failed with exit status {proc.returncode}")
+        code = os.waitstatus_to_exitcode(status)
+        if code:
+            raise RuntimeError(f"{cmd[0]} {cmd[1:3]} failed with exit status {code}")
         kib = int(report.read().split()[-1]) if GNU_TIME else usage.ru_maxrss
-    return elapsed, kib / 1024
+    return elapsed, usage.ru_utime + usage.ru_stime, kib / 1024
 
 
-def _run_rounds(jobs: list[tuple[str, list[str], Path]], repeat: int) -> dict:
-    """Run every job once to warm up, then ``repeat`` interleaved rounds.
+def _wait(proc: subprocess.Popen, timeout: float):
+    """``wait4`` the child; a watchdog kills its process group at ``timeout``."""
+    fired = threading.Event()
 
-    Returns ``{name: (best seconds, highest peak RSS MiB, median seconds)}``.
-    Interleaving keeps
-    a slow spell of the machine from landing on one tool only, and the warm-up
-    round keeps first-touch page allocation out of the comparison.
+    def kill() -> None:
+        fired.set()
+        _kill_group(proc)
+
+    watchdog = threading.Timer(timeout, kill)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        watchdog.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if fired.is_set():
+        raise TimeoutError(
+            f"a benchmark run ({' '.join(proc.args[-4:-1])}) did not finish "
+            f"in {timeout:.0f} s and was killed"
+        )
+    return status, usage
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    if proc.returncode is not None:
+        return
+    _kill_group(proc)
+    proc.wait()
+
+
+def _run_rounds(
+    jobs: list[tuple[str, list[str], Path]], repeat: int, clock: _Clock, *, sync: bool
+) -> dict[str, dict[str, float]]:
+    """One warm-up round, then ``repeat`` measured rounds of every job, alternating.
+
+    Returns ``{name: {"wall": median s, "cpu": median s, "rss": highest MiB,
+    "walls": [...], "cpus": [...]}}``.
     """
-    results: dict[str, tuple[list[float], list[float]]] = {
-        name: ([], []) for name, _, _ in jobs
-    }
+    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _, _ in jobs}
     for round_no in range(repeat + 1):
-        for name, cmd, out in jobs:
+        # Round 0 (warm-up) runs in list order, so open and age -d find their input.
+        order = jobs if round_no % 2 == 0 else list(reversed(jobs))
+        for name, cmd, out in order:
             out.unlink(missing_ok=True)
-            seconds, rss = _measure(cmd)
+            measured = _measure(cmd, clock, sync=sync)
             if round_no:
-                results[name][0].append(seconds)
-                results[name][1].append(rss)
+                runs[name].append(measured)
     return {
-        name: (min(t), max(r), statistics.median(t)) for name, (t, r) in results.items()
+        name: {
+            "wall": statistics.median(r[0] for r in rs),
+            "cpu": statistics.median(r[1] for r in rs),
+            "rss": max(r[2] for r in rs),
+            "walls": [r[0] for r in rs],
+            "cpus": [r[1] for r in rs],
+        }
+        for name, rs in runs.items()
     }
 
 
@@ -136,13 +237,15 @@ def _make_input(path: Path, size: int) -> None:
 
 def _file_sha256(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(4 * MIB):
-            h.update(block)
+    buf = memoryview(bytearray(4 * MIB))
+    with open(path, "rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            h.update(buf[:n])
     return h.hexdigest()
 
 
-def _in_memory_references() -> list[dict]:
+def _in_memory_references() -> dict[str, float]:
+    """Seconds for raw AES-256-GCM and SHA-256 over 64 MiB in this process."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     size = 64 * MIB
@@ -158,66 +261,120 @@ def _in_memory_references() -> list[dict]:
         start = time.perf_counter()
         hashlib.sha256(data).digest()
         best_sha = min(best_sha, time.perf_counter() - start)
-    return [
-        _row(
-            "AES-256-GCM in memory", "encrypt 64 MiB, 1 MiB calls", size, best_aes, None
-        ),
-        _row("SHA-256 in memory", "hash 64 MiB", size, best_sha, None),
-    ]
+    return {"aes": size / MIB / best_aes, "sha": size / MIB / best_sha}
 
 
-def _row(
-    tool: str,
-    op: str,
-    size: int,
-    seconds: float,
-    rss: float | None,
-    median: float | None = None,
-) -> dict:
-    return {
-        "tool": tool,
-        "op": op,
-        "seconds": round(seconds, 3),
-        "median_seconds": None if median is None else round(median, 3),
-        "mib_per_s": round(size / MIB / seconds, 1),
-        "ratio_vs_age": None,
-        "peak_rss_mib": None if rss is None else round(rss, 1),
-    }
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
-def _print_table(rows: list[dict], size_mib: int, where: str, repeat: int) -> None:
+def _targets(res: dict) -> list[dict]:
+    """The issue-16 measures: value, target and whether it was met."""
+    rows: list[dict] = []
+    worst_rss = max(res[n]["rss"] for n in ("seal", "seal+digest", "open"))
+    if "age" in res:
+        age, age_d = res["age"], res["age -d"]
+
+        def wall_row(name: str, ours: dict, ref: dict, ref_name: str, want: float):
+            ratio = ref["wall"] / ours["wall"]
+            rows.append({
+                "measure": f"{name}: wall",
+                "value": f"{ours['wall']:.3f} s = {ratio:.2f}x {ref_name}",
+                "reference": f"{ref_name} {ref['wall']:.3f} s",
+                "target": f">= {want}x {ref_name}",
+                "met": ratio >= want,
+                "ratio": round(ratio, 2),
+            })
+
+        def cpu_row(name: str, ours: dict, ref: dict, ref_name: str):
+            rows.append({
+                "measure": f"{name}: CPU (user+sys)",
+                "value": f"{ours['cpu']:.3f} s = {ours['cpu'] / ref['cpu']:.2f}x",
+                "reference": f"{ref_name} {ref['cpu']:.3f} s",
+                "target": f"<= {ref_name}'s",
+                "met": ours["cpu"] <= ref["cpu"],
+                "ratio": round(ours["cpu"] / ref["cpu"], 2),
+            })
+
+        wall_row("seal, no digest", res["seal"], age, "age", SEAL_WALL_RATIO)
+        cpu_row("seal, no digest", res["seal"], age, "age")
+        wall_row("seal + SHA-256", res["seal+digest"], age, "age", SEAL_DIGEST_WALL_RATIO)
+        wall_row("unwrap + open", res["open"], age_d, "age -d", OPEN_WALL_RATIO)
+        cpu_row("unwrap + open", res["open"], age_d, "age -d")
+    rows.append({
+        "measure": "peak RSS, seal and open",
+        "value": f"{worst_rss:.1f} MiB",
+        "reference": "",
+        "target": f"<= {TARGET_RSS_MIB} MiB",
+        "met": worst_rss <= TARGET_RSS_MIB,
+        "ratio": None,
+    })
+    return rows
+
+
+def _print(res: dict, targets: list[dict], refs: dict, info: dict) -> None:
     print(
-        f"\nEnvelope benchmark: {size_mib} MiB file in {where}, {os.cpu_count()} "
-        f"CPU(s), best of {repeat} interleaved runs after a warm-up (x age compares "
-        "best runs; the median shows the spread)"
+        f"\nEnvelope benchmark: {info['size_mib']} MiB file in {info['where']}, "
+        f"{os.cpu_count()} CPU(s), median of {info['repeat']} alternating runs "
+        f"after a warm-up round, each a fresh process under GNU time"
     )
-    head = (
-        f"{'tool':<24} {'op':<30} {'s':>7} {'MiB/s':>8} {'x age':>6} "
-        f"{'median s':>9} {'peak RSS MiB':>13}"
-    )
+    print(f"load average (1, 5, 15 min) before: {info['load_before']}")
+    head = f"{'run':<34} {'wall s':>7} {'MiB/s':>7} {'CPU s':>7} {'peak RSS MiB':>13}  walls"
     print(head)
     print("-" * len(head))
-    for r in rows:
-        ratio = "" if r["ratio_vs_age"] is None else f"{r['ratio_vs_age']:.2f}"
-        rss = "" if r["peak_rss_mib"] is None else f"{r['peak_rss_mib']:.1f}"
-        med = r.get("median_seconds")
-        med = "" if med is None else f"{med:.3f}"
+    names = {
+        "seal": "ggzy seal, no digest (2 recipients)",
+        "seal+digest": "ggzy seal + SHA-256",
+        "open": "ggzy unwrap + open (+ SHA-256)",
+        "age": "age 1 recipient (X25519)",
+        "age -d": "age -d",
+    }
+    for key, label in names.items():
+        if key not in res:
+            continue
+        r = res[key]
+        walls = " ".join(f"{w:.2f}" for w in r["walls"])
         print(
-            f"{r['tool']:<24} {r['op']:<30} {r['seconds']:>7.3f} "
-            f"{r['mib_per_s']:>8.1f} {ratio:>6} {med:>9} {rss:>13}"
+            f"{label:<34} {r['wall']:>7.3f} {info['size_mib'] / r['wall']:>7.0f} "
+            f"{r['cpu']:>7.3f} {r['rss']:>13.1f}  {walls}"
         )
+    print(
+        f"in memory, this process: AES-256-GCM {refs['aes']:.0f} MiB/s, "
+        f"SHA-256 {refs['sha']:.0f} MiB/s"
+    )
+    print()
+    head = f"{'measure':<32} {'value':<24} {'reference':<20} {'target':<16} result"
+    print(head)
+    print("-" * len(head))
+    for t in targets:
+        print(
+            f"{t['measure']:<32} {t['value']:<24} {t['reference']:<20} "
+            f"{t['target']:<16} {'MET' if t['met'] else 'MISSED'}"
+        )
+    if "age" not in res:
+        print("age is not installed: the comparisons with age were not measured")
+    if not GNU_TIME:
+        print("(no /usr/bin/time: peak RSS includes the launcher's own)")
+    print(f"load average (1, 5, 15 min) after:  {info['load_after']}")
 
 
 def main() -> list[dict]:
-    """Run the benchmark, print a table and return its rows."""
+    """Run the benchmark, print its tables and return the target rows.
+
+    Raises ``TimeoutError`` if it cannot finish within ``BENCH_TIMEOUT`` seconds.
+    """
     size_mib = int(os.environ.get("BENCH_SIZE_MIB", "1024"))
     repeat = int(os.environ.get("BENCH_REPEAT", "5"))
+    clock = _Clock(float(os.environ.get("BENCH_TIMEOUT", DEFAULT_TIMEOUT)))
     size = size_mib * MIB
     base = os.environ.get("BENCH_DIR") or _default_dir(size)
     tmp = Path(tempfile.mkdtemp(prefix="bench-envelope-", dir=base))
     age = shutil.which("age")
     age_keygen = shutil.which("age-keygen")
-    rows: list[dict] = []
+    load_before = _load()
     try:
         sys.path.insert(0, str(ROOT))
         from crypto import keys
@@ -229,8 +386,8 @@ def main() -> list[dict]:
         plain = tmp / "input.bin"
         _make_input(plain, size)
         env_file, dec_file = tmp / "out.env", tmp / "out.dec"
-        me = [sys.executable, str(Path(__file__).resolve()), "--child"]
         env_digest = tmp / "out-digest.env"
+        me = [sys.executable, str(Path(__file__).resolve()), "--child"]
         jobs = [
             ("seal", [*me, "seal", str(plain), str(env_file), str(tmp)], env_file),
             (
@@ -252,7 +409,9 @@ def main() -> list[dict]:
                 text=True,
             ).stdout.strip()
             age_out, age_dec = tmp / "out.age", tmp / "out.age.dec"
-            jobs[2:2] = [
+            # age runs right after seal and age -d right after open, so each pair
+            # meets the same moment of the machine.
+            jobs[1:1] = [
                 ("age", [age, "-r", recipient, "-o", str(age_out), str(plain)], age_out)
             ]
             jobs.append(
@@ -262,69 +421,28 @@ def main() -> list[dict]:
                     age_dec,
                 )
             )
-        results = _run_rounds(jobs, repeat)
+        res = _run_rounds(jobs, repeat, clock, sync=not _is_tmpfs(tmp))
+        clock.left("checking the opened file")
         if _file_sha256(dec_file) != _file_sha256(plain):
             raise RuntimeError("the opened file differs from the input")
-        ours_seal = _row(
-            "ggzy-envelope (python)", "seal (2 recipients)", size, *results["seal"]
-        )
-        ours_seal_digest = _row(
-            "ggzy-envelope (python)",
-            "seal + SHA-256 of envelope",
-            size,
-            *results["seal+digest"],
-        )
-        ours_open = _row(
-            "ggzy-envelope (python)", "unwrap + open", size, *results["open"]
-        )
-        age_rows = []
-        if "age" in results:
-            age_seal = _row(
-                "age (X25519)", "encrypt (1 recipient)", size, *results["age"]
-            )
-            age_open = _row("age (X25519)", "decrypt", size, *results["age -d"])
-            ours_seal["ratio_vs_age"] = round(
-                age_seal["seconds"] / ours_seal["seconds"], 2
-            )
-            ours_seal_digest["ratio_vs_age"] = round(
-                age_seal["seconds"] / ours_seal_digest["seconds"], 2
-            )
-            ours_open["ratio_vs_age"] = round(
-                age_open["seconds"] / ours_open["seconds"], 2
-            )
-            age_seal["ratio_vs_age"] = age_open["ratio_vs_age"] = 1.0
-            age_rows = [age_seal, age_open]
-
-        rows = [
-            ours_seal,
-            ours_seal_digest,
-            ours_open,
-            *age_rows,
-            *_in_memory_references(),
-        ]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-    _print_table(rows, size_mib, base or tempfile.gettempdir(), repeat)
-    seal_ratio = rows[0]["ratio_vs_age"]
-    peak = max(r["peak_rss_mib"] for r in rows[:3])
-    if seal_ratio is None:
-        print("target seal >= 1.25x age: not measured (age is not installed)")
-    else:
-        verdict = "met" if seal_ratio >= TARGET_RATIO else "MISSED"
-        print(
-            f"target seal >= {TARGET_RATIO}x age (both only encrypt): "
-            f"{seal_ratio:.2f}x, {verdict}"
-        )
-        print(
-            f"(seal + SHA-256 of the envelope, which age does not compute: "
-            f"{rows[1]['ratio_vs_age']:.2f}x)"
-        )
-    verdict = "met" if peak <= TARGET_RSS_MIB else "MISSED"
-    print(f"target peak RSS <= {TARGET_RSS_MIB} MiB: {peak:.1f} MiB, {verdict}")
-    if not GNU_TIME:
-        print("(no /usr/bin/time: peak RSS includes the launcher's own)")
-    return rows
+    clock.left("the in-memory references")
+    refs = _in_memory_references()
+    targets = _targets(res)
+    _print(
+        res,
+        targets,
+        refs,
+        {
+            "size_mib": size_mib,
+            "where": base or tempfile.gettempdir(),
+            "repeat": repeat,
+            "load_before": load_before,
+            "load_after": _load(),
+        },
+    )
+    return targets
 
 
 if __name__ == "__main__":
