@@ -22,7 +22,7 @@ class Notification(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
         verbose_name=_("recipient"),
     )
-    kind = models.CharField(_("kind"), max_length=80)
+    kind = models.CharField(_("kind of notification"), max_length=80)
     source = models.CharField(max_length=160)
     event_seq = models.BigIntegerField(null=True, blank=True)
     tender_reference = models.CharField(_("tender number"), max_length=40, blank=True)

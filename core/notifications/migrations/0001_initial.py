@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
             name='Notification',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=80, verbose_name='kind')),
+                ('kind', models.CharField(max_length=80, verbose_name='kind of notification')),
                 ('source', models.CharField(max_length=160)),
                 ('event_seq', models.BigIntegerField(blank=True, null=True)),
                 ('tender_reference', models.CharField(blank=True, max_length=40, verbose_name='tender number')),
