@@ -12,6 +12,10 @@ For Asia/Shanghai the mark is 北京时间 in Chinese and CST (China Standard Ti
 English; for any other zone it is the zone's own abbreviation at that instant (CET/CEST,
 UTC, ...; "UTC+04" where the zone database has no letters).
 
+Documents (PDFs) read ``document()``: the same format in the centre's own language
+(``settings.LANGUAGE_CODE``), whoever downloads them, so a stored or signed PDF never
+depends on the reader's language.
+
 Machines read ``iso()``: ISO 8601 with the offset, in the centre's zone
 (``2026-12-07T09:30:00+08:00``), which is also what the API's serializers emit.
 
@@ -83,6 +87,15 @@ def human(value, *, seconds: bool = False, lang: str | None = None) -> str:
     at = _aware(value)
     clock = at.strftime("%H:%M:%S" if seconds else "%H:%M")
     return f"{at:%Y-%m-%d} {clock} {zone_label(at, lang=lang)}"
+
+
+def document(value, *, seconds: bool = False) -> str:
+    """``human()`` in the centre's own language (``settings.LANGUAGE_CODE``, Chinese):
+    for documents that do not depend on who downloads them (PDFs: records, receipts,
+    letters, watermarks). "—" for None, as a document's empty cell."""
+    if value is None or value == "":
+        return "—"
+    return human(value, seconds=seconds, lang=settings.LANGUAGE_CODE)
 
 
 def day(value) -> str:

@@ -1,7 +1,7 @@
 """Watermarked copies of documents handed out for download (the evaluation room).
 
 ``watermark_pdf`` stamps every page with a diagonal, semi-transparent block of text (the
-expert's name and code, the tender, the UTC time: whatever lines the caller passes) and
+expert's name and code, the tender, the centre's time: whatever lines the caller passes) and
 a small line along the foot of the page, and writes the same text into the document's
 metadata (``/Subject``, ``/Keywords`` and ``/GGZYWatermark``). A leaked copy names whom
 it was given to. The text is drawn with the canvas's plain string calls, which parse no
@@ -27,6 +27,7 @@ from typing import BinaryIO
 
 from reportlab.pdfgen import canvas
 
+from core import timefmt
 from core.pdf.fonts import cjk_font
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -55,9 +56,10 @@ def clean_lines(text: str | Iterable[str]) -> list[str]:
 
 def watermark_lines(*, name: str, code: str, tender: str, at: datetime | None = None
                     ) -> list[str]:
-    """The usual lines: who (name and expert code), which tender, when (UTC)."""
-    at = (at or datetime.now(UTC)).astimezone(UTC)
-    return [f"{name} {code}", str(tender), at.strftime("%Y-%m-%d %H:%M:%S UTC")]
+    """The usual lines: who (name and expert code), which tender, when (the centre's
+    time, as every document says it: ``core.timefmt.document``)."""
+    return [f"{name} {code}", str(tender),
+            timefmt.document(at or datetime.now(UTC), seconds=True)]
 
 
 def _overlay(width: float, height: float, lines: list[str]) -> bytes:

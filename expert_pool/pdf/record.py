@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import io
 
-from django.utils import timezone
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
+from core import timefmt
 from core.pdf.fonts import cjk_font
 from core.pdf.sign import sign_pdf
 from core.pdf.text import para
@@ -46,7 +46,7 @@ def draw_record_pdf(draw) -> bytes:
     params = [
         ("招标项目 Tender", f"{tender.reference}  {tender.title}"),
         ("抽取 Draw", f"#{draw.pk} (attempt {draw.attempt}) · {draw.get_status_display()}"),
-        ("申请时间 Requested", f"{timezone.localtime(draw.requested_at):%Y-%m-%d %H:%M:%S}"),
+        ("申请时间 Requested", timefmt.document(draw.requested_at, seconds=True)),
         ("委员会 Committee", f"{p.get('committee_size')} = {p.get('tenderer_reps')} 招标人代表 "
                              f"+ {p.get('committee_size', 0) - p.get('tenderer_reps', 0)} 专家"),
         ("地域 Region", f"{p.get('region_mode')} ({p.get('region')})"),

@@ -7,13 +7,13 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from django.utils import timezone
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
+from core import timefmt
 from core.pdf.fonts import cjk_font
 from core.pdf.sign import sign_pdf
 from core.pdf.text import lines, para
@@ -67,8 +67,8 @@ def decision_data(decision) -> DecisionData:
         number=decision.number, case_number=case.number,
         source=f"{SOURCE_ZH.get(case.source_kind, case.source_kind)} · {case.source_display}",
         tender=case.tender_reference or "—",
-        opened_at=timezone.localtime(case.opened_at).strftime("%Y-%m-%d"),
-        decided_at=timezone.localtime(decision.decided_at).strftime("%Y-%m-%d %H:%M"),
+        opened_at=timefmt.day(case.opened_at),
+        decided_at=timefmt.document(decision.decided_at),
         decided_by=decision.decided_by.get_full_name() or decision.decided_by.username,
         findings=case.reasons, legal_basis=decision.legal_basis, reasons=decision.reasons,
         sanctions=sanctions, evidence=evidence)

@@ -90,7 +90,7 @@ def test_a_file_that_is_not_a_pdf_is_refused():
 def test_the_usual_lines_name_who_which_tender_and_when_in_utc():
     at = datetime(2026, 12, 6, 16, 30, tzinfo=UTC)
     assert watermark_lines(name="张三", code="E-7", tender="GGZY-1", at=at) == [
-        "张三 E-7", "GGZY-1", "2026-12-06 16:30:00 UTC"]
+        "张三 E-7", "GGZY-1", "2026-12-07 00:30:00 北京时间"]
 
 
 def test_a_non_pdf_goes_out_as_a_zip_with_the_original_and_watermark_txt():

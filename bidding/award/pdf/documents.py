@@ -8,13 +8,13 @@ import io
 import json
 from dataclasses import dataclass
 
-from django.utils import timezone
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
+from core import timefmt
 from core.pdf.fonts import cjk_font
 from core.pdf.sign import sign_pdf
 from core.pdf.text import para
@@ -23,7 +23,7 @@ LOCATION = "公共资源交易平台"
 
 
 def when(dt) -> str:
-    return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M:%S") if dt else "—"
+    return timefmt.document(dt, seconds=True)
 
 
 def _styles():

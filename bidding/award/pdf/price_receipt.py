@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from bidding.bids.pdf.receipt import signed_receipt_pdf
+from core import timefmt
 from core.pdf.sign import sign_pdf
 
 LOCATION = "公共资源交易平台"
@@ -21,8 +22,8 @@ def price_offer_receipt_pdf(offer) -> bytes:
         ("招标项目 Tender", f"{tender.reference}  {tender.title}"),
         ("二次竞价 Price round", r["tender_id"]),
         ("投标人 Bidder", f"{offer.bidder.name}（{offer.bidder.credit_code}）"),
-        ("接收时间 Server time", f"{local:%Y-%m-%d %H:%M:%S.%f %Z} ({r['server_time']})"),
-        ("截止时间 Deadline", f"{timezone.localtime(rnd.deadline):%Y-%m-%d %H:%M %Z}"),
+        ("接收时间 Server time", f"{timefmt.document(local, seconds=True)} ({r['server_time']})"),
+        ("截止时间 Deadline", timefmt.document(rnd.deadline)),
         ("密文大小 Size", f"{r['size']:,} bytes"),
         ("密文摘要 SHA-256", r["sha256"]),
     ]

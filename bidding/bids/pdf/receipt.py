@@ -12,7 +12,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
-from core import platform_keys
+from core import platform_keys, timefmt
 from core.pdf.fonts import cjk_font
 from core.pdf.text import para
 
@@ -26,7 +26,8 @@ def receipt_pdf(bid) -> bytes:
         ("招标项目 Tender", f"{tender.reference}  {tender.title}"),
         ("投标人 Bidder", f"{bid.bidder.name}（{bid.bidder.credit_code}）"),
         ("版本 Version", str(bid.version)),
-        ("接收时间 Server time", f"{local:%Y-%m-%d %H:%M:%S.%f %Z} ({r['server_time']})"),
+        ("投标截止时间 Bid deadline", timefmt.document(tender.deadline)),
+        ("接收时间 Server time", f"{timefmt.document(local, seconds=True)} ({r['server_time']})"),
         ("密文大小 Size", f"{bid.size:,} bytes"),
         ("密文摘要 SHA-256", r["sha256"]),
         ("报价单摘要 Price sheet SHA-256", bid.price_sheet_sha256),

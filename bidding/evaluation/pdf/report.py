@@ -11,13 +11,13 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
-from django.utils import timezone
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
+from core import timefmt
 from core.pdf.fonts import cjk_font
 from core.pdf.sign import sign_pdf
 from core.pdf.text import para
@@ -61,7 +61,7 @@ class ReportData:
 
 
 def _t(dt) -> str:
-    return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M:%S") if dt else "—"
+    return timefmt.document(dt, seconds=True)
 
 
 def _name(member) -> str:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
-from django.utils import timezone
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
+from core import timefmt
 from core.pdf.fonts import cjk_font
 from core.pdf.sign import sign_pdf
 from core.pdf.text import lines, para
@@ -50,10 +50,11 @@ class RecordData:
     objections: list[tuple[str, str, str, str, str]]  # bidder, time, text, answer, time
     confirmations: list[tuple[str, str, str]]  # bidder, how, time
     closed_at: str
+    deadline: str = "—"  # the bid deadline, as the tender page and receipts say it
 
 
 def _t(dt) -> str:
-    return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M:%S") if dt else "—"
+    return timefmt.document(dt, seconds=True)
 
 
 def record_data(session) -> RecordData:
@@ -96,7 +97,7 @@ def record_data(session) -> RecordData:
         confirmations=[(c.bidder.name, "逾期未确认，视为确认" if c.deemed else "已确认",
                         _t(c.confirmed_at)) for c in session.confirmations.select_related(
                             "bidder")],
-        closed_at=_t(session.closed_at),
+        closed_at=_t(session.closed_at), deadline=timefmt.document(tender.deadline),
     )
 
 
@@ -123,6 +124,7 @@ def render(data: RecordData) -> bytes:
     ]
     facts = [
         ("招标人 Tenderer", data.tenderer), ("招标代理 Agency", data.agency),
+        ("投标截止时间 Bid deadline", data.deadline),
         ("开标时间 Opening time", data.opening_time), ("解密时限 Decryption window", data.window),
         ("最高投标限价 Maximum price（元）", data.max_price),
         ("唱标方式 Announcement", data.announce_mode),

@@ -13,6 +13,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
+from core import timefmt
 from core.pdf.fonts import cjk_font
 from core.pdf.sign import sign_pdf
 from core.pdf.text import para
@@ -47,7 +48,7 @@ class LetterData:
 
 
 def _t(dt) -> str:
-    return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M") if dt else "—"
+    return timefmt.document(dt)
 
 
 def letter_data(c) -> LetterData:
