@@ -22,6 +22,7 @@ from bidding.tenders.models import Tender
 from bidding.tenders.policies import access_tender
 from bidding.tenders.reference import STANDARD_PRICE_SHEET_ITEMS
 from bidding.tenders.selectors import has_obtained
+from core import timefmt
 
 from . import selectors
 from . import services as bids
@@ -74,6 +75,7 @@ def _sealed_bids(organisation_id: int) -> list[dict]:
             "tender": tender.reference, "title": tender.title,
             "fingerprint": bid.bidder_key_fingerprint,
             "opening": tender.deadline.isoformat(),
+            "opening_text": timefmt.human(tender.deadline),
             "fallback": tender.decryption_fallback,
             "url": reverse("bids:bid", args=[tender.pk]),
         })

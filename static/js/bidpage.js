@@ -60,6 +60,14 @@
     return (i ? v.toFixed(1) : String(v)) + " " + units[i];
   }
 
+  /** "2026-12-07 09:30" in this computer's clock (the backup was saved here, not on the server). */
+  function dayTime(iso) {
+    const d = new Date(iso);
+    if (isNaN(d)) return String(iso);
+    const p = (n) => String(n).padStart(2, "0");
+    return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + " " + p(d.getHours()) + ":" + p(d.getMinutes());
+  }
+
   function fpShort(fp) { return fp.slice(0, 16).toUpperCase().match(/.{4}/g).join(":"); }
 
   // -- HTTP ---------------------------------------------------------------------------
@@ -122,8 +130,7 @@
 
   function sealedBidLine(b) {
     const here = !!keyRecord && keyRecord.fingerprint === b.fingerprint;
-    const when = new Date(b.opening);
-    const opening = isNaN(when) ? b.opening : when.toLocaleString();
+    const opening = b.opening_text || b.opening;  // the server's one time format
     return t(here ? "sealedBidHere" : "sealedBid", { tender: b.tender, title: b.title, opening: opening,
       key: fpShort(b.fingerprint) }) + " " + t(b.fallback === "custodians" ? "fallbackCustodians" : "fallbackRevoked");
   }
@@ -152,7 +159,7 @@
     $("seal-key").textContent = fpShort(keyRecord.fingerprint);
     let when = t("backupUnknown");
     if (keyRecord.origin === "imported") when = t("backupLoaded");
-    else if (keyRecord.backupAt) when = t("backupSavedOn", { when: new Date(keyRecord.backupAt).toLocaleString() });
+    else if (keyRecord.backupAt) when = t("backupSavedOn", { when: dayTime(keyRecord.backupAt) });
     $("seal-backup-when").textContent = when;
     // Only a key still extractable can be written to a backup file.
     show($("seal-backup-save"), keyRecord.privateKey.extractable !== false);

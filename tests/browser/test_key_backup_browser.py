@@ -6,6 +6,7 @@ and the opening hall says in plain words when the browser holds the wrong key or
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
 
 import pytest
@@ -31,6 +32,13 @@ def setup(live_server):
     user = factories.bidder(username="wangwu")
     services.document_obtain(user=user, tender=tender)
     return tender, user, live_server.url
+
+
+def shot(page, name):
+    """Screenshots for people to look at, when GGZY_SCREENSHOTS names a folder."""
+    folder = os.environ.get("GGZY_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=os.path.join(folder, name), full_page=True)
 
 
 def stored_key(page, bidder_id):
@@ -82,6 +90,7 @@ def test_a_backup_file_brings_the_key_back_after_the_browser_lost_it(setup, brow
     page.set_input_files("#seal-backup-file", str(other))
     page.wait_for_selector("#seal-backup-check.msg-error")
     assert "another key" in page.text_content("#seal-backup-check")
+    shot(page, "bid-page-key-ready-en.png")
 
     # The browser loses the key (cleared site data, another computer...).
     page.evaluate("(id) => GGZY.bidkeys.remove(id)", bidder_id)
@@ -124,6 +133,7 @@ def test_making_a_key_while_a_sealed_bid_exists_asks_first(setup, browser):
     assert tender.reference in text and bid.bidder_key_fingerprint[:4].upper() in text
     assert "custodians open it for you" in text  # this tender's fallback
     assert page.is_hidden("#key-backup")  # nothing made yet
+    shot(page, "bid-key-new-warning-en.png")
     page.click("#key-new-cancel")
     assert page.is_hidden("#key-new-warning")
     assert stored_key(page, user.organisation.credit_code) is None
@@ -163,6 +173,7 @@ def test_the_hall_says_plainly_when_the_browser_lacks_the_bids_key(browser, asgi
         assert "choose the backup file of that key below" in text
         assert "the tender's custodians open it with their shares" in text
         assert "fingerprint" not in text.lower()
+        shot(page, "hall-no-key-en.png")
 
         page.set_input_files("#keyfile", str(wrong))
         page.wait_for_selector("#key-check[data-state='other-file']")

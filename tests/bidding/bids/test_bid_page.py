@@ -16,6 +16,7 @@ from django.utils import timezone
 from bidding.bids.models import BidBond
 from bidding.tenders import services
 from bidding.tenders.models import Tender
+from core import timefmt
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -153,6 +154,7 @@ def test_the_page_knows_which_key_each_unopened_bid_was_sealed_to(tender, bidder
     assert data == [{"tender": tender.reference, "title": tender.title,
                      "fingerprint": bid.bidder_key_fingerprint,
                      "opening": tender.deadline.isoformat(),
+                     "opening_text": timefmt.human(tender.deadline),
                      "fallback": tender.decryption_fallback, "url": url(tender)}]
     assert bid.bidder_key_fingerprint == bidder.public_keys.get(active=True).fingerprint
     # The page carries the plain warning the script shows before a new key is made.
