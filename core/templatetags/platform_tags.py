@@ -57,9 +57,14 @@ def timetag(value, arg: str = "") -> str:
 
 
 @register.simple_tag
-def server_now() -> str:
-    """The server's clock at render time, as a ``<time>`` element (the footer)."""
-    return timetag(timezone.now())
+def server_now(element_id: str = "") -> str:
+    """The server's clock at render time, as a ``<time>`` element (the footer):
+    ``{% server_now "server-time" %}`` gives it that id."""
+    now = timezone.now()
+    if not element_id:
+        return timetag(now)
+    return format_html('<time id="{}" datetime="{}">{}</time>', element_id, timefmt.iso(now),
+                       timefmt.human(now))
 
 
 COUNTDOWN_KINDS = {

@@ -143,3 +143,10 @@ def test_a_refusal_names_the_earliest_deadline_in_the_human_format():
     text = " ".join(str(m) for m in refused.value.messages)
     earliest = timefmt.human(UTC_INSTANT + statutory.days("DOCS_TO_DEADLINE_MIN_DAYS"))
     assert earliest.endswith(" CST") and earliest in text
+
+
+def test_server_now_tag_renders_the_server_clock_with_an_id():
+    with translation.override("en"):
+        out = Template('{% load platform_tags %}{% server_now "server-time" %}').render(Context())
+    assert re.fullmatch(r'<time id="server-time" datetime="[^"]+\+08:00">'
+                        r'\d{4}-\d\d-\d\d \d\d:\d\d CST</time>', out)
