@@ -208,6 +208,8 @@
     if (badge) { badge.className = "badge badge-published"; badge.textContent = "✓"; }
     const status = li.querySelector(".check-status");
     if (status) status.textContent = t("checkDone");
+    const action = li.querySelector(".check-action");
+    if (action) action.remove();  // its "set up" / "seal and submit" is done
   }
 
   function renderKeyAndSealing() {

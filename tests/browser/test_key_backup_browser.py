@@ -175,6 +175,16 @@ def test_the_hall_says_plainly_when_the_browser_lacks_the_bids_key(browser, asgi
         assert "fingerprint" not in text.lower()
         shot(page, "hall-no-key-en.png")
 
+        # A browser holding another key (made after sealing, say) is told so in words.
+        page.evaluate("""async (id) => {
+          await GGZY.bidkeys.store(id, await GGZY.bidkeys.generate(), {backedUp: true});
+        }""", bidder.organisation.credit_code)
+        page.reload()
+        page.wait_for_selector("#key-check[data-state='other-key']", timeout=8000)
+        text = page.text_content("#key-check")
+        assert "is not the one your bid was sealed with" in text
+        assert "choose the backup file of that key below" in text
+
         page.set_input_files("#keyfile", str(wrong))
         page.wait_for_selector("#key-check[data-state='other-file']")
         assert "backup of another key" in page.text_content("#key-check")
