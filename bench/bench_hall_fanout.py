@@ -9,8 +9,10 @@ broadcast crosses processes through Redis.
 Setup (a child process with the stack's environment, through the services as
 ``tests/factories.py`` does): one public tender whose opening has started, with
 ``BENCH_HALL_REST_BIDS`` (default 20) sealed bids, each bidder with an API token and
-its data keys already unwrapped with its own key; and ``BENCH_HALLS`` (default 50)
-more public tenders in their openings, three bids each.
+its data keys already unwrapped with its own key; and ``BENCH_HALLS`` (default 200)
+more public tenders in their openings: three real ones with three bids each, the rest
+copies of those tender rows (a broadcast reads no rows; a watcher's connect reads the
+tender).
 
 The load generator is a separate process (``--load``, uvloop, its own
 collector disabled while measuring, as TECH-NOTES says), holding every client. It
@@ -76,6 +78,7 @@ def _setup(cfg_path: str, out_path: str) -> None:
     cfg = json.loads(Path(cfg_path).read_text())
     django_setup()
     import secrets
+    import uuid
     from datetime import timedelta
 
     from django.db import connection
@@ -113,13 +116,26 @@ def _setup(cfg_path: str, out_path: str) -> None:
     rest = [{"token": Token.objects.create(user=u).key, "credit_code": u.organisation.credit_code,
              **dict(zip(("bid_key", "price_sheet_key"), data_keys(b, u), strict=True))}
             for u, b in zip(users, bids, strict=True)]
-    halls = [opened_tender(3)[0].pk for _ in range(cfg["halls"])]
+    real = min(cfg["halls"], cfg.get("real_halls", 3))
+    halls = [opened_tender(3)[0].pk for _ in range(real)]
     Tender.objects.filter(pk__in=[main_tender.pk, *halls]).update(
         deadline=timezone.now() - timedelta(seconds=1))
     tasks.clock_tick()
     opened = Tender.objects.filter(pk__in=[main_tender.pk, *halls],
                                    status=Tender.Status.OPENING).count()
     assert opened == 1 + len(halls), f"only {opened} openings started"
+    # The other halls are copies of those tender rows (public, in their openings, no
+    # bids of their own): a watcher's connect reads the tender, and a broadcast reads
+    # nothing, so the fan-out is the same, and 200 halls set up in a second, not minutes.
+    originals = list(Tender.objects.filter(pk__in=halls))
+    copies = []
+    for k in range(cfg["halls"] - real):
+        copy = Tender.objects.get(pk=originals[k % len(originals)].pk)
+        copy.pk = copy.id = None
+        copy.public_id = uuid.uuid4()
+        copy.reference = f"{copy.reference[:30]}-H{k}"
+        copies.append(copy)
+    halls += [t.pk for t in Tender.objects.bulk_create(copies)]
     Path(out_path).write_text(json.dumps({
         "tender": main_tender.pk, "rest": rest, "halls": halls,
         "setup_s": round(time.perf_counter() - started, 1)}))
@@ -556,7 +572,7 @@ def main() -> list[dict]:
     hard_timeout = float(os.environ.get("BENCH_HALL_TIMEOUT", "360"))
     redis_url = os.environ.get("BENCH_HALL_REDIS_URL", "redis://127.0.0.1:6379/12")
     uvicorn_args = os.environ.get("BENCH_HALL_UVICORN_ARGS", "").split()
-    _raise_nofile(2 * max(clients, halls * hall_size) + 500)
+    _raise_nofile(max(clients, halls * hall_size) + 500)  # the load process holds them all
 
     print(f"start: {_uptime()}", flush=True)
     loads: dict[str, str] = {}

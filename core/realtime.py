@@ -5,7 +5,9 @@ builds its own events; this module only carries them."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import threading
 
 from asgiref.sync import async_to_sync
@@ -15,6 +17,8 @@ from django.db import transaction
 from rest_framework.exceptions import ParseError
 
 from core.parsers import loads
+
+log = logging.getLogger(__name__)
 
 
 def group_send(group: str, message: dict) -> None:
@@ -52,6 +56,104 @@ def hall_message(event: dict) -> dict:
     return {"type": "hall.event", "event": event, "text": json.dumps(event)}
 
 
+def _run_eagerly(coro) -> asyncio.Task | None:
+    """Run ``coro`` at once, in the caller's turn of the event loop. None if it finished
+    without having to wait (a socket's write normally does); otherwise a task that
+    finishes it, so that one slow socket waits alone."""
+    try:
+        waiting_on = coro.send(None)
+    except StopIteration:
+        return None
+    return asyncio.ensure_future(_finish(coro, waiting_on))
+
+
+async def _finish(coro, waiting_on) -> None:
+    """Drive a coroutine started by ``_run_eagerly`` to its end, as a task would."""
+    try:
+        while True:
+            if waiting_on is None:  # a bare yield: give the loop one turn
+                await asyncio.sleep(0)
+            else:
+                await asyncio.wait([waiting_on])
+            waiting_on = coro.send(None)
+    except StopIteration:
+        pass
+    finally:
+        coro.close()
+
+
+class _GroupHub:
+    """The members of one group in this process, behind one channel-layer subscription.
+
+    A broadcast arrives once per process, is decoded once, and its text (encoded once by
+    the sender, ``hall_message``) is written to every member socket in one pass, instead
+    of being queued, woken, decoded and dispatched once per socket. A member socket that
+    cannot take the write at once (a slow reader) gets its own queue and task, so it
+    never holds up the others; messages reach each socket in the order sent."""
+
+    hubs: dict[tuple[int, str], _GroupHub] = {}
+
+    def __init__(self, layer, group: str):
+        self.layer, self.group = layer, group
+        self.loop = asyncio.get_running_loop()
+        self.members: dict[GroupJsonConsumer, None] = {}  # insertion-ordered set
+        self.channel: str | None = None
+        self.listener: asyncio.Task | None = None
+        self.ready = asyncio.ensure_future(self._subscribe())
+
+    @classmethod
+    async def enter(cls, layer, group: str, member: GroupJsonConsumer) -> _GroupHub:
+        key = (id(layer), group)
+        hub = cls.hubs.get(key)
+        if hub is None or hub.loop is not asyncio.get_running_loop():
+            hub = cls.hubs[key] = cls(layer, group)
+        hub.members[member] = None
+        try:
+            await asyncio.shield(hub.ready)
+        except BaseException:
+            await hub.leave(member)
+            raise
+        return hub
+
+    async def leave(self, member: GroupJsonConsumer) -> None:
+        self.members.pop(member, None)
+        if self.members:
+            return
+        key = (id(self.layer), self.group)
+        if self.hubs.get(key) is self:
+            del self.hubs[key]
+        if self.listener is not None:
+            self.listener.cancel()
+        if self.channel is not None:
+            with contextlib.suppress(Exception):
+                await self.layer.group_discard(self.group, self.channel)
+
+    async def _subscribe(self) -> None:
+        channel = await self.layer.new_channel()
+        await self.layer.group_add(self.group, channel)
+        self.channel = channel
+        self.listener = asyncio.ensure_future(self._listen())
+
+    async def _listen(self) -> None:
+        while True:
+            message = await self.layer.receive(self.channel)
+            try:
+                self._fan_out(message)
+            except Exception:  # one bad message must not end the hall's broadcasts
+                log.exception("broadcast to group %s failed", self.group)
+
+    def _fan_out(self, message: dict) -> None:
+        if message.get("type") == "hall.event":
+            text = message.get("text")
+            if text is None:
+                text = json.dumps(message["event"])
+            for member in list(self.members):
+                member._deliver(text)
+        else:  # another kind of group message: each member's own handler
+            for member in list(self.members):
+                asyncio.ensure_future(member.dispatch(message))
+
+
 class GroupJsonConsumer(AsyncJsonWebsocketConsumer):
     """What every live page's socket does the same way: refuse with a close code the
     client can read, join one group, answer malformed input with an error to that client
@@ -60,7 +162,18 @@ class GroupJsonConsumer(AsyncJsonWebsocketConsumer):
 
     A subclass defines ``_state()`` (the snapshot sent on joining and on ``state``)
     and may override ``receive_json`` for its own actions (calling ``super()`` for the
-    rest)."""
+    rest).
+
+    The sockets of one group in a process share one channel-layer subscription
+    (``_GroupHub``); a socket has no channel of its own (``channel_layer_alias = None``:
+    nothing is ever sent to one socket through the layer), which also spares every
+    connect and disconnect a round trip to Redis."""
+
+    channel_layer_alias = None
+    _hub: _GroupHub | None = None
+    # Broadcasts waiting for this socket: while it joins (until its state is sent) and
+    # while a write to it has to wait. None when writes go straight through.
+    _outbox: list[str] | None = None
 
     async def refuse(self, code: int = 4403) -> None:
         # Accept first: a close before accepting is an HTTP 403 at the handshake, and the
@@ -70,13 +183,46 @@ class GroupJsonConsumer(AsyncJsonWebsocketConsumer):
 
     async def join(self, group: str) -> None:
         self.group = group
-        await self.channel_layer.group_add(group, self.channel_name)
-        await self.accept()
-        await self.send_json(await self._state())
+        layer = get_channel_layer()
+        if layer is None:
+            raise RuntimeError("live pages need a channel layer (CHANNEL_LAYERS)")
+        # Subscribed before the state is read, so nothing sent after the snapshot is lost;
+        # what arrives meanwhile is held until the snapshot has gone out.
+        self._outbox = []
+        self._hub = await _GroupHub.enter(layer, group, self)
+        try:
+            await self.accept()
+            await self.send_json(await self._state())
+            await self._drain()
+        except BaseException:
+            await self.disconnect(None)
+            raise
 
     async def disconnect(self, code):
-        if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        hub, self._hub = self._hub, None
+        if hub is not None:
+            await hub.leave(self)
+
+    def _deliver(self, text: str) -> None:
+        """A broadcast for this socket (called by the hub, in order)."""
+        if self._outbox is not None:
+            self._outbox.append(text)
+            return
+        pending = _run_eagerly(self._send_text(text))
+        if pending is not None:  # this socket is slow: later broadcasts queue behind
+            self._outbox = []
+            pending.add_done_callback(lambda _task: asyncio.ensure_future(self._drain()))
+
+    async def _drain(self) -> None:
+        while self._outbox:
+            await self._send_text(self._outbox.pop(0))
+        self._outbox = None
+
+    async def _send_text(self, text: str) -> None:
+        try:
+            await self.send(text_data=text)
+        except Exception as exc:  # noqa: BLE001 - the socket is gone; disconnect() follows
+            log.debug("broadcast to a closed socket dropped: %r", exc)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         # Malformed input (not JSON, binary, too deep, NUL in text) answers an error to
@@ -105,9 +251,7 @@ class GroupJsonConsumer(AsyncJsonWebsocketConsumer):
 
     async def dispatch(self, message):
         # A broadcast touches no database, so it skips the close_old_connections() that
-        # Channels runs before every handler: that is a hop to the one sync thread per
-        # consumer per message, and with a thousand watchers in a process those hops,
-        # one after another, were most of the time to reach the last client.
+        # Channels runs before every handler (a hop to the one sync thread per message).
         if message.get("type") == "hall.event":
             text = message.get("text")
             if text is None:
