@@ -34,9 +34,10 @@ class Sidecar:
     ``submit`` returns a ticket (1, 2, ...); ``wait(ticket)`` returns once
     ``work`` has finished with that view and everything before it, so the
     caller may then overwrite the buffer behind it. Use as a context manager:
-    leaving it waits for the queued work and re-raises the first error ``work``
-    raised (for example a full disk); after an error the remaining views are
-    skipped. If the ``with`` body itself raises, queued work is skipped too.
+    leaving it waits for the queued work, even when the ``with`` body raised (so
+    a writer still writes every chunk queued before a later chunk failed), and
+    re-raises the first error ``work`` raised (for example a full disk); after
+    such an error the remaining views are skipped.
     """
 
     def __init__(self, work: Callable[[memoryview], object], *, threaded: bool = True):
@@ -45,7 +46,6 @@ class Sidecar:
         self._sent = 0
         self._done = 0
         self._error: BaseException | None = None
-        self._cancelled = False
         if threaded:
             self._todo: SimpleQueue = SimpleQueue()
             self._acks: SimpleQueue = SimpleQueue()
@@ -81,7 +81,7 @@ class Sidecar:
             if view is _STOP:
                 return
             n += 1
-            if self._error is None and not self._cancelled:
+            if self._error is None:
                 try:
                     work(view)
                 except BaseException as exc:  # noqa: BLE001 - re-raised in caller
@@ -93,8 +93,6 @@ class Sidecar:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if self._threaded:
-            if exc_type is not None:
-                self._cancelled = True
             self._todo.put(_STOP)
             self._thread.join()
         if exc_type is None and self._error is not None:

@@ -184,8 +184,11 @@ _MAX_RING = 8
 
 def _ring(buffer_size: int) -> list[memoryview]:
     """Preallocated buffers that the streaming loops reuse round-robin."""
-    count = max(2, min(_MAX_RING, _RING_BUDGET // buffer_size))
-    return [memoryview(bytearray(buffer_size)) for _ in range(count)]
+    return _buffers(max(2, min(_MAX_RING, _RING_BUDGET // buffer_size)), buffer_size)
+
+
+def _buffers(count: int, size: int) -> list[memoryview]:
+    return [memoryview(bytearray(size)) for _ in range(count)]
 
 
 # -- data objects -----------------------------------------------------------------
@@ -364,9 +367,12 @@ class SealResult:
 
 @dataclass(frozen=True)
 class OpenResult:
-    """The outcome of :func:`open_envelope`."""
+    """The outcome of :func:`open_envelope`.
 
-    sha256: str
+    ``sha256`` is ``None`` when :func:`open_envelope` ran with ``digest=False``.
+    """
+
+    sha256: str | None
     size: int
     header: EnvelopeHeader
     plaintext_size: int
@@ -423,6 +429,10 @@ def _read_full(src: BinaryIO, view: memoryview) -> int:
             break
         got += n
     return got
+
+
+def _discard(view: memoryview) -> None:
+    """Work for a helper that has none (verify without a digest)."""
 
 
 def _writer(dst: BinaryIO) -> Callable[[memoryview], None]:
@@ -973,6 +983,7 @@ def _decrypt_stream(
     bidder_id: str | None,
     progress: Callable[[int], None] | None,
     threads: bool = True,
+    digest: bool = True,
 ) -> EnvelopeInfo:
     if header is None:
         header = read_header(src)
@@ -983,30 +994,38 @@ def _decrypt_stream(
     prefix = header.nonce_prefix
     cs = header.chunk_size
     full = cs + TAG_LEN
-    digest = hashlib.sha256(header.raw)
+    hasher = hashlib.sha256(header.raw) if digest else None
     size = header.size
     plain = 0
     counter = 0
-    # The caller's thread reads (one chunk ahead, to know which chunk is last),
-    # decrypts into one plaintext buffer and writes it once its tag has passed;
-    # one helper thread hashes the ciphertext ring behind it.
-    ring = _ring(full)
-    tickets = [0] * len(ring)
-    out = memoryview(bytearray(cs))
-    with Sidecar(digest.update, threaded=threads) as side:
-        got = _read_full(src, ring[0])
+    # The caller's thread reads (one chunk ahead, to know which chunk is last)
+    # and decrypts; a chunk's plaintext is written only once its tag has passed.
+    # One helper thread hashes the ciphertext behind the reader (then the caller
+    # writes) or, without a digest, writes the plaintext. The buffers the helper
+    # reads form a ring (tickets say when one may be refilled); the others are
+    # the caller's alone, so their tickets stay 0.
+    side_work = sink if hasher is None else hasher.update
+    cts = _ring(full) if hasher is not None else _buffers(2, full)
+    pts = _ring(cs) if hasher is None and sink is not None else _buffers(1, cs)
+    ct_tickets = [0] * len(cts)
+    pt_tickets = [0] * len(pts)
+    with Sidecar(
+        side_work or _discard, threaded=threads and side_work is not None
+    ) as side:
+        got = _read_full(src, cts[0])
         if got == 0:
             raise MalformedData("envelope has no body (truncated)")
-        tickets[0] = side.submit(ring[0][:got])
+        if hasher is not None:
+            ct_tickets[0] = side.submit(cts[0][:got])
         while True:
             size += got
-            cur = ring[counter % len(ring)]
+            cur = cts[counter % len(cts)]
             if got == full:
-                k = (counter + 1) % len(ring)
-                side.wait(tickets[k])
-                next_got = _read_full(src, ring[k])
-                if next_got:
-                    tickets[k] = side.submit(ring[k][:next_got])
+                k = (counter + 1) % len(cts)
+                side.wait(ct_tickets[k])
+                next_got = _read_full(src, cts[k])
+                if next_got and hasher is not None:
+                    ct_tickets[k] = side.submit(cts[k][:next_got])
                 last = next_got == 0
             else:
                 next_got, last = 0, True
@@ -1016,7 +1035,9 @@ def _decrypt_stream(
                 raise MalformedData("envelope body ends with an empty chunk after data")
             if counter > MAX_COUNTER:
                 raise MalformedData("envelope has too many chunks")
-            pt = out[: got - TAG_LEN]
+            j = counter % len(pts)
+            side.wait(pt_tickets[j])
+            pt = pts[j][: got - TAG_LEN]
             try:
                 aead.decrypt_into(_nonce(prefix, counter, last), cur[:got], aad, pt)
             except InvalidTag as exc:
@@ -1025,7 +1046,10 @@ def _decrypt_stream(
                     "(the envelope was altered, cut or extended)"
                 ) from exc
             if sink is not None:
-                sink(pt)
+                if hasher is None:
+                    pt_tickets[j] = side.submit(pt)
+                else:
+                    sink(pt)
             plain += len(pt)
             if progress is not None:
                 progress(size)
@@ -1035,7 +1059,7 @@ def _decrypt_stream(
             counter += 1
     return EnvelopeInfo(
         header=header,
-        sha256=digest.hexdigest(),
+        sha256=None if hasher is None else hasher.hexdigest(),
         size=size,
         chunk_count=counter + 1,
         plaintext_size=plain,
@@ -1051,6 +1075,7 @@ def open_envelope(
     bidder_id: str | None = None,
     progress: Callable[[int], None] | None = None,
     threads: bool = True,
+    digest: bool = True,
 ) -> OpenResult:
     """Decrypt the envelope ``src`` into ``dst`` with its 32-byte data key.
 
@@ -1058,6 +1083,13 @@ def open_envelope(
     plaintext is written, but a failure in a later chunk leaves the earlier
     plaintext in ``dst``: callers write to a temporary file and keep it only if
     this returns. ``progress`` gets the number of envelope bytes read so far.
+
+    The result carries the SHA-256 of the whole envelope; with ``digest=False``
+    it is not computed (``OpenResult.sha256`` is ``None``), which saves the
+    hashing when the caller already knows the digest (the server does, from the
+    upload). Every tag is checked either way. With ``threads`` (the default) one
+    helper thread hashes the envelope (or, with ``digest=False``, writes the
+    plaintext); the output is the same either way.
 
     Raises ``DecryptionFailed`` for a wrong key or altered data and
     ``MalformedData`` for bad framing or a tender/bidder mismatch.
@@ -1071,6 +1103,7 @@ def open_envelope(
         bidder_id=bidder_id,
         progress=progress,
         threads=threads,
+        digest=digest,
     )
     return OpenResult(
         sha256=info.sha256,

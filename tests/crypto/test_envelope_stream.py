@@ -78,25 +78,31 @@ def test_threaded_and_inline_seal_write_the_same_bytes_the_format_describes(size
     assert _spec_open(blob, data_key) == data
 
 
+@pytest.mark.parametrize("digest", [True, False])
 @pytest.mark.parametrize("threads", [True, False])
 @pytest.mark.parametrize("size", SIZES)
-def test_open_and_verify_round_trip_at_every_boundary(size, threads):
+def test_open_and_verify_round_trip_at_every_boundary(size, threads, digest):
     data = det_bytes(f"open/{size}", size)
     _, blob = _seal(data, threads=True)
     data_key = envelope.unwrap_data_key(blob, OPENING)
     out = io.BytesIO()
     seen = []
     result = envelope.open_envelope(
-        io.BytesIO(blob), out, data_key, threads=threads, progress=seen.append
+        io.BytesIO(blob),
+        out,
+        data_key,
+        threads=threads,
+        progress=seen.append,
+        digest=digest,
     )
     assert out.getvalue() == data
-    assert result.sha256 == hashlib.sha256(blob).hexdigest()
+    assert result.sha256 == (hashlib.sha256(blob).hexdigest() if digest else None)
     assert result.size == len(blob)
     assert result.plaintext_size == size
     assert seen[-1] == len(blob)
     assert seen == sorted(seen)
     info = envelope.verify_data_key(io.BytesIO(blob), data_key, threads=threads)
-    assert info.sha256 == result.sha256
+    assert info.sha256 == hashlib.sha256(blob).hexdigest()
     assert info.chunk_count == max(1, -(-size // CS))
 
 
@@ -200,9 +206,14 @@ class _SlowSink(io.RawIOBase):
         return len(b)
 
 
-def test_a_slow_writer_thread_gets_every_chunk_intact_and_in_order():
+@pytest.mark.parametrize("smallest_ring", [False, True])
+def test_a_slow_writer_thread_gets_every_chunk_intact_and_in_order(
+    monkeypatch, smallest_ring
+):
     data = det_bytes("slow-writer", (RING * 2 + 1) * CS + 9)
     _, expected = _seal(data, threads=False)
+    if smallest_ring:
+        monkeypatch.setattr(envelope, "_RING_BUDGET", 0)
     sink = _SlowSink()
     envelope.seal(
         io.BytesIO(data),
@@ -215,6 +226,10 @@ def test_a_slow_writer_thread_gets_every_chunk_intact_and_in_order():
         digest=False,
     )
     assert b"".join(sink.parts) == expected
+    plain = _SlowSink()
+    data_key = envelope.unwrap_data_key(expected, OPENING)
+    envelope.open_envelope(io.BytesIO(expected), plain, data_key, digest=False)
+    assert b"".join(plain.parts) == data
 
 
 # -- refusals through the threaded path, past the ring -------------------------------
@@ -232,67 +247,77 @@ def _chunks(blob: bytes) -> list[bytes]:
     return [body[i : i + FULL] for i in range(0, len(body), FULL)]
 
 
-def _open(blob: bytes, threads: bool = True) -> bytes:
-    out = io.BytesIO()
-    envelope.open_envelope(io.BytesIO(blob), out, KEY, threads=threads)
+#: (threads, digest): the helper thread hashes, writes, or there is none.
+MODES = pytest.mark.parametrize(
+    "mode",
+    [(True, True), (True, False), (False, True), (False, False)],
+    ids=["threads-digest", "threads-nodigest", "inline-digest", "inline-nodigest"],
+)
+
+
+def _open(blob: bytes, mode: tuple[bool, bool], out: io.BytesIO | None = None) -> bytes:
+    out = io.BytesIO() if out is None else out
+    threads, digest = mode
+    envelope.open_envelope(io.BytesIO(blob), out, KEY, threads=threads, digest=digest)
     return out.getvalue()
 
 
-@pytest.mark.parametrize("threads", [True, False])
-def test_an_altered_chunk_past_the_ring_is_refused_and_nothing_of_it_is_written(threads):
+@MODES
+def test_an_altered_chunk_past_the_ring_is_refused_and_nothing_of_it_is_written(mode):
     assert len(_chunks(BLOB)) == N
+    assert _open(BLOB, mode) == DATA
     bad = N - 2
     blob = bytearray(BLOB)
     blob[H + bad * FULL + 3] ^= 0x40
     out = io.BytesIO()
     with pytest.raises(DecryptionFailed, match=f"chunk {bad} failed"):
-        envelope.open_envelope(io.BytesIO(bytes(blob)), out, KEY, threads=threads)
+        _open(bytes(blob), mode, out)
     assert out.getvalue() == DATA[: bad * CS]
 
 
-@pytest.mark.parametrize("threads", [True, False])
-def test_swapped_chunks_are_refused(threads):
+@MODES
+def test_swapped_chunks_are_refused(mode):
     chunks = _chunks(BLOB)
     chunks[RING], chunks[RING + 1] = chunks[RING + 1], chunks[RING]
     with pytest.raises(DecryptionFailed, match=f"chunk {RING} failed"):
-        _open(BLOB[:H] + b"".join(chunks), threads)
+        _open(BLOB[:H] + b"".join(chunks), mode)
 
 
-@pytest.mark.parametrize("threads", [True, False])
-def test_a_dropped_chunk_is_refused(threads):
+@MODES
+def test_a_dropped_chunk_is_refused(mode):
     chunks = _chunks(BLOB)
     del chunks[3]
     with pytest.raises(DecryptionFailed, match="chunk 3 failed"):
-        _open(BLOB[:H] + b"".join(chunks), threads)
+        _open(BLOB[:H] + b"".join(chunks), mode)
 
 
-@pytest.mark.parametrize("threads", [True, False])
-def test_an_envelope_cut_at_a_chunk_boundary_is_refused(threads):
+@MODES
+def test_an_envelope_cut_at_a_chunk_boundary_is_refused(mode):
     cut = BLOB[: H + (N - 1) * FULL]
     with pytest.raises(DecryptionFailed, match=f"chunk {N - 2} failed"):
-        _open(cut, threads)
+        _open(cut, mode)
 
 
-@pytest.mark.parametrize("threads", [True, False])
-def test_an_envelope_cut_inside_the_last_chunk_is_refused(threads):
+@MODES
+def test_an_envelope_cut_inside_the_last_chunk_is_refused(mode):
     with pytest.raises(DecryptionFailed, match=f"chunk {N - 1} failed"):
-        _open(BLOB[:-1], threads)
+        _open(BLOB[:-1], mode)
 
 
-@pytest.mark.parametrize("threads", [True, False])
-def test_appended_bytes_are_refused(threads):
+@MODES
+def test_appended_bytes_are_refused(mode):
     with pytest.raises((DecryptionFailed, MalformedData)):
-        _open(BLOB + b"\x00" * 20, threads)
+        _open(BLOB + b"\x00" * 20, mode)
     with pytest.raises(DecryptionFailed):
-        _open(BLOB + _chunks(BLOB)[-1], threads)
+        _open(BLOB + _chunks(BLOB)[-1], mode)
 
 
-@pytest.mark.parametrize("threads", [True, False])
-def test_a_body_shorter_than_a_tag_is_refused_as_framing(threads):
+@MODES
+def test_a_body_shorter_than_a_tag_is_refused_as_framing(mode):
     with pytest.raises(MalformedData, match="chunk boundary"):
-        _open(BLOB[: H + 2 * FULL + 5], threads)
+        _open(BLOB[: H + 2 * FULL + 5], mode)
     with pytest.raises(MalformedData, match="no body"):
-        _open(BLOB[:H], threads)
+        _open(BLOB[:H], mode)
 
 
 @pytest.mark.parametrize("digest", [True, False])
@@ -370,7 +395,7 @@ def test_sidecar_error_surfaces_on_leaving_even_without_a_wait():
             side.submit(memoryview(b"x"))
 
 
-def test_sidecar_stops_its_thread_when_the_body_raises():
+def test_sidecar_finishes_queued_work_and_stops_when_the_body_raises():
     gate = threading.Event()
     calls = []
 
@@ -386,4 +411,4 @@ def test_sidecar_stops_its_thread_when_the_body_raises():
             gate.set()
             raise RuntimeError("caller failed")
     assert threading.active_count() == before
-    assert len(calls) <= 5
+    assert calls == [bytes([i]) for i in range(5)]
