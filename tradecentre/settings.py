@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "channels",
     # Below every domain app: keys, refusals, the clock, statutory numbers.
     "core",
+    "core.notifications",
     "accounts",
     "audit",
     # The procedure, one app per stage, in order (DESIGN.md, README "Layout").
@@ -137,11 +138,25 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "core.notifications.context_processors.unread",
             ],
         },
     },
 ]
 WSGI_APPLICATION = None
+
+# Notifications' email (core.notifications): the console on the embedded stack; SMTP in
+# production (EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and the host).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ggzy-noreply@localhost")
+# Absolute links in emails ("" = site-relative paths).
+NOTIFICATIONS_SITE_URL = os.environ.get("SITE_URL", "")
 ASGI_APPLICATION = "tradecentre.asgi.application"
 
 DATABASES = {

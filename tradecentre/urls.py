@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from core.api_errors import not_found_api
 
 api_patterns = [
+    path("", include("core.notifications.api_urls")),
     path("", include("accounts.api_urls")),
     path("", include("bidding.tenders.api_urls")),
     path("", include("bidding.bids.api_urls")),
@@ -29,6 +30,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("accounts/", include("accounts.urls")),
+    path("", include("core.notifications.urls")),
     path("supervision/", include("supervision.urls")),
     path("", include("supervision.complaints.urls")),
     path("", include("supervision.inspections.urls")),
