@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from core.api_errors import not_found_api
 
 api_patterns = [
+    path("", include("core.api_urls")),
     path("", include("core.notifications.api_urls")),
     path("", include("accounts.api_urls")),
     path("", include("bidding.tenders.api_urls")),
