@@ -215,6 +215,17 @@
   function renderKeyAndSealing() {
     renderKey();
     renderSealBackup();
+    // The checklist says "registered" from the server; sealing also needs the key here.
+    const li = $("check-key");
+    if (li && !keyReady() && registeredFingerprints().size) {
+      li.dataset.state = "missing";
+      const badge = li.querySelector(".badge");
+      if (badge) { badge.className = "badge badge-failed"; badge.textContent = "✗"; }
+      const status = li.querySelector(".check-status");
+      if (status) status.textContent = t("keyNotHere");
+    } else if (li && keyReady()) {
+      markDone("key");
+    }
   }
 
   async function busy(button, fn) {

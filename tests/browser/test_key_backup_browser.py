@@ -97,6 +97,9 @@ def test_a_backup_file_brings_the_key_back_after_the_browser_lost_it(setup, brow
     open_bid_page(page, base, tender)
     assert stored_key(page, bidder_id) is None
     assert "does not hold it" in page.text_content("#key-status")
+    # The checklist says what is missing for sealing: the key in this browser.
+    assert page.get_attribute("#check-key", "data-state") == "missing"
+    assert "this browser does not hold the key" in page.text_content("#check-key")
 
     # A wrong passphrase: a plain error, nothing stored.
     page.set_input_files("#key-file", str(path))
@@ -115,6 +118,7 @@ def test_a_backup_file_brings_the_key_back_after_the_browser_lost_it(setup, brow
     assert page.text_content("#key-fingerprint") == made
     assert stored_key(page, bidder_id) == {"fingerprint": made, "extractable": False}
     assert page.text_content("#key-registered") == "Yes"
+    assert page.get_attribute("#check-key", "data-state") == "done"
     context.close()
 
 
