@@ -864,7 +864,7 @@ def tender_cancel(
             "%(title)s is cancelled (Reg 31): %(reason)s Bids received will not be opened. "
             "Bid bonds paid are refunded with interest by %(due)s."
         ) % {"title": locked.title, "reason": reason,
-             "due": timezone.localtime(preview.refund_due_by).strftime("%Y-%m-%d")}
+             "due": timefmt.day(preview.refund_due_by)}
         for org in Organisation.objects.filter(pk__in=recipients).order_by("pk"):
             notify(organisation=org, subject=subject, body=body, link=f"/tenders/{locked.pk}/")
         audit_record(
