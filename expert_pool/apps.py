@@ -11,7 +11,7 @@ class ExpertPoolConfig(AppConfig):
     def ready(self) -> None:
         from bidding.tenders.pages import register_tender_link
 
-        from . import pages, rules
+        from . import notifications, pages, rules  # noqa: F401  (notifications: kinds)
 
         rules.install()
         register_tender_link("expert_pool.draw", pages.draw_link, order=25)

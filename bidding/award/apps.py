@@ -14,7 +14,7 @@ class AwardConfig(AppConfig):
         from bidding.opening.selectors import register_hall_state
         from bidding.tenders.pages import register_tender_link
 
-        from . import pages, rules, selectors
+        from . import notifications, pages, rules, selectors  # noqa: F401  (kinds)
 
         rules.install()
         # A (re)connecting hall client gets the price round's snapshot with the hall's.

@@ -14,7 +14,7 @@ class EvaluationConfig(AppConfig):
         from bidding.tenders.pages import register_tender_link
         from core import clock
 
-        from . import declared, pages, realtime, services
+        from . import declared, notifications, pages, realtime, services  # noqa: F401
 
         # Publication refuses price formula parameters the evaluation could not use.
         declared.register()

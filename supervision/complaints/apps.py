@@ -10,6 +10,6 @@ class ComplaintsConfig(AppConfig):
     verbose_name = _("Complaints")
 
     def ready(self) -> None:
-        from . import rules
+        from . import notifications, rules  # noqa: F401  (notifications: kinds)
 
         rules.install()
