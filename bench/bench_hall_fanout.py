@@ -50,6 +50,7 @@ import contextlib
 import gc
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -199,6 +200,10 @@ def announce_event(seq: int) -> dict:
     }
 
 
+_SEQ = re.compile(r'"seq": (\d+|"probe")')
+PROBE_TEXT = '"probe"'
+
+
 class Fleet:
     """Many websocket clients; each message with a ``seq`` (or a REST announcement's
     credit code) has its arrival time noted per client."""
@@ -244,14 +249,19 @@ class Fleet:
 
     async def _read(self, i: int, ws) -> None:
         loop_time = time.monotonic
+        seq_in = _SEQ.search
         try:
             async for raw in ws:
                 now = loop_time()
-                message = json.loads(raw)
-                key = message.get("seq")
-                if key is None and message.get("type") == "hall.announce":
-                    key = message["bid"]["credit_code"]
-                if key is None:
+                # Only the number is needed: a regular expression, not a JSON parse, so
+                # that 10,000 clients in one process measure the servers, not the parser.
+                found = seq_in(raw)
+                if found is not None:
+                    key = found.group(1)
+                    key = PROBE if key == PROBE_TEXT else int(key)
+                elif '"hall.announce"' in raw:
+                    key = json.loads(raw)["bid"]["credit_code"]
+                else:
                     continue
                 if key != PROBE:
                     self.counts[i] += 1
@@ -579,7 +589,7 @@ def main() -> list[dict]:
     with Stack("hall", postgres=True, redis=True, redis_url=redis_url,
                timeout=hard_timeout) as stack:
         t_setup = time.perf_counter()
-        stack.manage("migrate", "--noinput", timeout=stack.left())
+        migrated = stack.migrate(timeout=stack.left())
         cfg = stack.dir / "setup-cfg.json"
         cfg.write_text(json.dumps({"rest_bids": rest_bids, "halls": halls}))
         setup_path = stack.dir / "setup.json"
@@ -588,7 +598,8 @@ def main() -> list[dict]:
         setup = json.loads(setup_path.read_text())
         servers = [stack.start_uvicorn(f"web{k}", extra_args=uvicorn_args,
                                        ready_timeout=stack.left(60)) for k in range(2)]
-        print(f"setup {time.perf_counter() - t_setup:.1f} s (data {setup['setup_s']} s); "
+        print(f"setup {time.perf_counter() - t_setup:.1f} s "
+              f"({migrated}; data {setup['setup_s']} s); "
               f"uvicorn x2 on ports {', '.join(str(s.port) for s in servers)} "
               f"{' '.join(uvicorn_args)}; Redis {redis_url}, channel prefix "
               f"{stack.env['CHANNEL_LAYER_PREFIX']}; "
