@@ -108,8 +108,27 @@ def body_cap(path: str, *, credentials: bool) -> int:
     return special if credentials else min(general, special)
 
 
-def _too_large(cap: int) -> str:
+def too_large_message(cap: int) -> str:
     return _("The request body is too large (at most %(n)s bytes here).") % {"n": cap}
+
+
+_too_large = too_large_message
+
+
+async def send_error(send, path: str, status: int, code: str, message: str) -> None:
+    """Answer an ASGI request with an error before (or instead of) reading its body:
+    the API's error shape under ``/api/``, plain text elsewhere; the connection closes."""
+    if path.startswith(API_PREFIX):
+        body = json.dumps({"error": {"status": status, "code": code, "message": message}},
+                          ensure_ascii=False).encode()
+        content_type = b"application/json"
+    else:
+        body = message.encode()
+        content_type = b"text/plain; charset=utf-8"
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", content_type), (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _has_credentials(authorization: str, cookie: str) -> bool:
@@ -228,19 +247,7 @@ class BodyCapASGI:
         if state["over"] and not state["started"]:
             await self._refuse(send, path, 413, "request_too_large", _too_large(cap))
 
-    @staticmethod
-    async def _refuse(send, path: str, status: int, code: str, message: str) -> None:
-        if path.startswith(API_PREFIX):
-            body = json.dumps({"error": {"status": status, "code": code, "message": message}},
-                              ensure_ascii=False).encode()
-            content_type = b"application/json"
-        else:
-            body = message.encode()
-            content_type = b"text/plain; charset=utf-8"
-        await send({"type": "http.response.start", "status": status, "headers": [
-            (b"content-type", content_type), (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+    _refuse = staticmethod(send_error)
 
 
 # --- Content-Security-Policy ---------------------------------------------------------

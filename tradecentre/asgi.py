@@ -12,14 +12,16 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from bidding.bids.streaming import ChunkStreaming  # noqa: E402
 from core.clock import start_embedded_clock  # noqa: E402
 from core.middleware import BodyCapASGI, RejectNulWebsocket  # noqa: E402
 from tradecentre.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # An oversized body is refused before Django spools it to disk (core/middleware.py).
-        "http": BodyCapASGI(django_asgi_app),
+        # An oversized body is refused before Django spools it to disk (core/middleware.py);
+        # a bid chunk is not spooled at all but streamed to its view (bidding/bids/streaming.py).
+        "http": BodyCapASGI(ChunkStreaming(django_asgi_app)),
         "websocket": AllowedHostsOriginValidator(
             RejectNulWebsocket(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import tempfile
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
@@ -156,7 +155,12 @@ class UploadChunkApi(APIView):
     )
     def put(self, request, upload_id, index):
         """Send chunk ``index`` as the raw request body. Out of order, duplicate, short,
-        altered or late chunks are refused; nothing of a refused chunk is kept."""
+        altered or late chunks are refused; nothing of a refused chunk is kept.
+
+        Under ASGI the body is not received before this runs: ``bidding.bids.streaming``
+        hands the request a stream that yields the bytes as they arrive, so they are
+        written and hashed while they stream in, and a body over the chunk size is
+        refused (413) as soon as it passes it."""
         try:
             length = int(request.META.get("CONTENT_LENGTH") or -1)
         except ValueError:
@@ -165,28 +169,10 @@ class UploadChunkApi(APIView):
             raise exceptions.ValidationError({"chunk": [_("Content-Length is required.")]})
         upload = bids.bid_upload_chunk(
             user=request.user, upload_id=upload_id, index=int(index),
-            stream=self._body_stream(request._request), length=length,
+            stream=request._request, length=length,
             sha256=request.META.get("HTTP_X_CHUNK_SHA256"),
         )
         return Response(upload_state(upload))
-
-    @staticmethod
-    def _body_stream(django_request):
-        """The chunk's bytes as a stream, without a copy where possible.
-
-        Under ASGI, Django has already received the whole body into a
-        ``SpooledTemporaryFile`` (in memory up to ``FILE_UPLOAD_MAX_MEMORY_SIZE``, then
-        on disk) before any view runs. Handing that file itself to the service lets it hash
-        and copy the bytes in place (``bids._copy_at_most``) instead of reading them back
-        through ``request.read()`` in blocks. Anything else (WSGI, the test client) is
-        read through the request as before.
-        """
-        body = getattr(django_request, "_stream", None)
-        if (isinstance(body, tempfile.SpooledTemporaryFile)
-                and not getattr(django_request, "_read_started", True)):
-            django_request._read_started = True
-            return body
-        return django_request
 
 
 class UploadCompleteApi(APIView):

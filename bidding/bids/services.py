@@ -14,14 +14,15 @@ skip them until bidding has closed.
 
 from __future__ import annotations
 
-import errno
+import fcntl
 import hashlib
 import hmac
 import io
 import os
-import tempfile
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections import OrderedDict
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import BinaryIO
@@ -38,7 +39,7 @@ from audit.services import audit_record, audit_tree_head_latest
 from bidding.tenders.models import DocumentRegistration, Tender
 from core import platform_keys, statutory
 from core.refusals import refuse
-from crypto import receipts
+from crypto import envelope, receipts
 from crypto.errors import MalformedData
 
 from . import sealing
@@ -47,9 +48,6 @@ from .policies import access_upload, require_bidder, require_refund_recorder
 
 S = Tender.Status
 READ_BLOCK = 1024 * 1024
-#: Chunks at least this large are written and synced in a helper thread while the
-#: request's thread hashes them; below it the thread hand-off costs more than it saves.
-OVERLAP_MIN_BYTES = 1024 * 1024
 
 
 class UploadConflict(Exception):
@@ -169,238 +167,297 @@ def bid_upload_chunk(
     Chunks arrive in order; a duplicate or out-of-order chunk is refused with the
     index expected next, so a client resumes from there after a broken connection
     or a reload. ``sha256`` (hex of the chunk) is checked when given.
+
+    No transaction is held while the bytes arrive (a slow client must hold neither a
+    database connection nor SQLite's write lock). The request is checked before
+    anything is read; then the upload's file is locked (``flock``: one writer per
+    upload, whichever process or thread, so two attempts at a chunk, e.g. a client
+    retrying through another process, cannot mix their bytes), the checks are
+    repeated, and the bytes are written after the ones received while they are hashed.
+    Under the upload's row lock, with the checks repeated once more, they are synced
+    and counted, and only then is the file unlocked. A refused chunk is cut off again.
+
+    On the way the bytes feed the upload's running whole-envelope SHA-256
+    (``upload_digests``), so ``bid_upload_complete`` need not read the file again.
     """
     require_bidder(user)
-    with transaction.atomic():
-        upload = access_upload(user, upload_id, for_update=True)
-        now = now or timezone.now()
-        # The tender as read with the lock (same statement, so as fresh as a new query).
-        _assert_open(upload.tender, now)
-        if upload.status != BidUpload.Status.OPEN:
-            raise UploadConflict(_("This upload is already %(status)s.")
-                                 % {"status": upload.get_status_display()},
-                                 code="upload_closed")
-        if index >= upload.chunk_count:
-            # All data is in (or the index is past the end): an empty chunk here would be
-            # "accepted" and move next_index past chunk_count.
-            raise UploadConflict(
-                _("Chunk %(got)s does not exist: this upload has %(n)s chunks.")
-                % {"got": index, "n": upload.chunk_count},
-                code="no_such_chunk", next_index=upload.next_index,
-            )
-        if index != upload.next_index:
-            code = "chunk_duplicate" if index < upload.next_index else "chunk_out_of_order"
-            raise UploadConflict(
-                _("Chunk %(got)s was not expected; send chunk %(want)s next.")
-                % {"got": index, "want": upload.next_index},
-                code=code, next_index=upload.next_index,
-            )
-        expected = min(upload.chunk_size, upload.size - upload.received_bytes)
-        if length is not None and length != expected:
-            raise refuse("chunk", _("Chunk %(i)s must be %(n)s bytes, not %(got)s.")
-                         % {"i": index, "n": expected, "got": length}, "chunk_size")
-        path = _path(upload.storage_name)
-        accepted = False
-        with open(path, "r+b") as fh:
+    upload = _chunk_admissible(user, upload_id, index, now)
+    _check_chunk_length(upload, index, length)
+    path = _path(upload.storage_name)
+    with open(path, "r+b", buffering=0) as fh:
+        fd = fh.fileno()
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released when the file is closed
+        # Another attempt may have committed this chunk while this one waited.
+        upload = _chunk_admissible(user, upload_id, index, now)
+        expected = _check_chunk_length(upload, index, length)
+        offset = upload.received_bytes
+        running = upload_digests.running(upload.public_id, path, offset)
+        committed = False
+        try:
             # Drop any tail a failed earlier attempt left behind, then append.
-            fh.truncate(upload.received_bytes)
-            fh.seek(upload.received_bytes)
-            try:
-                # The bytes are on disk when this returns (synced while being hashed):
-                # a chunk is acknowledged only once it would survive a crash.
-                written, digest = _copy_at_most(stream, fh, expected, sync=True)
-                ok_digest = sha256 is None or hmac.compare_digest(digest, str(sha256).lower())
-                if written != expected or not ok_digest:
-                    raise refuse(
-                        "chunk",
-                        _("Chunk %(i)s arrived incomplete or altered (%(got)s of %(n)s bytes"
-                          "%(digest)s); send it again.")
-                        % {"i": index, "got": written, "n": expected,
-                           "digest": "" if ok_digest else _(", digest mismatch")},
-                        "chunk_incomplete",
-                    )
-                accepted = True
-            finally:
-                if not accepted:
-                    fh.truncate(upload.received_bytes)
-        upload.next_index += 1
-        upload.received_bytes += expected
-        upload.chunk_digests = [*upload.chunk_digests, digest]
-        upload.save(update_fields=["next_index", "received_bytes", "chunk_digests",
-                                   "updated_at"])
+            os.ftruncate(fd, offset)
+            written, digest = _receive_chunk(stream, fd, offset, expected, running)
+            ok_digest = sha256 is None or hmac.compare_digest(digest, str(sha256).lower())
+            if written != expected or not ok_digest:
+                raise refuse(
+                    "chunk",
+                    _("Chunk %(i)s arrived incomplete or altered (%(got)s of %(n)s bytes"
+                      "%(digest)s); send it again.")
+                    % {"i": index, "got": written, "n": expected,
+                       "digest": "" if ok_digest else _(", digest mismatch")},
+                    "chunk_incomplete",
+                )
+            # On disk before it is counted and acknowledged.
+            os.fdatasync(fd)
+            with transaction.atomic():
+                upload = _chunk_admissible(user, upload_id, index, now, for_update=True)
+                upload.next_index += 1
+                upload.received_bytes += expected
+                upload.chunk_digests = [*upload.chunk_digests, digest]
+                upload.save(update_fields=["next_index", "received_bytes", "chunk_digests",
+                                           "updated_at"])
+                state = running.result()
+            committed = True
+            if state is not None:
+                upload_digests.keep(upload.public_id, offset + expected, state)
+        finally:
+            if not committed:
+                running.cancel()
+                if running.before[0]:
+                    upload_digests.keep(upload.public_id, *running.before)
+                os.ftruncate(fd, offset)
     return upload
 
 
-def _copy_at_most(
-    stream: BinaryIO, fh: BinaryIO, expected: int, *, sync: bool = False,
-) -> tuple[int, str]:
-    """Append up to ``expected`` bytes of ``stream`` to ``fh``; report how many came,
-    counting one byte past ``expected`` if the client sent too much, and their SHA-256.
-    With ``sync`` the bytes written are on disk (``fdatasync``) when it returns.
-
-    Memory stays constant whatever the chunk's size (one ``READ_BLOCK`` buffer). Two
-    fast paths avoid pushing the body through Python a second time:
-
-    * a body Django's ASGI handler spooled to a temporary file (chunks over
-      ``FILE_UPLOAD_MAX_MEMORY_SIZE``) is copied file to file in the kernel
-      (``copy_file_range``) and synced by a helper thread while this thread hashes it,
-      so the copy and the disk flush overlap the hashing (all release the GIL);
-    * a body held in memory (small chunks, tests) is hashed and written from its
-      buffer, the same way.
-
-    Anything else (a WSGI stream, the test client) is copied in ``READ_BLOCK`` blocks.
-    A body longer than ``expected`` is refused by the fast paths before anything is
-    written; a short or altered one is written, and the caller truncates it away.
-    """
-    region = _file_region(stream)
-    view = None if region is not None else _memory_view(stream)
-    if region is None and view is None:
-        return _copy_blocks(stream, fh, expected, sync=sync)
-    try:
-        n = region[2] if region is not None else len(view)
-        if n > expected:
-            return expected + 1, ""
-        fh.flush()
-        dst, at = fh.fileno(), fh.tell()
-        if region is not None:
-            src, offset, _ = region
-
-            def write() -> None:
-                _copy_region(src, offset, dst, at, n, sync)
-
-            def digest() -> str:
-                return _hash_region(src, offset, n)
-        else:
-
-            def write() -> None:
-                _write_view(dst, view, at, sync)
-
-            def digest() -> str:
-                return hashlib.sha256(view).hexdigest()
-        if n >= OVERLAP_MIN_BYTES:
-            writing = _helper_pool().submit(write)
-            try:
-                hexdigest = digest()
-            finally:
-                writing.result()
-        else:
-            write()
-            hexdigest = digest()
-        fh.seek(at + n)
-        return n, hexdigest
-    finally:
-        if view is not None:
-            view.release()
+def _check_chunk_length(upload: BidUpload, index: int, length: int | None) -> int:
+    """The bytes chunk ``index`` must have; a declared ``length`` other than that is
+    refused before anything is read."""
+    expected = min(upload.chunk_size, upload.size - upload.received_bytes)
+    if length is not None and length != expected:
+        raise refuse("chunk", _("Chunk %(i)s must be %(n)s bytes, not %(got)s.")
+                     % {"i": index, "n": expected, "got": length}, "chunk_size")
+    return expected
 
 
-def _copy_blocks(stream: BinaryIO, fh: BinaryIO, expected: int, *, sync: bool) -> tuple[int, str]:
+def _chunk_admissible(user, upload_id, index: int, now: datetime | None, *,
+                      for_update: bool = False) -> BidUpload:
+    """The upload, if chunk ``index`` may be sent to it now; else the refusal. Run
+    before the bytes are read (no lock) and again under the row lock before they
+    are counted."""
+    upload = access_upload(user, upload_id, for_update=for_update)
+    # The tender as read with the upload (same statement, so as fresh as a new query).
+    _assert_open(upload.tender, now or timezone.now())
+    if upload.status != BidUpload.Status.OPEN:
+        raise UploadConflict(_("This upload is already %(status)s.")
+                             % {"status": upload.get_status_display()},
+                             code="upload_closed")
+    if index >= upload.chunk_count:
+        # All data is in (or the index is past the end): an empty chunk here would be
+        # "accepted" and move next_index past chunk_count.
+        raise UploadConflict(
+            _("Chunk %(got)s does not exist: this upload has %(n)s chunks.")
+            % {"got": index, "n": upload.chunk_count},
+            code="no_such_chunk", next_index=upload.next_index,
+        )
+    if index != upload.next_index:
+        code = "chunk_duplicate" if index < upload.next_index else "chunk_out_of_order"
+        raise UploadConflict(
+            _("Chunk %(got)s was not expected; send chunk %(want)s next.")
+            % {"got": index, "want": upload.next_index},
+            code=code, next_index=upload.next_index,
+        )
+    return upload
+
+
+def _receive_chunk(stream: BinaryIO, fd: int, at: int, expected: int,
+                   running: _RunningDigest) -> tuple[int, str]:
+    """Write up to ``expected`` bytes of ``stream`` to ``fd`` at ``at``; report how many
+    came, counting one byte past ``expected`` if the client sent too much (nothing of
+    it is kept), and the chunk's hex SHA-256.
+
+    Three things happen to each block at once: this thread hashes it for the chunk's
+    digest and reads the next one, a helper thread writes it, and ``running``'s thread
+    feeds it to the envelope's digest (hashing and writing release the GIL). At most
+    one chunk's blocks are in flight."""
     digest = hashlib.sha256()
+    position = at
+
+    def write(block: bytes) -> None:
+        nonlocal position
+        view = memoryview(block)
+        done = 0
+        while done < len(view):
+            done += os.pwrite(fd, view[done:], position + done)
+        position += len(view)
+
+    writer = _BlockWorker(write, "bid-upload-write")
     written = 0
-    while written <= expected:
-        block = stream.read(min(READ_BLOCK, expected + 1 - written))
-        if not block:
-            break
-        written += len(block)
-        if written > expected:
-            break
-        digest.update(block)
-        fh.write(block)
-    if sync:
-        fh.flush()
-        os.fdatasync(fh.fileno())
+    whole = False
+    try:
+        while written <= expected:
+            block = stream.read(min(READ_BLOCK, expected + 1 - written))
+            if not block:
+                break
+            if written + len(block) > expected:
+                return expected + 1, ""
+            writer.feed(block)
+            running.feed(block)
+            digest.update(block)
+            written += len(block)
+        whole = True
+    finally:
+        if not whole:
+            writer.cancel()
+        error = writer.finish()
+    if error is not None:
+        raise error
     return written, digest.hexdigest()
 
 
-def _file_region(stream) -> tuple[int, int, int] | None:
-    """(fd, offset, length) of the rest of ``stream`` when it is a spooled body that
-    Django rolled over to a temporary file; None otherwise."""
-    if not isinstance(stream, tempfile.SpooledTemporaryFile):
-        return None
-    if isinstance(getattr(stream, "_file", None), io.BytesIO):
-        return None  # still in memory (see _memory_view)
-    try:
-        stream.flush()
-        fd = stream.fileno()
-        offset = stream.tell()
-        size = os.fstat(fd).st_size
-    except (OSError, ValueError, io.UnsupportedOperation):
-        return None
-    return (fd, offset, size - offset) if offset <= size else None
+class _BlockWorker:
+    """A helper thread that applies ``step`` to each block it is fed, in order, after
+    running ``first``. An error stops the work and is returned by ``finish()``."""
+
+    def __init__(self, step, name: str, first=None):
+        self.error: BaseException | None = None
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._cancelled = False
+        self._thread = threading.Thread(target=self._run, args=(step, first), daemon=True,
+                                        name=name)
+        self._thread.start()
+
+    def _run(self, step, first) -> None:
+        try:
+            if first is not None:
+                first()
+        except BaseException as exc:  # handed to finish()
+            self.error = exc
+        while (block := self._queue.get()) is not None:
+            if self.error is None and not self._cancelled:
+                try:
+                    step(block)
+                except BaseException as exc:  # handed to finish()
+                    self.error = exc
+
+    def feed(self, block: bytes) -> None:
+        self._queue.put(block)
+
+    def finish(self) -> BaseException | None:
+        """Wait until every block fed is done; the first error, if any."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        return self.error
+
+    def cancel(self) -> None:
+        """Drop the blocks not done yet; ``finish()`` still waits for the thread."""
+        if self.error is None and self._thread.is_alive():
+            self._cancelled = True
 
 
-def _memory_view(stream) -> memoryview | None:
-    """The rest of an in-memory body (a BytesIO, or a spooled body still in memory)."""
-    if isinstance(stream, tempfile.SpooledTemporaryFile):
-        stream = getattr(stream, "_file", None)
-    if not isinstance(stream, io.BytesIO):
-        return None
-    # A copy-free view. BytesIO refuses to resize while it exists; _copy_at_most
-    # releases it before returning.
-    with stream.getbuffer() as whole:
-        return whole[stream.tell():]
+# --- the running whole-envelope digest ------------------------------------------------
 
 
-def _hash_region(fd: int, offset: int, n: int) -> str:
-    digest = hashlib.sha256()
-    buf = bytearray(min(READ_BLOCK, max(n, 1)))
+def _hash_file(fd: int, digest, start: int, end: int) -> None:
+    """Feed bytes ``[start, end)`` of ``fd`` to ``digest``."""
+    buf = bytearray(READ_BLOCK)
     view = memoryview(buf)
-    done = 0
-    while done < n:
-        got = os.preadv(fd, [view[:min(len(buf), n - done)]], offset + done)
+    at = start
+    while at < end:
+        got = os.preadv(fd, [view[:min(len(buf), end - at)]], at)
         if not got:
-            raise OSError("the spooled chunk ended early")
+            raise OSError("the upload's file is shorter than its bytes received")
         digest.update(view[:got])
-        done += got
-    return digest.hexdigest()
+        at += got
 
 
-def _copy_region(src: int, offset: int, dst: int, at: int, n: int, sync: bool) -> None:
-    """Copy ``n`` bytes between files in the kernel where it can, else through a buffer;
-    then, with ``sync``, ``fdatasync``: the data and the new file size reach the disk
-    (only timestamps, which nothing reads back, may follow later)."""
-    done = 0
-    copy_file_range = getattr(os, "copy_file_range", None)
-    try:
-        while copy_file_range and done < n:
-            got = copy_file_range(src, dst, n - done, offset + done, at + done)
-            if not got:
-                raise OSError("the spooled chunk ended early")
-            done += got
-    except OSError as exc:
-        if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP,
-                             errno.EPERM):
-            raise
-    if done < n:
-        buf = bytearray(min(READ_BLOCK, n - done))
-        view = memoryview(buf)
-        while done < n:
-            got = os.preadv(src, [view[:min(len(buf), n - done)]], offset + done)
-            if not got:
-                raise OSError("the spooled chunk ended early")
-            _write_view(dst, view[:got], at + done, False)
-            done += got
-    if sync:
-        os.fdatasync(dst)
+class _RunningDigest:
+    """The envelope's SHA-256, fed in a helper thread while a chunk streams in.
+
+    Starts from the cached state at ``cached_offset`` (or from nothing), first catches
+    up by hashing the committed bytes ``[cached_offset, offset)`` from the upload's file
+    (another process took the chunks in between), then hashes the chunk's blocks as
+    they are fed. ``result()`` is the state after the chunk, ``None`` if anything went
+    wrong (the digest is then computed at completion)."""
+
+    def __init__(self, path: str, digest, cached_offset: int, offset: int):
+        #: The cached state this started from, to put back if the chunk is refused.
+        self.before = (cached_offset, digest.copy())
+        self._digest = digest
+
+        def catch_up() -> None:
+            if cached_offset < offset:
+                with open(path, "rb", buffering=0) as fh:
+                    _hash_file(fh.fileno(), digest, cached_offset, offset)
+
+        self._worker = _BlockWorker(digest.update, "bid-upload-digest", catch_up)
+
+    def feed(self, block: bytes) -> None:
+        self._worker.feed(block)
+
+    def result(self):
+        return None if self._worker.finish() is not None else self._digest
+
+    def cancel(self) -> None:
+        self._worker.cancel()
+        self._worker.finish()
 
 
-def _write_view(fd: int, view: memoryview, at: int, sync: bool) -> None:
-    done = 0
-    while done < len(view):
-        done += os.pwrite(fd, view[done:], at + done)
-    if sync:
-        os.fdatasync(fd)
+class UploadDigests:
+    """Per process: the running SHA-256 of each open upload's received bytes, with the
+    offset it has reached, for the last ``size`` uploads this process saw (LRU).
+
+    Only a shortcut: web processes share nothing, and a chunk may arrive at a process
+    whose state is behind (or that has none); it then hashes the missing bytes from the
+    upload's file first, so with chunks spread over ``p`` processes every byte is hashed
+    at most ``p`` times, never once per chunk. Completion uses the state when it
+    reached the end and otherwise finishes it from the file the same way."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self._states: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, key) -> tuple[int, object] | None:
+        with self._lock:
+            return self._states.pop(str(key), None)
+
+    def keep(self, key, offset: int, digest) -> None:
+        with self._lock:
+            current = self._states.get(str(key))
+            if current is not None and current[0] > offset:
+                return  # a later state is already here
+            self._states[str(key)] = (offset, digest)
+            self._states.move_to_end(str(key))
+            while len(self._states) > self.size:
+                self._states.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._states.clear()
+
+    def _start(self, key, offset: int) -> tuple[int, object]:
+        state = self.take(key)
+        if state is None or state[0] > offset:
+            return 0, hashlib.sha256()
+        return state
+
+    def running(self, key, path: str, offset: int) -> _RunningDigest:
+        """A digest to feed the chunk starting at ``offset`` to."""
+        cached_offset, digest = self._start(key, offset)
+        return _RunningDigest(path, digest, cached_offset, offset)
+
+    def final(self, key, path: str, size: int) -> str:
+        """The hex SHA-256 of the upload's ``size`` bytes: from the running state,
+        finished from the file when it is behind. The state stays for a retry."""
+        cached_offset, digest = self._start(key, size)
+        with open(path, "rb", buffering=0) as fh:
+            _hash_file(fh.fileno(), digest, cached_offset, size)
+        self.keep(key, size, digest)
+        return digest.hexdigest()
 
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _helper_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="bid-upload-io")
-        return _pool
+upload_digests = UploadDigests()
 
 
 def bid_upload_abort(*, user, upload_id) -> None:
@@ -436,9 +493,7 @@ def bid_upload_complete(*, user, upload_id, now: datetime | None = None) -> Bid:
     org = upload.bidder
     # The expensive check runs before any lock is taken.
     try:
-        with open(_path(upload.storage_name), "rb") as fh:
-            info = sealing.check_envelope(fh, tender=upload.tender, organisation=org,
-                                          max_size=upload.size)
+        info = _check_received_envelope(upload, org)
     except MalformedData as exc:
         raise refuse("__all__", _("The file is not a sealed bid for this tender and bidder: "
                                   "%(reason)s. Unencrypted files are refused (E-Rules 26).")
@@ -496,7 +551,54 @@ def bid_upload_complete(*, user, upload_id, now: datetime | None = None) -> Bid:
         except BaseException:
             os.replace(_path(final_name), _path(upload.storage_name))
             raise
+    upload_digests.take(upload.public_id)
     return bid
+
+
+def _check_received_envelope(upload: BidUpload, org) -> envelope.EnvelopeInfo:
+    """``sealing.check_envelope`` of the upload's file, without reading it all again.
+
+    The SHA-256 comes from ``upload_digests`` (computed while the chunks streamed, or
+    finished from the file). What the structural check needs besides is the header
+    and the body's length: its verdict on the framing depends only on the length
+    modulo an envelope chunk and on whether a whole chunk precedes the last one, so
+    it is shown the header and the last two envelope chunks, and the whole chunks
+    skipped in between are added back to its counts."""
+    path = _path(upload.storage_name)
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > upload.size:
+            raise MalformedData(f"envelope is larger than {upload.size} bytes")
+        header = envelope.read_header(fh)
+        full = header.chunk_size + envelope.TAG_LEN
+        whole = max(0, (size - header.size) // full - 1)
+        fh.seek(header.size + whole * full)
+        sample = io.BufferedReader(_Concat(header.raw, fh), buffer_size=READ_BLOCK)
+        info = sealing.check_envelope(sample, tender=upload.tender, organisation=org,
+                                      max_size=upload.size)
+    return replace(
+        info, sha256=upload_digests.final(upload.public_id, path, size), size=size,
+        chunk_count=info.chunk_count + whole,
+        plaintext_size=info.plaintext_size + whole * header.chunk_size)
+
+
+class _Concat(io.RawIOBase):
+    """``head`` (bytes), then the rest of ``tail`` (a file) from where it stands."""
+
+    def __init__(self, head: bytes, tail: BinaryIO):
+        self._head = memoryview(head)
+        self._tail = tail
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        if self._head:
+            n = min(len(buf), len(self._head))
+            buf[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        return self._tail.readinto(buf)
 
 
 # --- withdrawal and bonds ------------------------------------------------------------
