@@ -64,16 +64,43 @@ def _stage_label(code: str) -> str:
 # --- a stage opens for scoring ----------------------------------------------------------
 
 
+def _lock_of(event, committee: Committee) -> StageLock | None:
+    """The lock this event recorded: the latest one made by the event's time."""
+    locks = StageLock.objects.filter(committee=committee).order_by("-locked_at", "-pk")
+    return locks.filter(locked_at__lte=event.time).first() or locks.first()
+
+
+def _stage_after(committee: Committee, stage: str) -> str | None:
+    order = list(SHEET_STAGES)
+    for nxt in order[order.index(stage) + 1:]:
+        if committee.tender.criteria.filter(stage=nxt).exists():
+            return nxt
+    return None
+
+
 def stage_open_message(event) -> Message | None:
-    """The stage the committee now scores: after the chair is elected, after a lock, or
-    reopened when the qualification is settled again (Reg 48)."""
+    """The stage the event opened for scoring, worked out from the event (the committee
+    may have moved on by the time the job runs): the qualification review once the
+    chair is first elected, the next stage after a lock, or the stage reopened when the
+    qualification is settled again (Reg 48)."""
     committee = _committee(event)
-    if committee is None or committee.stage not in SHEET_STAGES:
+    if committee is None or committee.stage == Stage.FAILED:
         return None
-    key = f"evaluation-stage-open:{committee.pk}:{committee.stage}"
-    if event.action == "evaluation.qualification_resettled":
-        key += f":{event.seq}"  # a reopening is a new occasion
-    return _message(committee, key, stage=committee.stage)
+    key = f"evaluation-stage-open:{committee.pk}"
+    if event.action == "evaluation.chair_elected":
+        earlier = StageLock.objects.filter(committee=committee, locked_at__lte=event.time)
+        if earlier.exists():
+            return None  # a new chair mid-evaluation opens nothing
+        stage = Stage.QUALIFICATION
+    elif event.action == "evaluation.stage_locked":
+        lock = _lock_of(event, committee)
+        stage = lock and _stage_after(committee, lock.stage)
+    else:  # reopened: a new occasion
+        stage = committee.stage if committee.stage in SHEET_STAGES else None
+        key += f":{event.seq}"
+    if not stage:
+        return None
+    return _message(committee, f"{key}:{stage}", stage=stage)
 
 
 def render_stage_open(p: dict) -> tuple[str, str]:
@@ -92,8 +119,7 @@ def stage_locked_message(event) -> Message | None:
     committee = _committee(event)
     if committee is None:
         return None
-    locks = StageLock.objects.filter(committee=committee).order_by("-locked_at", "-pk")
-    lock = locks.filter(locked_at__lte=event.time).first() or locks.first()
+    lock = _lock_of(event, committee)
     if lock is None:
         return None
     return _message(committee, f"evaluation-stage-locked:{committee.pk}:{lock.stage}",

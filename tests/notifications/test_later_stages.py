@@ -115,6 +115,21 @@ def test_the_committee_is_told_of_stages_and_the_bidder_asked_to_clarify_alone()
     assert not set(told("evaluation.clarification")) & {u.pk for u in users}
 
 
+def test_the_report_to_sign_goes_to_the_committee_members():
+    from tests.bidding.evaluation.helpers import to_report
+
+    committee, users, bidders, _backups = formed(experts=5)
+    to_report(committee, users)
+    services.dispatch_events()
+    assert told("evaluation.report_to_sign") == {u.pk for u in users}
+    n = of_kind("evaluation.report_to_sign").get(recipient=users[0])
+    assert n.params["sign_until"] and len(n.params["sha256"]) == 64
+    assert not set(told("evaluation.report_to_sign")) & {b.pk for b in bidders}
+    # The last lock told the lock, not a further stage to score.
+    assert {n.params["stage"] for n in of_kind("evaluation.stage_open")} == {
+        Stage.QUALIFICATION, Stage.TECHNICAL, Stage.COMMERCIAL}
+
+
 # --- the award --------------------------------------------------------------------------
 
 
@@ -151,6 +166,18 @@ def test_each_bidder_gets_its_own_notice():
     assert notices[users[0].pk].params["won"] is True
     assert [notices[u.pk].params["won"] for u in users[1:]] == [False, False]
     assert not of_kind("award.notice").filter(recipient=tender.created_by).exists()
+
+    from bidding.award import contract
+
+    tender.refresh_from_db()
+    contract.contract_prepare(
+        user=tender.created_by, tender=tender, document=b"%PDF-1.4 c", document_name="c.pdf",
+        terms={"price": "9500000.00", "performance_bond": "950000.00",
+               "payment_schedule": [{"description": "预付款", "amount": "1900000",
+                                     "due_on": "2027-01-31"}]})
+    services.dispatch_events()
+    assert told("award.contract_to_sign") == {users[0].pk, tender.created_by_id}
+    assert of_kind("award.contract_to_sign").first().url == f"/award/{tender.pk}/contract/"
 
 
 # --- complaints ---------------------------------------------------------------------------
