@@ -61,15 +61,20 @@ class AuditEvent(models.Model):
 
 
 class AuditHead(models.Model):
-    """One row: the last event's sequence number and hash.
+    """One row: the last event's sequence number and hash (and, so that one ``UPDATE
+    ... RETURNING`` can both move the head and hand the appender its link, the hash
+    before it and the last event's time).
 
-    Appenders lock it (``select_for_update``) so concurrent writers line up, and the
-    verifier compares it with the last event so a deleted tail is found.
+    Appending moves it, which row-locks it until the transaction ends, so concurrent
+    writers line up and the chain never forks; the verifier compares it with the last
+    event so a deleted tail is found.
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64, blank=True, default="")
+    time = models.DateTimeField(null=True, blank=True)
 
 
 class AuditCheckpoint(models.Model):
@@ -98,3 +103,28 @@ class AuditCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"checkpoint at #{self.seq}"
+
+
+class AuditPending(models.Model):
+    """An event recorded with ``audit_record(..., at_commit=True)`` on PostgreSQL, until
+    its transaction commits.
+
+    A deferred constraint trigger (migration 0007) appends it to the chain during the
+    commit, as :func:`audit.services.audit_record` would (same fields, same hashes),
+    and deletes this row: the head is locked only for the last moment of the commit,
+    not from the append to the commit. Rolled back, the row and the event never
+    existed. The table is empty whenever no transaction is in flight."""
+
+    time = models.DateTimeField()
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor = models.CharField(max_length=150)
+    action = models.CharField(max_length=80)
+    object_type = models.CharField(max_length=80)
+    object_id = models.CharField(max_length=64)
+    summary = models.CharField(max_length=300, blank=True)
+    sealed_tender_id = models.BigIntegerField(null=True, blank=True)
+    payload_digest = models.CharField(max_length=64)
+    # crypto.chain.event_template(fields): the canonical JSON around seq and time.
+    template_head = models.BinaryField()
+    template_middle = models.BinaryField()
+    template_tail = models.BinaryField()

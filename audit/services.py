@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from crypto import chain
 
-from .models import AuditCheckpoint, AuditEvent, AuditHead
+from .models import AuditCheckpoint, AuditEvent, AuditHead, AuditPending
 
 
 def _actor_parts(actor) -> tuple[int | None, str]:
@@ -44,41 +44,151 @@ def audit_record(
     payload: Any = None,
     summary: str = "",
     sealed_tender_id: int | None = None,
+    at_commit: bool = False,
 ) -> AuditEvent:
     """Append one event to the chain, inside the caller's transaction.
 
     ``actor`` is a user, a label such as ``"clock"``, or None for the system.
     ``sealed_tender_id`` marks a bidder's action that viewers hide until that
     tender's bidding has closed; the chain covers it like any other event. The
-    payload itself is not stored, only its digest; keep it JSON-serialisable. The
-    chain head is locked for the rest of the transaction, so appends are serialised
-    and the chain never forks.
+    payload itself is not stored, only its digest; keep it JSON-serialisable.
+
+    Appending moves the chain head, which row-locks it for the rest of the transaction:
+    appends are serialised and the chain never forks, and an event exists if and only
+    if the transaction that recorded it committed. So the lock is held as briefly as
+    possible: everything but the sequence number, the time and the two hashes is
+    prepared before it, and on PostgreSQL the append is one statement (the head moves
+    and the event is inserted together, the hashes computed by the database), so no
+    round trip to this process happens while the head is held except the commit. Call
+    it last in a transaction where you can: the head stays locked until the commit.
+
+    With ``at_commit`` (for hot paths such as a bid submission), on PostgreSQL the
+    event is linked during the commit instead (``AuditPending``, a deferred trigger):
+    the head is then held only for the last moment of the commit, however long the
+    transaction goes on. Still in the same transaction, so still there if and only if
+    it committed. The event returned then has no ``seq`` or hashes yet: use it only
+    where nothing reads them. Elsewhere (SQLite; a test's transaction, which never
+    commits) it is appended at once.
+
+    The event's time is this server's clock when called, or the previous event's time
+    if that is later (a writer that waited for the head), so times never go backwards
+    along the chain.
     """
     if obj is not None:
         object_type = object_type or audit_object_type(obj)
         object_id = obj.pk if object_id is None else object_id
     actor_id, actor_label = _actor_parts(actor)
+    event = AuditEvent(
+        seq=0,
+        time=timezone.now(),
+        actor_id=actor_id,
+        actor=actor_label,
+        action=action,
+        object_type=object_type or "",
+        object_id=str(object_id if object_id is not None else ""),
+        summary=summary[:300],
+        sealed_tender_id=sealed_tender_id,
+        payload_digest=chain.payload_digest(_jsonable(payload)),
+    )
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        return _append_locked(event)
+    if at_commit and not any(getattr(block, "_from_testcase", False)
+                             for block in connection.atomic_blocks):
+        return _append_at_commit(event)
+    return _append_postgresql(connection, event)
+
+
+def _append_at_commit(event: AuditEvent) -> AuditEvent:
+    """Record the event for the commit to append (migration 0007's trigger)."""
+    head, middle, tail = chain.event_template(event.chain_fields())
+    AuditPending.objects.create(
+        time=event.time, actor_id=event.actor_id, actor=event.actor, action=event.action,
+        object_type=event.object_type, object_id=event.object_id, summary=event.summary,
+        sealed_tender_id=event.sealed_tender_id, payload_digest=event.payload_digest,
+        template_head=head, template_middle=middle, template_tail=tail)
+    event.seq = None
+    return event
+
+
+def _ensure_head() -> None:
+    AuditHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": chain.GENESIS_HASH})
+
+
+def _append_locked(event: AuditEvent) -> AuditEvent:
+    """Any database: lock the head, link the event in Python, insert it, move the head
+    (SQLite serialises writers anyway)."""
     with transaction.atomic():
         head = AuditHead.objects.select_for_update(no_key=True).filter(pk=1).first()
         if head is None:
-            AuditHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": chain.GENESIS_HASH})
+            _ensure_head()
             head = AuditHead.objects.select_for_update(no_key=True).get(pk=1)
-        event = AuditEvent(
-            seq=head.seq + 1,
-            time=timezone.now(),
-            actor_id=actor_id,
-            actor=actor_label,
-            action=action,
-            object_type=object_type or "",
-            object_id=str(object_id if object_id is not None else ""),
-            summary=summary[:300],
-            sealed_tender_id=sealed_tender_id,
-            payload_digest=chain.payload_digest(_jsonable(payload)),
-            prev_hash=head.hash,
-        )
+        event.seq = head.seq + 1
+        if head.time is not None and head.time > event.time:
+            event.time = head.time
+        event.prev_hash = head.hash
         event.hash = chain.link_hash(head.hash, chain.event_digest(event.chain_fields()))
         event.save()
-        AuditHead.objects.filter(pk=1).update(seq=event.seq, hash=event.hash)
+        AuditHead.objects.filter(pk=1).update(seq=event.seq, hash=event.hash,
+                                              prev_hash=event.prev_hash, time=event.time)
+    return event
+
+
+# One statement: move the head (its row lock serialises appenders; under READ COMMITTED
+# a writer that waited re-reads the committed head and computes from it) and insert the
+# event from what the UPDATE returned. The event's digest is
+# SHA-256(LABEL_EVENT || canonical JSON), the JSON assembled from the template
+# crypto.chain.event_template made (seq and time filled in here), and its hash is
+# SHA-256(LABEL_LINK || prev || digest) as crypto.chain.link_hash computes it; the
+# verifier recomputes both in Python. ``time`` is the caller's clock, or the previous
+# event's time if later, written as datetime.isoformat(timespec="microseconds") writes
+# UTC.
+_TIME_SQL = "GREATEST(%(time)s::timestamptz, time)"
+_APPEND_SQL = f"""
+WITH moved AS (
+    UPDATE audit_audithead
+       SET prev_hash = hash,
+           seq = seq + 1,
+           time = {_TIME_SQL},
+           hash = encode(sha256(%(link)s::bytea || decode(hash, 'hex') || sha256(
+               %(label)s::bytea || %(head)s::bytea || convert_to((seq + 1)::text, 'UTF8')
+               || %(middle)s::bytea
+               || convert_to(to_char({_TIME_SQL} AT TIME ZONE 'UTC',
+                                     'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00', 'UTF8')
+               || %(tail)s::bytea)), 'hex')
+     WHERE id = 1
+ RETURNING seq, prev_hash, hash, time
+)
+INSERT INTO audit_auditevent (seq, time, actor_id, actor, action, object_type, object_id,
+                              summary, sealed_tender_id, payload_digest, prev_hash, hash)
+SELECT seq, time, %(actor_id)s::bigint, %(actor)s::text, %(action)s::text,
+       %(object_type)s::text, %(object_id)s::text, %(summary)s::text,
+       %(sealed_tender_id)s::bigint, %(payload_digest)s::text, prev_hash, hash
+  FROM moved
+RETURNING id, seq, time, prev_hash, hash
+"""
+
+
+def _append_postgresql(connection, event: AuditEvent) -> AuditEvent:
+    head, middle, tail = chain.event_template(event.chain_fields())
+    params = {
+        "time": event.time, "link": chain.LABEL_LINK, "label": chain.LABEL_EVENT,
+        "head": head, "middle": middle, "tail": tail,
+        "actor_id": event.actor_id, "actor": event.actor, "action": event.action,
+        "object_type": event.object_type, "object_id": event.object_id,
+        "summary": event.summary, "sealed_tender_id": event.sealed_tender_id,
+        "payload_digest": event.payload_digest,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_APPEND_SQL, params)
+        row = cursor.fetchone()
+        if row is None:  # the very first event: no head row yet
+            _ensure_head()
+            cursor.execute(_APPEND_SQL, params)
+            row = cursor.fetchone()
+    event.pk, event.seq, event.time, event.prev_hash, event.hash = row
+    event._state.adding = False
+    event._state.db = connection.alias
     return event
 
 

@@ -88,3 +88,29 @@ def verify_chain(
             )
         expected_prev = recomputed
     return expected_prev
+
+
+#: The two fields an appender fills in only once it holds the chain head.
+_SEQ_MARK = '"seq":0,'
+_TIME_MARK = '"time":""}'
+
+
+def event_template(fields: Mapping[str, Any]) -> tuple[bytes, bytes, bytes]:
+    """The event's canonical JSON with its ``seq`` and ``time`` left open.
+
+    Returns ``(head, middle, tail)`` such that, for any sequence number ``n`` and time
+    string ``t`` (which JSON writes without escapes: an ISO 8601 timestamp),
+    ``head + str(n) + middle + t + tail == canonical_json({**fields, "seq": n,
+    "time": t})``. An appender that learns ``n`` and ``t`` only while it holds the
+    chain head (for example inside one SQL statement, ``audit.services``) can then
+    compute :func:`event_digest` there, without the rest of the event. Keys sort
+    ``… "seq", "summary", "time"``: ``time`` is last, ``seq`` comes before it."""
+    text = canonical_json({**fields, "seq": 0, "time": ""}).decode("utf-8")
+    # A key is the only place a bare '"' is followed by ':' (inside strings quotes are
+    # escaped), so each mark occurs exactly once.
+    if text.count(_SEQ_MARK) != 1 or not text.endswith("," + _TIME_MARK):
+        raise ValueError("event fields must include seq and time as the last keys but one")
+    head, rest = text.split(_SEQ_MARK)
+    middle = "," + rest[: -len(_TIME_MARK)]
+    return ((head + '"seq":').encode("utf-8"), (middle + '"time":"').encode("utf-8"),
+            b'"}')
