@@ -141,7 +141,7 @@ def bid_upload_start(
                      object_id=str(upload.public_id),
                      payload={"size": size, "price_sheet_sha256":
                               hashlib.sha256(price_sheet).hexdigest()},
-                     sealed_tender_id=tender.pk)
+                     sealed_tender_id=tender.pk, at_commit=True)
     return upload
 
 
@@ -473,6 +473,28 @@ def bid_upload_abort(*, user, upload_id) -> None:
         transaction.on_commit(lambda: default_storage.delete(name))
 
 
+def _lock_tender_for_submission(tender_id: int, organisation_id: int) -> Tender:
+    """The tender, read under a lock that lets bidders submit side by side but not
+    across a change of the tender; then this bidder's lock on it.
+
+    On PostgreSQL the tender row is locked ``FOR SHARE``: submissions do not wait for
+    each other, but closing bidding, an amendment or a withdrawal (``FOR NO KEY
+    UPDATE`` or an ``UPDATE``) waits until every submission in progress has committed,
+    and a submission that comes after reads the tender as they left it (a status
+    that is no longer open is refused). Two submissions of the same bidder are
+    serialised on its document registration (``one_current_bid`` backs that up), so
+    the older version is superseded before the newer is made current. Elsewhere
+    (SQLite, which serialises writers anyway) it is the plain row lock."""
+    if transaction.get_connection().vendor != "postgresql":
+        return Tender.objects.select_for_update(no_key=True).get(pk=tender_id)
+    tender = Tender.objects.raw(
+        f'SELECT * FROM "{Tender._meta.db_table}" WHERE id = %s FOR SHARE', [tender_id])[0]
+    list(DocumentRegistration.objects.select_for_update(no_key=True)
+         .filter(tender_id=tender_id, organisation_id=organisation_id)
+         .values_list("pk", flat=True))
+    return tender
+
+
 def bid_upload_complete(*, user, upload_id, now: datetime | None = None) -> Bid:
     """Finish an upload: check the whole envelope, then, under the tender's lock and
     before the deadline, make it the bidder's current bid and sign its receipt.
@@ -501,8 +523,12 @@ def bid_upload_complete(*, user, upload_id, now: datetime | None = None) -> Bid:
     if info.size != upload.size:
         raise refuse("__all__", _("The envelope ends before the declared size."),
                       "upload_incomplete")
+    # Read before the transaction, to keep it short: the key the bid is sealed to, and
+    # the latest signed tree head for the receipt (every bidder keeps a copy).
+    key_fingerprint = sealing.bidder_stanza_fingerprint(info, org)
+    tree_head = audit_tree_head_latest()
     with transaction.atomic():
-        tender = Tender.objects.select_for_update(no_key=True).get(pk=upload.tender_id)
+        tender = _lock_tender_for_submission(upload.tender_id, org.pk)
         upload = access_upload(user, upload_id, for_update=True)
         if upload.status != BidUpload.Status.OPEN:
             raise UploadConflict(_("This upload was already completed."),
@@ -521,7 +547,7 @@ def bid_upload_complete(*, user, upload_id, now: datetime | None = None) -> Bid:
             tender=tender, bidder=org, submitted_by=user, version=version,
             sha256=info.sha256, size=info.size, price_sheet=bytes(upload.price_sheet),
             price_sheet_sha256=hashlib.sha256(bytes(upload.price_sheet)).hexdigest(),
-            bidder_key_fingerprint=sealing.bidder_stanza_fingerprint(info, org),
+            bidder_key_fingerprint=key_fingerprint,
             status=Bid.Status.SUBMITTED, submitted_at=now, upload_ip=upload.upload_ip,
             user_agent=upload.user_agent, claims=upload.claims, receipt={},
         )
@@ -537,8 +563,7 @@ def bid_upload_complete(*, user, upload_id, now: datetime | None = None) -> Bid:
                 server_time=now.isoformat(timespec="microseconds"),
                 extra={"bid": str(bid.public_id), "version": version,
                        "price_sheet_sha256": bid.price_sheet_sha256},
-                # The audit log's latest signed tree head: every bidder keeps a copy.
-                tree_head=audit_tree_head_latest(),
+                tree_head=tree_head,
             )
             bid.save()
             upload.status = BidUpload.Status.COMPLETED
@@ -547,7 +572,7 @@ def bid_upload_complete(*, user, upload_id, now: datetime | None = None) -> Bid:
             audit_record(actor=user, action="bid.submit", obj=bid, object_id=str(bid.public_id),
                          payload={"sha256": info.sha256, "size": info.size, "version": version,
                                   "price_sheet_sha256": bid.price_sheet_sha256},
-                         sealed_tender_id=tender.pk)
+                         sealed_tender_id=tender.pk, at_commit=True)
         except BaseException:
             os.replace(_path(final_name), _path(upload.storage_name))
             raise
