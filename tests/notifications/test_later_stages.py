@@ -81,6 +81,18 @@ def test_an_expert_gets_a_receipt_for_their_own_answer_only():
     assert of_kind("expert_draw.seat_answer").get().params["accepted"] is True
 
 
+def test_a_decline_is_acknowledged_and_the_backup_called_is_told_in_turn():
+    tender, seat, users = _called_seat()
+    backup = DrawMember.objects.get(draw=seat.draw, status=DrawMember.Status.STANDBY)
+    experts.member_respond(member=seat, user=users[0], accept=False, reason="出差")
+    services.dispatch_events()
+    services.run_schedules()
+    answer = of_kind("expert_draw.seat_answer").get()
+    assert answer.recipient_id == users[0].pk and answer.params["accepted"] is False
+    assert told("expert_draw.seat_call") == {backup.expert.user_id}
+    assert users[1].pk not in told("expert_draw.seat_call")
+
+
 # --- the evaluation -------------------------------------------------------------------------
 
 
