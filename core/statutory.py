@@ -23,6 +23,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from core import timefmt
+from core.citations import cite
 from core.refusals import refuse
 
 
@@ -158,7 +159,9 @@ def value(name: str):
 
 
 def source(name: str) -> str:
-    return RULES[name].source
+    """Where ``name`` comes from, as the reader of the active language cites it
+    ("Law 24" in English, "《招标投标法》第二十四条" in Chinese: core.citations)."""
+    return cite(RULES[name].source)
 
 
 def days(name: str) -> timedelta:

@@ -30,7 +30,7 @@ from accounts.services import notify
 from audit.services import audit_record
 from bidding.tenders import lifecycle
 from core import statutory, timefmt
-from core.refusals import refuse
+from core.refusals import Problems, refuse
 
 from . import custody
 from .models import (
@@ -205,15 +205,22 @@ def _check_consistency(data: TenderInput | Tender) -> None:
         errors["candidate_count"] = _(
             "The committee recommends 1 to %(max)s candidates (%(source)s)."
         ) % {"max": candidates_max, "source": statutory.source("CANDIDATES_MAX")}
-    if errors:
-        raise ValidationError(errors)
+    # Every problem at once, each beside its field (core.refusals.Problems).
+    problems = Problems()
+    for name, message in errors.items():
+        problems.add(name, message, "invalid")
     if isinstance(data, TenderInput) and data.criteria is not None:
-        _check_criteria(data.criteria)
-    statutory.check_bond(estimate=data.estimate, bond=data.bond_amount)
-    statutory.check_decryption_window(data.decryption_window_minutes)
-    statutory.check_opening_time(
-        deadline=data.deadline, opening_time=getattr(data, "opening_time", None)
-    )
+        with problems.check():
+            _check_criteria(data.criteria)
+    with problems.check():
+        statutory.check_bond(estimate=data.estimate, bond=data.bond_amount)
+    with problems.check():
+        statutory.check_decryption_window(data.decryption_window_minutes)
+    with problems.check():
+        statutory.check_opening_time(
+            deadline=data.deadline, opening_time=getattr(data, "opening_time", None)
+        )
+    problems.raise_if_any()
 
 
 def _check_criteria(criteria: list[CriterionInput]) -> None:
@@ -242,13 +249,14 @@ def _check_criteria(criteria: list[CriterionInput]) -> None:
                 "two decimals).") % where, "criterion_max_score")
 
 
-def _check_declared_for_publication(tender: Tender) -> None:
+def _check_declared_for_publication(tender: Tender, problems: Problems) -> None:
     """A tender is evaluated and awarded only by what its documents declare (Reg 49):
-    before publication the declaration must be complete. A draft may be incomplete."""
+    before publication the declaration must be complete. A draft may be incomplete.
+    Every gap is added to ``problems``, so the tenderer sees them all at once."""
     criteria = list(tender.criteria.all())
     if tender.evaluation_method == EvaluationMethod.COMPREHENSIVE:
         if not any(c.stage == CriterionStage.TECHNICAL for c in criteria):
-            raise refuse("criteria", _(
+            problems.add("criteria", _(
                 "Comprehensive scoring needs at least one technical criterion."),
                 "criteria_missing_technical")
         full = (tender.price_formula_params or {}).get("full_score")
@@ -257,24 +265,24 @@ def _check_declared_for_publication(tender: Tender) -> None:
         except ArithmeticError:
             ok = False
         if not ok:
-            raise refuse("price_formula_params", _(
+            problems.add("price_formula_params", _(
                 "Comprehensive scoring needs the price score's full marks "
                 "(price_formula_params.full_score, more than 0)."), "price_full_score_missing")
     if tender.award_method == AwardMethod.SEPARATE:
         if not tender.decision_method:
-            raise refuse("decision_method", _(
+            problems.add("decision_method", _(
                 "Evaluation separate from award needs the method the award committee uses."),
                 "decision_method_missing")
         if not tender.award_committee_mode:
-            raise refuse("award_committee_mode", _(
+            problems.add("award_committee_mode", _(
                 "Evaluation separate from award needs to say how the award committee is "
                 "formed (drawn or appointed)."), "award_committee_mode_missing")
         if tender.award_committee_mode and not tender.award_committee_size:
-            raise refuse("award_committee_size", _(
+            problems.add("award_committee_size", _(
                 "State the size of the award committee."), "award_committee_size_missing")
         if tender.decision_method in (DecisionMethod.VOTE, DecisionMethod.VOTE_THEN_LOTTERY) \
                 and not tender.vote_mode:
-            raise refuse("vote_mode", _("A vote needs its mode: direct or round-by-round "
+            problems.add("vote_mode", _("A vote needs its mode: direct or round-by-round "
                                         "elimination."), "vote_mode_missing")
 
 
@@ -399,6 +407,32 @@ def _tender_payload(tender: Tender) -> dict:
     return data
 
 
+def check_publishable(tender: Tender, *, now: datetime | None = None) -> None:
+    """Every statutory and declaration check publication makes, all at once: raises one
+    ValidationError naming each field with a problem (nothing when it may be published).
+    The tender form runs it too, to show each problem beside its field."""
+    now = now or timezone.now()
+    problems = Problems()
+    with problems.check():
+        _check_consistency(tender)
+    _check_declared_for_publication(tender, problems)
+    with problems.check():
+        statutory.check_deadline_at_publication(
+            now=now, docs_from=tender.docs_from, deadline=tender.deadline
+        )
+    # Reg 16 counts the days documents are actually obtainable: from now at the earliest.
+    with problems.check():
+        statutory.check_documents_period(
+            docs_from=max(tender.docs_from, now),
+            docs_until=tender.docs_until,
+            deadline=tender.deadline,
+        )
+    if not tender.documents.exists():
+        problems.add("documents", _("Attach the tender documents before publishing."),
+                     "no_documents")
+    problems.raise_if_any()
+
+
 def tender_publish(*, user, tender: Tender, now: datetime | None = None) -> Tender:
     """Publish a draft: check every statutory rule, then move it through the lifecycle.
 
@@ -411,22 +445,7 @@ def tender_publish(*, user, tender: Tender, now: datetime | None = None) -> Tend
         locked = _lock_as_owner(user, tender)
         if locked.status != S.DRAFT:
             raise lifecycle.TransitionNotAllowed(locked.status, S.PUBLISHED)
-        _check_consistency(locked)
-        _check_declared_for_publication(locked)
-        statutory.check_deadline_at_publication(
-            now=now, docs_from=locked.docs_from, deadline=locked.deadline
-        )
-        # Reg 16 counts the days documents are actually obtainable: from now at the
-        # earliest.
-        statutory.check_documents_period(
-            docs_from=max(locked.docs_from, now),
-            docs_until=locked.docs_until,
-            deadline=locked.deadline,
-        )
-        if not locked.documents.exists():
-            raise refuse(
-                "documents", _("Attach the tender documents before publishing."), "no_documents"
-            )
+        check_publishable(locked, now=now)
         custody.opening_key_create(locked)
         lifecycle.tender_transition(
             tender=locked, to=S.PUBLISHED, by=lifecycle.TENDERER, actor=user, now=now

@@ -6,11 +6,12 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from bidding.tenders import lifecycle, selectors, services
@@ -127,6 +128,13 @@ def _opening_hall_url(tender) -> str:
 def _tender_form_view(request, tender=None):
     require_tenderer(request.user)
     form = TenderForm(request.POST or None, instance=tender, user=request.user)
+    if request.method == "GET" and tender is not None and request.GET.get("check") == "publish":
+        # Sent here by a refused publication: every problem beside its field at once.
+        try:
+            services.check_publishable(tender)
+        except ValidationError as exc:
+            form.cleaned_data = {}
+            form.add_service_errors(exc)
     if request.method == "POST" and form.is_valid():
         try:
             if tender is None:
@@ -171,7 +179,18 @@ def tender_publish(request, tender_id):
         raise ValidationError(_(
             "Not published: tick the box to confirm that you understand publishing "
             "cannot be undone."))
-    services.tender_publish(user=request.user, tender=tender)
+    try:
+        services.tender_publish(user=request.user, tender=tender)
+    except ValidationError as exc:
+        fields = set(getattr(exc, "error_dict", {})) - {NON_FIELD_ERRORS, "documents"}
+        if not fields:
+            raise  # nothing to correct in the form: the messages say it on the tender page
+        count = len(exc.messages)
+        messages.error(request, ngettext(
+            "Not published: %(n)s problem to correct. It is shown beside its field below.",
+            "Not published: %(n)s problems to correct. Each is shown beside its field below.",
+            count) % {"n": count})
+        return redirect(reverse("tenders:tender_edit", args=[tender.pk]) + "?check=publish")
     messages.success(request, _("The tender is published. Bidding closes at the deadline."))
     return redirect("tenders:tender_detail", tender_id=tender.pk)
 
