@@ -220,7 +220,11 @@ def audit_checkpoint() -> AuditCheckpoint | None:
 
     created = None
     with transaction.atomic():
-        head = AuditHead.objects.select_for_update(no_key=True).filter(pk=1).first()
+        # Checkpointers take turns; appenders never wait for one. The head needs no lock:
+        # as committed it is a consistent (seq, hash), and events 1..seq committed with
+        # it, so the tree over them can be computed while the chain goes on growing.
+        _checkpoint_turn()
+        head = AuditHead.objects.filter(pk=1).first()
         if head is not None and head.seq > 0:
             last = AuditCheckpoint.objects.order_by("-seq").first()
             if not (last and last.seq >= head.seq):
@@ -238,6 +242,18 @@ def audit_checkpoint() -> AuditCheckpoint | None:
     if latest is not None and latest.cosignature is None and _setting("AUDIT_WITNESS_URL"):
         audit_witness_cosign(checkpoint=latest)
     return created
+
+
+#: The PostgreSQL advisory lock checkpointers take turns on (any constant; "ggzy" + 1).
+_CHECKPOINT_LOCK = 0x67677A7901
+
+
+def _checkpoint_turn() -> None:
+    """Wait for any other checkpointer to commit (until this transaction ends)."""
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHECKPOINT_LOCK])
 
 
 def audit_witness_cosign(*, checkpoint: AuditCheckpoint) -> dict | None:

@@ -164,3 +164,41 @@ def test_an_event_appended_at_commit_is_linked_when_its_transaction_commits():
     assert late.payload_digest == chain.payload_digest({"x": 1})
     assert not AuditPending.objects.exists()
     assert not AuditEvent.objects.filter(action="test.undone").exists()
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_checkpoint_does_not_wait_for_an_append_in_progress():
+    """The clock signs the committed head while a transaction holds the head: it covers
+    the committed events, and neither waits for the other."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL")
+    from audit.services import audit_checkpoint
+
+    for i in range(3):
+        audit_record(actor="clock", action="test.before", object_type="t", object_id=i)
+    holding, release = threading.Event(), threading.Event()
+    errors: list = []
+
+    def append_and_hold():
+        try:
+            with transaction.atomic():
+                audit_record(actor="clock", action="test.held", object_type="t", object_id=9)
+                holding.set()
+                release.wait(timeout=20)
+        except Exception as exc:  # reported by the test, not lost in the thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    t = threading.Thread(target=append_and_hold)
+    t.start()
+    try:
+        assert holding.wait(timeout=20)
+        made = audit_checkpoint()  # would wait for the release if it locked the head
+    finally:
+        release.set()
+        t.join(timeout=30)
+    assert not errors, errors
+    assert made is not None and made.seq == 3
+    _assert_one_chain(4)
