@@ -550,8 +550,15 @@ def _run_load(stack: Stack, cfg: dict, name: str) -> dict:
     # The load process stops itself a little before the stack's hard timeout.
     cfg = {**cfg, "timeout": max(5.0, stack.left() - 15)}
     cfg_path.write_text(json.dumps(cfg))
-    stack.python("-m", "bench.bench_hall_fanout", "--load", str(cfg_path), str(out_path),
-                 timeout=stack.left())
+    try:
+        stack.python("-m", "bench.bench_hall_fanout", "--load", str(cfg_path), str(out_path),
+                     timeout=stack.left())
+    except RuntimeError as exc:  # a crash, not a measurement: say it in one line
+        last = [line for line in str(exc).splitlines() if line.strip()][-1:]
+        raise BenchFailure(f"{name}: the load process failed: {' '.join(last)[:300]} "
+                           f"(killed by signal 9 = out of memory?)"
+                           if "(-9)" in str(exc) else
+                           f"{name}: the load process failed: {' '.join(last)[:300]}") from None
     result = json.loads(out_path.read_text())
     if "error" in result:
         raise BenchFailure(f"{name}: {result['error']}")
