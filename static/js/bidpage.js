@@ -8,6 +8,8 @@
  */
 (function () {
   "use strict";
+  // A moment as people read it (core/timefmt.py), through countdown.js's formatter.
+  const oneFormat = (iso) => (window.platformTime ? window.platformTime.human(iso, true) : iso);
 
   const app = document.getElementById("bid-app");
   if (!app || !window.GGZY) return;
@@ -668,13 +670,13 @@
     $("rc-version").textContent = bid.version;
     $("rc-sha256").textContent = bid.sha256;
     $("rc-size").textContent = bytesText(bid.size) + " (" + bid.size.toLocaleString() + " B)";
-    $("rc-time").textContent = r.server_time || bid.submitted_at;
+    $("rc-time").textContent = oneFormat(r.server_time || bid.submitted_at);
     show($("receipt"), true);
     show($("upload-box"), false);
     $("cur-version").textContent = bid.version;
     $("cur-sha256").textContent = bid.sha256;
     $("cur-size").textContent = bytesText(bid.size) + " (" + bid.size.toLocaleString() + " B)";
-    $("cur-time").textContent = r.server_time || bid.submitted_at;
+    $("cur-time").textContent = oneFormat(r.server_time || bid.submitted_at);
     show($("current-none"), false);
     show($("current-some"), true);
     ["price_sheet", "bid", "receipt"].forEach(markDone);

@@ -14,11 +14,10 @@
   const t = i18nEl ? JSON.parse(i18nEl.textContent) : {};
   const $ = (id) => document.getElementById(id);
   const fmt = (s, args) => String(s || "").replace(/%\((\w+)\)s/g, (m, k) => (args[k] == null ? "" : args[k]));
-  const hms = (iso) => {
-    const d = new Date(iso);
-    const p = (n) => String(n).padStart(2, "0");
-    return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-  };
+  // A time of day in the trading centre's zone (base.html's data-time-zone), not the browser's.
+  const hms = (iso) => new Intl.DateTimeFormat("en-GB", {
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+    timeZone: document.body.dataset.timeZone || undefined}).format(new Date(iso));
   function csrf() {
     const input = document.querySelector("input[name=csrfmiddlewaretoken]");
     if (input) return input.value;

@@ -19,7 +19,11 @@
     const n = Number(v);
     return Number.isFinite(n) && v !== "" && v != null ? n.toLocaleString(undefined, {minimumFractionDigits: 2, maximumFractionDigits: 2}) : v;
   }
-  function fmtTime(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
+  // The one format (core/timefmt.py), through countdown.js's formatter (both load on the hall).
+  function fmtTime(iso) {
+    if (!iso) return "";
+    return window.platformTime ? window.platformTime.human(iso, true) : new Date(iso).toLocaleString();
+  }
   function say(text, kind) {
     const el = $("you-msg");
     if (!el) return;

@@ -1,23 +1,6 @@
 /* Small progressive enhancements. Pages work without this script. */
 (function () {
   "use strict";
-  // Countdown to the bid deadline: <span class="countdown" data-deadline="ISO">.
-  function fmt(ms) {
-    if (ms <= 0) return null;
-    const s = Math.floor(ms / 1000), d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600),
-      m = Math.floor((s % 3600) / 60), sec = s % 60;
-    const zh = document.documentElement.lang.startsWith("zh");
-    return zh ? `${d} 天 ${h} 时 ${m} 分 ${sec} 秒` : `${d}d ${h}h ${m}m ${sec}s`;
-  }
-  const counters = document.querySelectorAll(".countdown[data-deadline]");
-  if (counters.length) {
-    const tick = () => counters.forEach((el) => {
-      const text = fmt(new Date(el.dataset.deadline) - Date.now());
-      el.textContent = text || el.dataset.passed || "";
-    });
-    tick();
-    setInterval(tick, 1000);
-  }
   // Live status of a tender: <div data-tender-feed="ID"> with [data-status] inside.
   const feed = document.querySelector("[data-tender-feed]");
   if (feed && "WebSocket" in window) {
