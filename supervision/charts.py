@@ -21,10 +21,11 @@ def price_distribution_svg(prices: list[float], *, max_price: float | None = Non
     flagged = flagged or set()
     title = _("Price distribution of the opened bids")
     if not prices:
+        empty = _("No announced prices.")  # outside the f-string, where makemessages sees it
         return mark_safe(
             f'<svg class="price-chart" role="img" aria-label="{escape(title)}" '
             f'viewBox="0 0 {WIDTH} 40" width="{WIDTH}" height="40" style="display:block">'
-            f'<text x="8" y="24" fill="#5b6773">{escape(_("No announced prices."))}</text></svg>')
+            f'<text x="8" y="24" fill="#5b6773">{escape(empty)}</text></svg>')
     values = list(prices) + ([max_price] if max_price else [])
     lo, hi = min(values), max(values)
     if hi == lo:
@@ -49,10 +50,11 @@ def price_distribution_svg(prices: list[float], *, max_price: float | None = Non
                      f"{escape(_money(v))}</text>")
     if max_price:
         mx = x(max_price)
+        label = _("Maximum price")
         parts.append(f'<line x1="{mx:.1f}" y1="14" x2="{mx:.1f}" y2="{axis_y}" '
                      f'stroke="#b71c1c" stroke-dasharray="4 3"/><text x="{mx:.1f}" y="11" '
                      f'font-size="11" text-anchor="end" fill="#b71c1c">'
-                     f'{escape(_("Maximum price"))} {escape(_money(max_price))}</text>')
+                     f'{escape(label)} {escape(_money(max_price))}</text>')
     # Equal prices are stacked upwards so that every bid stays visible.
     seen: dict[str, int] = {}
     for i, v in enumerate(sorted(prices)):
@@ -64,8 +66,9 @@ def price_distribution_svg(prices: list[float], *, max_price: float | None = Non
         parts.append(f'<circle class="bid-dot" cx="{x(v):.1f}" cy="{cy}" r="6" '
                      f'fill="{colour}" fill-opacity="0.8"><title>{escape(_money(v))}'
                      f"</title></circle>")
+    count = _("%(n)s bids") % {"n": len(prices)}
     parts.append(f'<text x="{PAD}" y="{HEIGHT - 6}" font-size="11" fill="#5b6773">'
-                 f'{escape(_("%(n)s bids") % {"n": len(prices)})}</text></svg>')
+                 f'{escape(count)}</text></svg>')
     return mark_safe("".join(parts))
 
 
@@ -84,11 +87,12 @@ def network_svg(nodes: list[dict], edges: list[dict]) -> SafeString:
 
     title = _("Co-bidding network")
     if not nodes:
+        empty = _("No opened tender yet.")
         return mark_safe(
             f'<svg class="network-chart" role="img" aria-label="{escape(title)}" '
             f'viewBox="0 0 {NET_WIDTH} 40" width="{NET_WIDTH}" height="40" '
             f'style="display:block"><text x="8" y="24" fill="#5b6773">'
-            f'{escape(_("No opened tender yet."))}</text></svg>')
+            f'{escape(empty)}</text></svg>')
     cx0, cy0 = NET_WIDTH / 2, NET_HEIGHT / 2
     radius = NET_HEIGHT / 2 - 90  # room for the labels outside the circle
     order = sorted(nodes, key=lambda n: str(n["id"]))
@@ -135,10 +139,11 @@ def flags_by_month_svg(counts: list[tuple[str, int]]) -> SafeString:
     """Flags over time: one bar per month (``YYYY-MM``, oldest first) with its count."""
     title = _("Flags over time")
     if not counts:
+        empty = _("No flags yet.")
         return mark_safe(
             f'<svg class="flags-chart" role="img" aria-label="{escape(title)}" '
             f'viewBox="0 0 {WIDTH} 40" width="{WIDTH}" height="40" style="display:block">'
-            f'<text x="8" y="24" fill="#5b6773">{escape(_("No flags yet."))}</text></svg>')
+            f'<text x="8" y="24" fill="#5b6773">{escape(empty)}</text></svg>')
     height = 180
     base = height - 30
     top = max(n for _m, n in counts) or 1
