@@ -1,9 +1,6 @@
 """Two attempts at the same chunk at once (a client retrying through another process while
 its first attempt still streams): they are served one after the other on the upload's
-file lock, the later one is refused as a duplicate, and their bytes never mix.
-
-PostgreSQL only for now: on the in-memory SQLite test database this test hangs (not yet
-investigated; see /work/notes/h-upload.md)."""
+file lock, the later one is refused as a duplicate, and their bytes never mix."""
 
 import hashlib
 import io
@@ -17,13 +14,7 @@ from bidding.bids import services as bids
 from bidding.tenders import services
 from tests import factories
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
-
-
-@pytest.fixture(autouse=True)
-def _postgresql_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("threads on one upload: PostgreSQL only for now")
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class Gated(io.RawIOBase):
