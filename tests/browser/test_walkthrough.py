@@ -84,7 +84,7 @@ CHINESE = {v: k for k, v in CATALOGUE.items()}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # Words of a sentence, not a code or a name: "No flags yet." (the test data's names and
 # titles shown in the Chinese interface are Chinese).
-ENGLISH_SENTENCE = re.compile(r"\b[A-Z][a-z]+(?: [a-z]{2,}){2,}\b")
+ENGLISH_SENTENCE = re.compile(r"\b[A-Z][a-z]+(?: [a-z]{2,}){2,}\b|\b[a-z]{2,}(?: [a-z]{2,}){3,}\b")
 
 
 def _axe_source() -> str:
