@@ -163,3 +163,38 @@ def test_every_message_in_the_code_is_in_the_catalogue(domain, tmp_path):
     missing = [e for e in extracted(domain, tmp_path=tmp_path) if _key(e) not in committed]
     assert not missing, (f"{len(missing)} messages in the code are missing from {domain}.po "
                          f"(run `make messages` and translate them):\n{_show(missing)}")
+
+
+# makemessages extracts only the names it knows (_, gettext, gettext_lazy, ngettext, ...):
+# a message written through an alias (``gettext_lazy as _lazy``) or inside an f-string's
+# braces is never extracted, so "every message is in the catalogue" cannot see it.
+_ALIAS = (r"import\s+(?:gettext|gettext_lazy|ngettext|ngettext_lazy|pgettext|pgettext_lazy)"
+          r"\s+as\s+(?!_\b)\w+")
+_IN_FSTRING = r"""f(['"])[^'"\n]*\{[^}\n]*\b_\(\s*['"]"""
+
+
+def _python_sources():
+    skip = {".venv", "var", "tests", "bench", "migrations", "node_modules"}
+    for path in ROOT.rglob("*.py"):
+        if not skip.intersection(path.relative_to(ROOT).parts):
+            yield path
+
+
+@pytest.mark.parametrize("pattern, what", [(_ALIAS, "a gettext alias makemessages does not know"),
+                                           (_IN_FSTRING, "a message inside an f-string")])
+def test_every_message_is_written_where_makemessages_can_extract_it(pattern, what):
+    import re
+
+    found = [f"{p.relative_to(ROOT)}:{n}" for p in _python_sources()
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+             if re.search(pattern, line)]
+    assert not found, f"{what}: " + ", ".join(found)
+
+
+def test_the_extraction_checks_can_fail():
+    import re
+
+    assert re.search(_ALIAS, "from django.utils.translation import gettext_lazy as _lazy")
+    assert not re.search(_ALIAS, "from django.utils.translation import gettext_lazy as _")
+    assert re.search(_IN_FSTRING, """x = f'<text>{escape(_("No flags yet."))}</text>'""")
+    assert not re.search(_IN_FSTRING, """x = _("No flags yet.") + f'{y}'""")

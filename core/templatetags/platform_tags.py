@@ -6,8 +6,7 @@ from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from core import timefmt
 
@@ -69,13 +68,14 @@ def server_now(element_id: str = "") -> str:
 
 COUNTDOWN_KINDS = {
     # kind: (sentence with the time left, static sentence for screen readers, when over)
-    "deadline": (_lazy("%(left)s until the bid deadline"),
-                 _lazy("The bid deadline is %(at)s."), _lazy("Bidding closed")),
-    "opening": (_lazy("%(left)s until the opening"),
-                _lazy("The opening starts at %(at)s."), _lazy("The opening has started")),
-    "window": (_lazy("%(left)s until the decryption window closes"),
-               _lazy("The decryption window closes at %(at)s."),
-               _lazy("The decryption window has closed")),
+    "deadline": (gettext_lazy("%(left)s until the bid deadline"),
+                 gettext_lazy("The bid deadline is %(at)s."), gettext_lazy("Bidding closed")),
+    "opening": (gettext_lazy("%(left)s until the opening"),
+                gettext_lazy("The opening starts at %(at)s."),
+                gettext_lazy("The opening has started")),
+    "window": (gettext_lazy("%(left)s until the decryption window closes"),
+               gettext_lazy("The decryption window closes at %(at)s."),
+               gettext_lazy("The decryption window has closed")),
 }
 
 

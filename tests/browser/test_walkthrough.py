@@ -82,6 +82,7 @@ def _catalogue() -> dict[str, str]:
 CATALOGUE = _catalogue()
 CHINESE = {v: k for k, v in CATALOGUE.items()}
 CJK = re.compile(r"[\u4e00-\u9fff]")
+CJK_RUN = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+")
 # Words of a sentence, not a code or a name: "No flags yet." (the test data's names and
 # titles shown in the Chinese interface are Chinese).
 ENGLISH_SENTENCE = re.compile(r"\b[A-Z][a-z]+(?: [a-z]{2,}){2,}\b|\b[a-z]{2,}(?: [a-z]{2,}){3,}\b")
@@ -102,7 +103,7 @@ def _problems(page, lang: str, width: int, axe_source: str) -> list[str]:
     for text in texts:
         if lang == "zh-CN" and text in CATALOGUE:
             problems.append(f"untranslated in Chinese: {text!r}")
-        if lang == "zh-CN" and ENGLISH_SENTENCE.search(text) and not CJK.search(text):
+        if lang == "zh-CN" and ENGLISH_SENTENCE.search(CJK_RUN.sub(" ", text)):
             problems.append(f"English sentence in the Chinese interface: {text!r}")
         if lang == "en" and text in CHINESE and CJK.search(text):
             problems.append(f"Chinese in the English interface: {text!r}")
