@@ -61,10 +61,18 @@ def _gone(pids, within: float = 20.0) -> bool:
     return False
 
 
+def _default_signals() -> None:
+    """The bench as an operator starts it from a terminal. A test run started under
+    ``nohup`` ignores SIGHUP, and the stack rightly keeps an ignored signal ignored."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def _start(body: str = "time.sleep(120)", timeout: str = "None"):
     script = BENCH.format(root=str(ROOT), timeout=timeout, body=body)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=_default_signals)
     line = proc.stdout.readline()
     if not line:
         proc.kill()

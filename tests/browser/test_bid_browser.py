@@ -14,6 +14,7 @@ import pytest
 
 from bidding.bids.models import Bid, BidUpload
 from bidding.tenders import custody, services
+from core import timefmt
 from crypto import custody as custody_wire
 from crypto import envelope, keybackup, keys
 from tests import factories
@@ -166,7 +167,9 @@ def test_bidder_generates_key_seals_and_submits_in_browser(setup, browser, tmp_p
     assert len(puts) == upload.chunk_count + 1  # one retry
     assert page.text_content("#rc-sha256") == bid.sha256
     assert page.text_content("#cur-sha256") == bid.sha256
-    assert page.text_content("#rc-time") == bid.receipt["server_time"]
+    # The receipt's signed time, as people read it (core.timefmt, the page's language).
+    assert page.text_content("#rc-time") == timefmt.human(
+        bid.receipt["server_time"], seconds=True, lang="en")
     assert_sealed_bid(bid, tender, user, private_key, original)
 
     # The sealed price sheet opens with the same key.
