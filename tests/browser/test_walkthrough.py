@@ -157,10 +157,11 @@ def _pages(role: str, s: dict) -> list[str]:
                    "/complaints/objections/", "/accounts/keys/",
                    "/notifications/preferences/"],
         "supervisor": [f"/tenders/{pub}/", "/supervision/audit/", "/supervision/flags/",
+                       "/supervision/network/", "/supervision/audit/checkpoints/", "/refunds/",
                        "/supervision/cases/", "/complaints/", "/inspections/manage/", "/filings/",
                        f"/award/{publicity}/"],
         "operator": ["/experts/pool/", f"/tenders/{pub}/experts/", "/supervision/audit/",
-                     "/complaints/calendar/"],
+                     "/complaints/calendar/", "/complaints/calendar/2026/", "/refunds/"],
         "expert": ["/experts/me/", "/accounts/two-factor/"],
     }[role]
 
