@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy, ngettext
 
-from core import timefmt
+from core import statutory, timefmt
 
 register = template.Library()
 
@@ -112,3 +112,13 @@ def countdown(target, kind: str = "deadline") -> str:
 def countdown_script() -> str:
     """The script that runs ``{% countdown %}`` (a file: the CSP allows no inline script)."""
     return format_html('<script src="{}" defer></script>', static("js/countdown.js"))
+
+
+@register.simple_tag
+def rule(name: str):
+    """The number in force for a statutory rule (core/statutory.py), so page text never
+    repeats a number the rules module owns: ``{% rule "BOND_REFUND_DAYS" as days %}``."""
+    value = statutory.value(name)
+    if isinstance(value, Decimal) and name.endswith("_RATIO"):
+        return format((value * 100).normalize(), "f")  # a ratio reads as a percentage: "2"
+    return value
