@@ -48,8 +48,8 @@ lint: install
 
 ## Regenerate the translations catalogue (needs gettext) and compile it
 messages: install
-	$(PY) manage.py makemessages -l zh_Hans --ignore '.venv/*' --ignore 'var/*'
-	$(PY) manage.py makemessages -d djangojs -l zh_Hans --ignore '.venv/*' --ignore 'var/*'
+	$(PY) manage.py makemessages -l zh_Hans --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'bench/*'
+	$(PY) manage.py makemessages -d djangojs -l zh_Hans --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'bench/*'
 	$(PY) manage.py compilemessages -l zh_Hans --ignore '.venv/*'
 
 ## Re-resolve requirements.in into the pinned requirements.txt
