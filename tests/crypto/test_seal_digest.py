@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crypto import envelope
-from crypto._stream import Pipeline
 
 from .helpers import counter_rng, det_bytes, open_with, recipients
 
@@ -88,20 +87,6 @@ def test_a_write_error_still_surfaces_without_digest():
             chunk_size=64,
             digest=False,
         )
-
-
-@pytest.mark.parametrize("threaded", [True, False])
-def test_pipeline_without_digest_writes_in_order(threaded):
-    written = []
-    with Pipeline(
-        None, lambda v: written.append(bytes(v)), slots=2, size_a=4, size_b=4,
-        threaded=threaded,
-    ) as pipe:
-        for i in range(10):
-            slot = pipe.take()
-            slot.b[:] = i.to_bytes(4, "big")
-            pipe.submit(slot, slot.a, slot.b)
-    assert written == [i.to_bytes(4, "big") for i in range(10)]
 
 
 def test_seal_bytes_needs_no_digest():
