@@ -162,32 +162,32 @@ class TenderCancelApi(APIView):
         return _detail(request, tender)
 
 
-class TenderSuspendApi(APIView):
+class _SupervisorMoveApi(APIView):
+    """A supervisor's move of the whole procedure with a reason; ``move`` is the service."""
+
     permission_classes = [IsAuthenticated]
+    move = None
 
     @extend_schema(parameters=[TENDER_ID], request=_ReasonIn, responses=TenderDetailSerializer)
     def post(self, request, tender_id):
-        """The supervisor suspends the procedure (Reg 62); ``reason`` is required."""
         tender = access_tender(request.user, tender_id)
         ser = _ReasonIn(data=request.data)
         ser.is_valid(raise_exception=True)
-        tender = services.tender_suspend(user=request.user, tender=tender,
-                                         reason=ser.validated_data.get("reason", ""))
+        tender = type(self).move(user=request.user, tender=tender,
+                                 reason=ser.validated_data.get("reason", ""))
         return _detail(request, tender)
 
 
-class TenderResumeApi(APIView):
-    permission_classes = [IsAuthenticated]
+class TenderSuspendApi(_SupervisorMoveApi):
+    """The supervisor suspends the procedure (Reg 62); ``reason`` is required."""
 
-    @extend_schema(parameters=[TENDER_ID], request=_ReasonIn, responses=TenderDetailSerializer)
-    def post(self, request, tender_id):
-        """The supervisor resumes a suspended tender where it was."""
-        tender = access_tender(request.user, tender_id)
-        ser = _ReasonIn(data=request.data)
-        ser.is_valid(raise_exception=True)
-        tender = services.tender_resume(user=request.user, tender=tender,
-                                        reason=ser.validated_data.get("reason", ""))
-        return _detail(request, tender)
+    move = staticmethod(services.tender_suspend)
+
+
+class TenderResumeApi(_SupervisorMoveApi):
+    """The supervisor resumes a suspended tender where it was."""
+
+    move = staticmethod(services.tender_resume)
 
 
 class TenderTransitionsApi(APIView):

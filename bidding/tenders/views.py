@@ -351,19 +351,21 @@ def tender_cancel(request, tender_id):
 @require_POST
 @refusals_as_messages
 def tender_suspend(request, tender_id):
-    tender = access_tender(request.user, tender_id)
-    services.tender_suspend(user=request.user, tender=tender,
-                            reason=request.POST.get("reason", ""))
-    messages.success(request, _("The tender is suspended."))
-    return redirect("tenders:tender_detail", tender_id=tender.pk)
+    return _supervisor_move(request, tender_id, services.tender_suspend,
+                            _("The tender is suspended."))
 
 
 @login_required
 @require_POST
 @refusals_as_messages
 def tender_resume(request, tender_id):
+    return _supervisor_move(request, tender_id, services.tender_resume,
+                            _("The tender is resumed."))
+
+
+def _supervisor_move(request, tender_id, move, done: str):
+    """Suspend or resume (``move``, the service) with the form's reason."""
     tender = access_tender(request.user, tender_id)
-    services.tender_resume(user=request.user, tender=tender,
-                           reason=request.POST.get("reason", ""))
-    messages.success(request, _("The tender is resumed."))
+    move(user=request.user, tender=tender, reason=request.POST.get("reason", ""))
+    messages.success(request, done)
     return redirect("tenders:tender_detail", tender_id=tender.pk)
