@@ -14,10 +14,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import Role, User
 from bidding.bids.selectors import current_bids
-from bidding.tenders.notifications import bidder_user_ids, tender_params, title_of
-from core.notifications.registry import Message, register_kind
+from bidding.tenders.notifications import (
+    bidder_user_ids,
+    tender_params,
+    tenderer_user_ids,
+    title_of,
+)
+from core.notifications.registry import Message, excerpt, register_kind
 from core.timefmt import human, iso
 
 from .models import AwardDecision, Contract, Notice, Objection, Publicity
@@ -25,18 +29,6 @@ from .models import AwardDecision, Contract, Notice, Objection, Publicity
 
 def award_url(tender) -> str:
     return reverse("award:page", kwargs={"tender_id": tender.pk})
-
-
-def tenderer_user_ids(tender) -> list[int]:
-    """The tenderer's and its agency's active staff."""
-    return list(User.objects.filter(organisation_id__in=list(tender.owner_organisations()),
-                                    role=Role.TENDERER, is_active=True)
-                .values_list("pk", flat=True))
-
-
-def _excerpt(text: str, n: int = 300) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 # --- the candidates are published -------------------------------------------------------
@@ -73,8 +65,8 @@ def objection_message(event) -> Message | None:
     tender = objection.tender
     # The objector's own staff; other bidders are not told of it.
     return Message(recipients=bidder_user_ids([objection.bidder_id]),
-                   params={**tender_params(tender), "objection": _excerpt(objection.text),
-                           "answer": _excerpt(objection.answer)},
+                   params={**tender_params(tender), "objection": excerpt(objection.text),
+                           "answer": excerpt(objection.answer)},
                    url=award_url(tender), tender_reference=tender.reference)
 
 

@@ -13,8 +13,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import Role, User
-from bidding.tenders.notifications import bidder_user_ids, tender_params, title_of
+from bidding.tenders.notifications import (
+    bidder_user_ids,
+    tender_params,
+    tenderer_user_ids,
+    title_of,
+)
 from core.notifications.registry import Message, register_kind
 from core.timefmt import human, iso
 
@@ -36,12 +40,6 @@ def _bidders(session: OpeningSession, **filters) -> list[int]:
     orgs = BidOpening.objects.filter(session=session, **filters).values_list(
         "bid__bidder_id", flat=True)
     return bidder_user_ids(orgs)
-
-
-def _tenderer_staff(tender) -> list[int]:
-    orgs = [o for o in (tender.tenderer_id, tender.agency_id) if o]
-    return list(User.objects.filter(organisation_id__in=orgs, role=Role.TENDERER,
-                                    is_active=True).values_list("pk", flat=True))
 
 
 def _message(session: OpeningSession, recipients, **params) -> Message:
@@ -120,7 +118,7 @@ def record_message(event) -> Message | None:
     session = _session(event)
     if session is None:
         return None
-    recipients = set(_bidders(session)) | set(_tenderer_staff(session.tender))
+    recipients = set(_bidders(session)) | set(tenderer_user_ids(session.tender))
     return _message(session, recipients, record_sha256=session.record_sha256)
 
 

@@ -12,10 +12,17 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
-from core.notifications.registry import Message, register_kind
+from core.notifications.registry import Message, excerpt, register_kind
 from core.timefmt import human, iso
 
 from .models import Amendment, Clarification, DocumentRegistration, Tender
+
+
+def tenderer_user_ids(tender) -> list[int]:
+    """The tenderer's and its agency's active staff."""
+    return list(User.objects.filter(organisation_id__in=list(tender.owner_organisations()),
+                                    role=Role.TENDERER, is_active=True)
+                .values_list("pk", flat=True))
 
 
 def bidder_user_ids(organisation_ids) -> list[int]:
@@ -48,11 +55,6 @@ def title_of(params: dict) -> str:
     return params.get("title", "")
 
 
-def _excerpt(text: str, n: int = 300) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
 # --- answers to questions --------------------------------------------------------------
 
 
@@ -63,8 +65,8 @@ def answer_message(event) -> Message | None:
     tender = item.tender
     return Message(
         recipients=registered_bidder_ids(tender),
-        params={**tender_params(tender), "question": _excerpt(item.question),
-                "answer": _excerpt(item.answer)},
+        params={**tender_params(tender), "question": excerpt(item.question),
+                "answer": excerpt(item.answer)},
         url=tender_url(tender), tender_reference=tender.reference,
     )
 
@@ -87,7 +89,7 @@ def amendment_message(event) -> Message | None:
     tender = item.tender
     return Message(
         recipients=registered_bidder_ids(tender),
-        params={**tender_params(tender), "number": item.number, "text": _excerpt(item.text),
+        params={**tender_params(tender), "number": item.number, "text": excerpt(item.text),
                 "deadline": iso(item.new_deadline), "old_deadline": iso(item.old_deadline)},
         url=tender_url(tender), tender_reference=tender.reference,
     )

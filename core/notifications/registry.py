@@ -103,3 +103,9 @@ def scheduled_kinds() -> list[Kind]:
 
 def actions() -> set[str]:
     return {a for k in _kinds.values() for a in k.actions}
+
+
+def excerpt(text: str, n: int = 300) -> str:
+    """A quoted text (a question, an answer, a decision) shortened for a notification."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"

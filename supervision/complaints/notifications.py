@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Organisation, User
 from bidding.tenders.notifications import tender_params, title_of
-from core.notifications.registry import Message, register_kind
+from core.notifications.registry import Message, excerpt, register_kind
 from core.timefmt import iso
 
 from .models import Complaint, Objection
@@ -37,11 +37,6 @@ def supervisor_user_ids() -> list[int]:
 
 def complaint_url(c: Complaint) -> str:
     return reverse("complaints:detail", kwargs={"pk": c.pk})
-
-
-def _excerpt(text: str, n: int = 300) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _complaint(event) -> Complaint | None:
@@ -65,9 +60,9 @@ def handled_message(event) -> Message | None:
     if event.action == "complaints.accepted":
         return _to_complainant(c, step="accepted", decide_due=iso(c.decide_due))
     if event.action == "complaints.rejected":
-        return _to_complainant(c, step="rejected", reason=_excerpt(c.rejection_reason))
+        return _to_complainant(c, step="rejected", reason=excerpt(c.rejection_reason))
     return _to_complainant(c, step="decided", outcome=c.outcome,
-                           decision=_excerpt(c.decision), letter_sha256=c.letter_sha256)
+                           decision=excerpt(c.decision), letter_sha256=c.letter_sha256)
 
 
 def render_handled(p: dict) -> tuple[str, str]:
@@ -100,8 +95,8 @@ def objection_message(event) -> Message | None:
     if o is None:
         return None
     return Message(recipients=organisation_user_ids(o.party_id),
-                   params={**tender_params(o.tender), "objection": _excerpt(o.text),
-                           "answer": _excerpt(o.answer)},
+                   params={**tender_params(o.tender), "objection": excerpt(o.text),
+                           "answer": excerpt(o.answer)},
                    url=reverse("complaints:objections"), tender_reference=o.tender.reference)
 
 
