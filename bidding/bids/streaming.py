@@ -1,7 +1,7 @@
 """The ASGI path of a bid chunk (``PUT /api/bids/uploads/{id}/chunks/{i}/``): streamed.
 
 Django's ASGI handler receives a request's whole body (into a temporary file) before
-any middleware or view runs. For an 8 MiB chunk that means the bytes are copied
+any middleware or view runs. For a 32 MiB chunk that means the bytes are copied
 once before the view sees them, then read back, and a body over the chunk size is
 only refused after all of it came in. ``ChunkStreaming`` routes exactly the chunk
 PUTs to ``StreamingChunkHandler``, which is Django's handler (the same middleware,
