@@ -70,8 +70,8 @@ def _default_signals() -> None:
 
 def _start(body: str = "time.sleep(120)", timeout: str = "None"):
     script = BENCH.format(root=str(ROOT), timeout=timeout, body=body)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+    proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
                             preexec_fn=_default_signals)
     line = proc.stdout.readline()
     if not line:
@@ -109,7 +109,9 @@ def test_a_benchmark_past_its_hard_timeout_stops_its_servers_and_says_so():
 
 
 def test_a_benchmark_that_ends_normally_stops_its_servers():
-    proc, pids = _start(body="pass")
+    # The body waits for the test's go-ahead (stdin closed by ``communicate``), so the
+    # server is checked alive before the benchmark ends and stops it.
+    proc, pids = _start(body="sys.stdin.readline()")
     code, err = _finish(proc)
     assert code == 0, err
     assert _gone(pids)
