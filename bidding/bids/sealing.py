@@ -29,18 +29,22 @@ def bidder_id(organisation) -> str:
     return organisation.credit_code
 
 
-def bidder_keys(organisation) -> list[PublicKey]:
-    return list(PublicKey.objects.filter(
-        organisation=organisation, purpose=PublicKey.Purpose.BID, active=True))
+def registered_fingerprints(organisation) -> frozenset[str]:
+    """The fingerprints (hex) of the organisation's active bid keys."""
+    return frozenset(PublicKey.objects.filter(
+        organisation=organisation, purpose=PublicKey.Purpose.BID, active=True,
+    ).values_list("fingerprint", flat=True))
 
 
 def check_envelope(
-    src: BinaryIO, *, tender: Tender, organisation, max_size: int | None = None
+    src: BinaryIO, *, tender: Tender, organisation, max_size: int | None = None,
+    registered: frozenset[str] | None = None,
 ) -> envelope.EnvelopeInfo:
     """Check, without any key, that ``src`` is a sealed envelope for this tender and
     bidder, sealed to one of the bidder's registered keys and (v2) split among exactly
     the tender's endorsed custodian set with its threshold, or (v1) sealed to the
-    tender's legacy opening key. Raises ``MalformedData`` with a one-line reason."""
+    tender's legacy opening key. Raises ``MalformedData`` with a one-line reason.
+    ``registered`` is ``registered_fingerprints(organisation)`` if the caller has it."""
     info = envelope.check_structure(
         src,
         tender_id=tender.reference,
@@ -48,10 +52,7 @@ def check_envelope(
         max_size=max_size,
     )
     check_custody(info.header, tender)
-    registered = {k.fingerprint for k in bidder_keys(organisation)}
-    own = [s for s in info.header.stanzas
-           if s.label == BIDDER_LABEL and s.fingerprint.hex() in registered]
-    if not own:
+    if not bidder_stanza_fingerprint(info, organisation, registered):
         raise MalformedData(
             "envelope is not sealed to a bid key registered by your organisation"
         )
@@ -63,13 +64,12 @@ def check_custody(header: envelope.EnvelopeHeader, tender: Tender) -> None:
     if header.version == envelope.VERSION_CUSTODY:
         # Every seat must have endorsed this set; the statement's deadline may have
         # moved since (an amendment), which does not change the set or the threshold.
-        seats = custody.seats(tender)
-        endorsed = set(tender.endorsements.values_list("custodian_id", flat=True))
-        if not seats or any(s.custodian_id not in endorsed for s in seats):
+        seats = custody.seat_fingerprints(tender)
+        if not seats or not all(endorsed for _fingerprint, endorsed in seats):
             raise MalformedData(
                 "the tender's custodians have not all endorsed its custodian set yet"
             )
-        want = [s.custodian_key.fingerprint for s in seats]
+        want = [fingerprint for fingerprint, _endorsed in seats]
         if header.custodian_fingerprints != want:
             raise MalformedData("envelope is not split among this tender's custodian set")
         if header.threshold != tender.opening_threshold:
@@ -93,8 +93,12 @@ def check_custody(header: envelope.EnvelopeHeader, tender: Tender) -> None:
         )
 
 
-def bidder_stanza_fingerprint(info: envelope.EnvelopeInfo, organisation) -> str:
-    registered = {k.fingerprint for k in bidder_keys(organisation)}
+def bidder_stanza_fingerprint(info: envelope.EnvelopeInfo, organisation,
+                              registered: frozenset[str] | None = None) -> str:
+    """The fingerprint of the header's stanza to one of the organisation's registered
+    bid keys, or "" if there is none."""
+    if registered is None:
+        registered = registered_fingerprints(organisation)
     for stanza in info.header.stanzas:
         if stanza.label == BIDDER_LABEL and stanza.fingerprint.hex() in registered:
             return stanza.fingerprint.hex()

@@ -31,7 +31,6 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -109,7 +108,8 @@ def bid_upload_start(
             raise refusal
     if not DocumentRegistration.objects.filter(tender=tender, organisation=org).exists():
         raise PermissionDenied(_("Obtain the tender documents before bidding."))
-    if not sealing.bidder_keys(org):
+    registered = sealing.registered_fingerprints(org)
+    if not registered:
         raise refuse("__all__", _("Register your bid key before sealing a bid."),
                      "no_bid_key")
     if not 1 <= size <= settings.BID_MAX_BYTES:
@@ -119,7 +119,8 @@ def bid_upload_start(
         raise refuse("price_sheet", _("The sealed price sheet is missing or too large."),
                      "price_sheet_size")
     try:
-        sealing.check_envelope(io.BytesIO(price_sheet), tender=tender, organisation=org)
+        sealing.check_envelope(io.BytesIO(price_sheet), tender=tender, organisation=org,
+                               registered=registered)
     except MalformedData as exc:
         raise refuse(
             "price_sheet",
@@ -513,9 +514,10 @@ def bid_upload_complete(*, user, upload_id, now: datetime | None = None) -> Bid:
                      % {"got": upload.received_bytes, "size": upload.size,
                         "next": upload.next_index}, "upload_incomplete")
     org = upload.bidder
+    registered = sealing.registered_fingerprints(org)
     # The expensive check runs before any lock is taken.
     try:
-        info = _check_received_envelope(upload, org)
+        info = _check_received_envelope(upload, org, registered)
     except MalformedData as exc:
         raise refuse("__all__", _("The file is not a sealed bid for this tender and bidder: "
                                   "%(reason)s. Unencrypted files are refused (E-Rules 26).")
@@ -525,7 +527,7 @@ def bid_upload_complete(*, user, upload_id, now: datetime | None = None) -> Bid:
                       "upload_incomplete")
     # Read before the transaction, to keep it short: the key the bid is sealed to, and
     # the latest signed tree head for the receipt (every bidder keeps a copy).
-    key_fingerprint = sealing.bidder_stanza_fingerprint(info, org)
+    key_fingerprint = sealing.bidder_stanza_fingerprint(info, org, registered)
     tree_head = audit_tree_head_latest()
     with transaction.atomic():
         tender = _lock_tender_for_submission(upload.tender_id, org.pk)
@@ -536,10 +538,12 @@ def bid_upload_complete(*, user, upload_id, now: datetime | None = None) -> Bid:
         # The server clock at the moment the tender is locked decides (E-Rules 27).
         now = now or timezone.now()
         _assert_open(tender, now)
-        previous = Bid.objects.select_for_update(no_key=True).filter(
-            tender=tender, bidder=org, status=Bid.Status.SUBMITTED).first()
-        version = (Bid.objects.filter(tender=tender, bidder=org)
-                   .aggregate(v=Max("version"))["v"] or 0) + 1
+        # Every earlier version of this bidder's bid, locked: the submitted one is
+        # superseded, and the new version follows the highest.
+        earlier = list(Bid.objects.select_for_update(no_key=True)
+                       .filter(tender=tender, bidder=org).only("pk", "version", "status"))
+        version = max((b.version for b in earlier), default=0) + 1
+        previous = next((b for b in earlier if b.status == Bid.Status.SUBMITTED), None)
         if previous:
             previous.status = Bid.Status.SUPERSEDED
             previous.save(update_fields=["status"])
@@ -580,7 +584,8 @@ def bid_upload_complete(*, user, upload_id, now: datetime | None = None) -> Bid:
     return bid
 
 
-def _check_received_envelope(upload: BidUpload, org) -> envelope.EnvelopeInfo:
+def _check_received_envelope(upload: BidUpload, org,
+                             registered: frozenset[str]) -> envelope.EnvelopeInfo:
     """``sealing.check_envelope`` of the upload's file, without reading it all again.
 
     The SHA-256 comes from ``upload_digests`` (computed while the chunks streamed, or
@@ -600,7 +605,7 @@ def _check_received_envelope(upload: BidUpload, org) -> envelope.EnvelopeInfo:
         fh.seek(header.size + whole * full)
         sample = io.BufferedReader(_Concat(header.raw, fh), buffer_size=READ_BLOCK)
         info = sealing.check_envelope(sample, tender=upload.tender, organisation=org,
-                                      max_size=upload.size)
+                                      max_size=upload.size, registered=registered)
     return replace(
         info, sha256=upload_digests.final(upload.public_id, path, size), size=size,
         chunk_count=info.chunk_count + whole,

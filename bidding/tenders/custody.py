@@ -34,6 +34,7 @@ from datetime import UTC
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -120,6 +121,16 @@ def _custodian_id(key: PublicKey) -> str:
 def seats(tender: Tender) -> list[TenderKeyShare]:
     """The tender's custodian seats in order of ``x``."""
     return list(tender.key_shares.select_related("custodian", "custodian_key").order_by("x"))
+
+
+def seat_fingerprints(tender: Tender) -> list[tuple[str, bool]]:
+    """Each seat's custodian key fingerprint, in order of ``x``, with whether its
+    custodian has endorsed the tender's custodian set: what an envelope's header is
+    checked against on every upload, in one narrow query."""
+    endorsed = CustodianEndorsement.objects.filter(
+        tender_id=OuterRef("tender_id"), custodian_id=OuterRef("custodian_id"))
+    return list(tender.key_shares.order_by("x").annotate(endorsed=Exists(endorsed))
+                .values_list("custodian_key__fingerprint", "endorsed"))
 
 
 def _deadline(tender: Tender) -> str:
