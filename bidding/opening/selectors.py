@@ -63,6 +63,7 @@ def hall_state(tender: Tender, user, role: str) -> dict:
         state["you"] = you
         return _with_parts(state, tender, user, role)
     items = list(session.bids.select_related("bid__bidder"))
+    signed_in = _signed_in(tender)
     state.update({
         "started_at": timefmt.iso(session.started_at),
         "window_ends_at": timefmt.iso(session.window_ends_at),
@@ -70,7 +71,7 @@ def hall_state(tender: Tender, user, role: str) -> dict:
         "merkle": {"root": session.merkle_root, "size": session.merkle_size},
         "counters": counters(session),
         "bidders": [{"bidder": i.bid.bidder.name, "status": i.status,
-                     "signed_in": i.bid.bidder_id in _signed_in(tender)} for i in items],
+                     "signed_in": i.bid.bidder_id in signed_in} for i in items],
         "announced": [announced_row(i) for i in sorted(
             (i for i in items if i.announced_at), key=lambda i: i.announce_order)],
         "objections": [objection_row(o) for o in session.objections.select_related("bidder")],

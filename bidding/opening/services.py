@@ -78,8 +78,8 @@ def _locked_session(tender: Tender) -> OpeningSession:
 def _bidder_opening(session: OpeningSession, user) -> BidOpening:
     require_bidder(user)
     item = (
-        BidOpening.objects.select_for_update(no_key=True)
-        .select_related("bid")
+        BidOpening.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("bid__bidder", "bid__tender")
         .filter(session=session, bid__bidder_id=user.organisation_id)
         .first()
     )
@@ -229,7 +229,7 @@ def _mark_decrypted(
     item.price_sheet = price_sheet
     item.save(update_fields=["status", "decrypted_by", "decrypted_at", "price_sheet",
                              *at_rest.DOCUMENT_FIELDS])
-    if session.tender.announce_mode == AnnounceMode.AS_DECRYPTED:
+    if item.bid.tender.announce_mode == AnnounceMode.AS_DECRYPTED:
         _announce_bid(item, session, now)
     else:
         _announce({"type": "hall.counters", "counters": counters(session)}, session.tender_id)

@@ -260,3 +260,26 @@ def test_a_bidder_that_withholds_its_key_from_an_unopenable_envelope_gains_nothi
     with session.record.open("rb") as fh:
         text = "".join(_pdftotext(fh.read(), tmp_path).split())  # cells wrap lines
     assert "拒绝：投标人加密所致，托管人亦无法解密" in text
+
+
+def test_the_hall_state_takes_as_many_queries_for_twenty_bids_as_for_three():
+    # Every watcher's connect and every hand-over's answer builds it: the sign-in
+    # list is read once, not once per bid.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from bidding.opening.models import OpeningSignin
+    from bidding.opening.selectors import hall_state
+
+    counts = []
+    for n in (3, 20):
+        tender, users = factories.opened_tender(
+            prices=[f"{9_000_000 + i}.00" for i in range(n)])
+        for user in users[:2]:
+            OpeningSignin.objects.create(tender=tender, bidder=user.organisation,
+                                         user=user, signed_in_at=tender.deadline)
+        with CaptureQueriesContext(connection) as queries:
+            state = hall_state(tender, tender.created_by, "host")
+        assert [b["signed_in"] for b in state["bidders"]].count(True) == 2
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
