@@ -875,6 +875,7 @@ def check_structure(
     bidder_id: str | None = None,
     max_size: int | None = None,
     required_recipients: Mapping[str, str] | None = None,
+    received: tuple[int, str] | None = None,
 ) -> EnvelopeInfo:
     """Check that ``src`` is a well-formed envelope, reading it once; no key.
 
@@ -890,6 +891,11 @@ def check_structure(
 
     Raises ``MalformedData`` with a one-line reason; returns the SHA-256 of all
     bytes, the size, and the chunk count and plaintext size the framing implies.
+
+    ``received`` is ``(size, hex SHA-256)`` of the whole envelope when the caller
+    already has both (a server that hashed the bytes as they arrived): then only
+    the header is read from ``src``, since the body's framing follows from its
+    length alone, and the digest given is the one returned.
     """
     header = read_header(src)
     _check_ids(header, tender_id, bidder_id)
@@ -905,6 +911,13 @@ def check_structure(
             )
     if max_size is not None and header.size > max_size:
         raise MalformedData(f"envelope is larger than {max_size} bytes")
+    if received is not None:
+        size, sha256 = received
+        if max_size is not None and size > max_size:
+            raise MalformedData(f"envelope is larger than {max_size} bytes")
+        chunks, plain = _body_chunks(size - header.size, header.chunk_size)
+        return EnvelopeInfo(header=header, sha256=sha256, size=size, chunk_count=chunks,
+                            plaintext_size=plain)
     digest = hashlib.sha256(header.raw)
     size = header.size
     buf = memoryview(bytearray(_IO_BLOCK))

@@ -38,18 +38,21 @@ def registered_fingerprints(organisation) -> frozenset[str]:
 
 def check_envelope(
     src: BinaryIO, *, tender: Tender, organisation, max_size: int | None = None,
-    registered: frozenset[str] | None = None,
+    registered: frozenset[str] | None = None, received: tuple[int, str] | None = None,
 ) -> envelope.EnvelopeInfo:
     """Check, without any key, that ``src`` is a sealed envelope for this tender and
     bidder, sealed to one of the bidder's registered keys and (v2) split among exactly
     the tender's endorsed custodian set with its threshold, or (v1) sealed to the
     tender's legacy opening key. Raises ``MalformedData`` with a one-line reason.
-    ``registered`` is ``registered_fingerprints(organisation)`` if the caller has it."""
+    ``registered`` is ``registered_fingerprints(organisation)`` if the caller has it;
+    ``received`` is ``(size, sha256)`` of a file hashed as it arrived (only its
+    header is read then: ``crypto.envelope.check_structure``)."""
     info = envelope.check_structure(
         src,
         tender_id=tender.reference,
         bidder_id=bidder_id(organisation),
         max_size=max_size,
+        received=received,
     )
     check_custody(info.header, tender)
     if not bidder_stanza_fingerprint(info, organisation, registered):

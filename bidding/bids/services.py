@@ -22,7 +22,6 @@ import os
 import queue
 import threading
 from collections import OrderedDict
-from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import BinaryIO
@@ -586,49 +585,18 @@ def bid_upload_complete(*, user, upload_id, now: datetime | None = None) -> Bid:
 
 def _check_received_envelope(upload: BidUpload, org,
                              registered: frozenset[str]) -> envelope.EnvelopeInfo:
-    """``sealing.check_envelope`` of the upload's file, without reading it all again.
-
-    The SHA-256 comes from ``upload_digests`` (computed while the chunks streamed, or
-    finished from the file). What the structural check needs besides is the header
-    and the body's length: its verdict on the framing depends only on the length
-    modulo an envelope chunk and on whether a whole chunk precedes the last one, so
-    it is shown the header and the last two envelope chunks, and the whole chunks
-    skipped in between are added back to its counts."""
+    """``sealing.check_envelope`` of the upload's file, without reading it all again:
+    its SHA-256 comes from ``upload_digests`` (computed while the chunks streamed, or
+    finished from the file), so only the header is read."""
     path = _path(upload.storage_name)
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
         if size > upload.size:
             raise MalformedData(f"envelope is larger than {upload.size} bytes")
-        header = envelope.read_header(fh)
-        full = header.chunk_size + envelope.TAG_LEN
-        whole = max(0, (size - header.size) // full - 1)
-        fh.seek(header.size + whole * full)
-        sample = io.BufferedReader(_Concat(header.raw, fh), buffer_size=READ_BLOCK)
-        info = sealing.check_envelope(sample, tender=upload.tender, organisation=org,
-                                      max_size=upload.size, registered=registered)
-    return replace(
-        info, sha256=upload_digests.final(upload.public_id, path, size), size=size,
-        chunk_count=info.chunk_count + whole,
-        plaintext_size=info.plaintext_size + whole * header.chunk_size)
-
-
-class _Concat(io.RawIOBase):
-    """``head`` (bytes), then the rest of ``tail`` (a file) from where it stands."""
-
-    def __init__(self, head: bytes, tail: BinaryIO):
-        self._head = memoryview(head)
-        self._tail = tail
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buf) -> int:
-        if self._head:
-            n = min(len(buf), len(self._head))
-            buf[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        return self._tail.readinto(buf)
+        sha256 = upload_digests.final(upload.public_id, path, size)
+        return sealing.check_envelope(fh, tender=upload.tender, organisation=org,
+                                      max_size=upload.size, registered=registered,
+                                      received=(size, sha256))
 
 
 # --- withdrawal and bonds ------------------------------------------------------------

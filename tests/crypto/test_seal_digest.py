@@ -94,3 +94,36 @@ def test_seal_bytes_needs_no_digest():
         b"price sheet", tender_id="T-1", bidder_id="B-1", recipients=recipients()
     )
     assert open_with(blob) == b"price sheet"
+
+
+# --- check_structure(received=...): a server that hashed the bytes as they arrived ---
+
+
+@pytest.mark.parametrize("size", [0, 1, 63, 64, 65, 640, 1000])
+def test_a_received_envelope_frames_as_a_full_read_does_reading_only_the_header(size):
+    _result, blob = _seal(det_bytes(f"plain/{size}", size), digest=False, threads=False)
+    full = envelope.check_structure(io.BytesIO(blob), tender_id="T-1", bidder_id="B-1")
+    src = io.BytesIO(blob)
+    quick = envelope.check_structure(src, tender_id="T-1", bidder_id="B-1",
+                                     received=(len(blob), full.sha256))
+    assert quick == full
+    assert src.tell() == full.header.size  # the body was not read
+
+
+@pytest.mark.parametrize("cut", [1, 2, 10, 16])
+def test_a_received_length_that_does_not_frame_is_refused_as_a_full_read_refuses_it(cut):
+    # 641 bytes in 64-byte chunks: ten whole chunks and a last one of 1 + 16 bytes.
+    _result, blob = _seal(det_bytes("plain/cut", 641), digest=False, threads=False)
+    short = blob[:-cut]
+    with pytest.raises(envelope.MalformedData) as full:
+        envelope.check_structure(io.BytesIO(short))
+    with pytest.raises(envelope.MalformedData) as quick:
+        envelope.check_structure(io.BytesIO(short), received=(len(short), "0" * 64))
+    assert str(quick.value) == str(full.value)
+
+
+def test_a_received_envelope_over_the_limit_is_refused():
+    _result, blob = _seal(det_bytes("plain/big", 640), digest=False, threads=False)
+    with pytest.raises(envelope.MalformedData, match="larger than"):
+        envelope.check_structure(io.BytesIO(blob), max_size=len(blob) - 1,
+                                 received=(len(blob), "0" * 64))
