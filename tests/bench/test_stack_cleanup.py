@@ -71,8 +71,8 @@ def _default_signals() -> None:
 def _start(body: str = "time.sleep(120)", timeout: str = "None"):
     script = BENCH.format(root=str(ROOT), timeout=timeout, body=body)
     proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            preexec_fn=_default_signals)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, preexec_fn=_default_signals)
     line = proc.stdout.readline()
     if not line:
         proc.kill()
