@@ -913,6 +913,8 @@ def check_structure(
         raise MalformedData(f"envelope is larger than {max_size} bytes")
     if received is not None:
         size, sha256 = received
+        if size < header.size:
+            raise MalformedData("envelope is shorter than its header")
         if max_size is not None and size > max_size:
             raise MalformedData(f"envelope is larger than {max_size} bytes")
         chunks, plain = _body_chunks(size - header.size, header.chunk_size)

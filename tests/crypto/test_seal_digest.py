@@ -127,3 +127,10 @@ def test_a_received_envelope_over_the_limit_is_refused():
     with pytest.raises(envelope.MalformedData, match="larger than"):
         envelope.check_structure(io.BytesIO(blob), max_size=len(blob) - 1,
                                  received=(len(blob), "0" * 64))
+
+
+def test_a_received_size_shorter_than_the_header_is_refused():
+    _result, blob = _seal(det_bytes("plain/short", 64), digest=False, threads=False)
+    header = envelope.read_header(io.BytesIO(blob))
+    with pytest.raises(envelope.MalformedData, match="shorter than its header"):
+        envelope.check_structure(io.BytesIO(blob), received=(header.size - 1, "0" * 64))
