@@ -101,7 +101,14 @@ PROBES = [
     ("late start +0.2s", 0.2, "start"),
     ("race complete -5ms", -0.005, "complete"),
     ("race complete 0ms", 0.0, "complete"),
+    ("late submit +5ms", 0.005, "submit"),
+    ("late submit +0.5s", 0.5, "submit"),
+    ("race submit -5ms", -0.005, "submit"),
 ]
+#: How the rush's bidders send: ``single`` (one multipart request, ``POST
+#: /api/tenders/{id}/bids/``, what ``ggzy-bid submit`` does for an envelope of at most
+#: one chunk, as every one here is) or ``resumable`` (start, chunk(s), complete).
+PROTOCOLS = ("single", "resumable")
 
 
 # --- child process: setup and report (Django, the stack's environment) -----------------
@@ -245,6 +252,8 @@ class _Client:
             await asyncio.sleep(self.rng.uniform(0.02, 0.2))
 
     async def _once(self, method, path, headers, kw) -> tuple[int, dict, float]:
+        if callable(kw.get("data")):  # a multipart body is built afresh for each attempt
+            kw = {**kw, "data": kw["data"]()}
         try:
             async with self.session.request(method, self.next_url() + path, headers=headers,
                                             **kw) as resp:
@@ -302,14 +311,40 @@ async def _complete(client: _Client, b: dict, upload_id: str, tender: int, retry
     return status, body, at
 
 
-async def _submit(client: _Client, tender: int, b: dict, at: float) -> dict:
+def _form(b: dict):
+    import aiohttp
+
+    form = aiohttp.FormData()
+    form.add_field("envelope", b["blob"], filename="bid.ggzy",
+                   content_type="application/octet-stream")
+    form.add_field("price_sheet", base64.b64decode(b["price_sheet"]), filename="price.ggzy",
+                   content_type="application/octet-stream")
+    form.add_field("claims", json.dumps({"tool": "bench_deadline_rush",
+                                         "machine_fingerprint": f"bench-{b['i']}"}))
+    form.add_field("sha256", b["sha256"])
+    return form
+
+
+async def _single(client: _Client, tender: int, b: dict, retry: bool = True):
+    """The bid in one request. A retried attempt whose first answer was lost may have
+    been submitted: the retry then supersedes it, and the receipt held is the latest."""
+    return await client.call("POST", f"/api/tenders/{tender}/bids/", b["token"],
+                             kind="submit", retry=retry, data=lambda: _form(b))
+
+
+async def _submit(client: _Client, tender: int, b: dict, at: float,
+                  protocol: str = "single") -> dict:
     """One whole submission, started at wall time ``at``."""
     await _sleep_until(at)
     t0 = time.time()
     out = {"i": b["i"], "sha256": b["sha256"], "t0": t0}
-    status, body, t = await _start(client, tender, b)
-    step, steps = "start", {"start": t - t0}
-    if status == 201:
+    if protocol == "single":
+        status, body, t = await _single(client, tender, b)
+        step, steps = "submit", {"submit": t - t0}
+    else:
+        status, body, t = await _start(client, tender, b)
+        step, steps = "start", {"start": t - t0}
+    if protocol != "single" and status == 201:
         mark = t
         status, body, t = await _chunks(client, b, body)
         step, steps["chunk"] = "chunk", t - mark
@@ -329,7 +364,7 @@ async def _probe(client: _Client, tender: int, b: dict, deadline: float, name: s
     out = {"probe": name, "offset": offset, "late_step": late_step, "i": b["i"],
            "sha256": b["sha256"]}
     state = None
-    if late_step != "start":
+    if late_step not in ("start", "submit"):
         status, state, _ = await _start(client, tender, b, retry=True)
         if status != 201:
             return {**out, "status": status, "sent": None, "note": f"start failed: {state}"}
@@ -340,7 +375,9 @@ async def _probe(client: _Client, tender: int, b: dict, deadline: float, name: s
     await _sleep_until(deadline + offset)
     sent = time.time()
     # The late request itself is sent once: its first answer is what counts.
-    if late_step == "start":
+    if late_step == "submit":
+        status, body, t = await _single(client, tender, b, retry=False)
+    elif late_step == "start":
         status, body, t = await _start(client, tender, b, retry=False)
     elif late_step == "chunk":
         status, body, t = await _chunks(client, b, state, retry=False)
@@ -352,7 +389,7 @@ async def _probe(client: _Client, tender: int, b: dict, deadline: float, name: s
 
 
 async def _rush(urls: list[str], setup: dict, fire_at: float, spread: float,
-                retries: int) -> tuple[list, list, Counter]:
+                retries: int, protocol: str) -> tuple[list, list, Counter]:
     import aiohttp
 
     tender, deadline = setup["tender"], setup["deadline_epoch"]
@@ -366,7 +403,7 @@ async def _rush(urls: list[str], setup: dict, fire_at: float, spread: float,
         starts = [fire_at + (rng.uniform(0, spread) if spread else 0) for _ in rush]
         probe_tasks = [asyncio.create_task(_probe(client, tender, b, deadline, *p))
                        for b, p in zip(probes, PROBES, strict=True)]
-        rush_tasks = [asyncio.create_task(_submit(client, tender, b, at))
+        rush_tasks = [asyncio.create_task(_submit(client, tender, b, at, protocol))
                       for b, at in zip(rush, starts, strict=True)]
         results = await asyncio.gather(*rush_tasks)
         probe_results = await asyncio.gather(*probe_tasks)
@@ -446,6 +483,9 @@ def main() -> list[dict]:
     spread = float(os.environ.get("BENCH_RUSH_SPREAD_S", "0"))
     celery = os.environ.get("BENCH_RUSH_CELERY", "1") == "1"
     retries = int(os.environ.get("BENCH_RUSH_RETRIES", "3"))
+    protocol = os.environ.get("BENCH_RUSH_PROTOCOL", "single")
+    if protocol not in PROTOCOLS:
+        raise SystemExit(f"BENCH_RUSH_PROTOCOL must be one of {', '.join(PROTOCOLS)}")
     # Its own database and Redis db, so it runs beside other benchmarks and helpers.
     name = os.environ.get("BENCH_RUSH_NAME", "rush")
     _stack.REDIS_URL = os.environ.get("BENCH_RUSH_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -460,12 +500,13 @@ def main() -> list[dict]:
     signal.signal(signal.SIGALRM, _timeout)
     signal.alarm(int(limit))
     try:
-        return _main(n, workers, lead, fire_before, spread, celery, retries, name)
+        return _main(n, workers, lead, fire_before, spread, celery, retries, name, protocol)
     finally:
         signal.alarm(0)
 
 
-def _main(n, workers, lead, fire_before, spread, celery, retries, name) -> list[dict]:
+def _main(n, workers, lead, fire_before, spread, celery, retries, name,
+          protocol) -> list[dict]:
     rows: list[dict] = []
     with Stack(name, postgres=True, redis=True) as stack:
         t_setup = time.perf_counter()
@@ -493,7 +534,8 @@ def _main(n, workers, lead, fire_before, spread, celery, retries, name) -> list[
         print(f"setup {setup_s:.1f} s (people {setup['people_s']:.1f} s, tender + "
               f"{n + len(PROBES)} documents/seals {setup['tender_s']:.1f} s); rush fires "
               f"{left:.1f} s before the deadline ({setup['deadline']}), "
-              f"{'all at once' if not spread else f'spread over {spread:.0f} s'}; "
+              f"{'all at once' if not spread else f'spread over {spread:.0f} s'}, "
+              f"protocol {protocol}; "
               f"{workers} uvicorn processes, Celery worker {'on' if celery else 'off'}",
               flush=True)
         rss_before = [s.rss() for s in servers]
@@ -503,7 +545,7 @@ def _main(n, workers, lead, fire_before, spread, celery, retries, name) -> list[
         try:
             with _WaitSampler(stack.db_name) as sampler:
                 results, probes, retried = asyncio.run(
-                    _rush([s.url for s in servers], setup, fire_at, spread, retries))
+                    _rush([s.url for s in servers], setup, fire_at, spread, retries, protocol))
         finally:
             gc.enable()
         load_after = _load()
@@ -537,6 +579,7 @@ def _main(n, workers, lead, fire_before, spread, celery, retries, name) -> list[
     race = [p for p in probes if p["offset"] <= 0]
     row = {
         "bidders": n,
+        "protocol": protocol,
         "workers": workers,
         "accepted": report["accepted"],
         "rush_201": len(ok),
@@ -559,7 +602,7 @@ def _main(n, workers, lead, fire_before, spread, celery, retries, name) -> list[
     print_table(rows)
     # Where the time of a submission went, step by step (client-side, p50 / p95).
     steps = {}
-    for step in ("start", "chunk", "complete"):
+    for step in ("submit", "start", "chunk", "complete"):
         values = [r["steps"][step] for r in ok if step in r.get("steps", {})]
         if values:
             steps[step] = (f"{percentile(values, 50):.3f} / {percentile(values, 95):.3f} s")
@@ -616,7 +659,7 @@ def _main(n, workers, lead, fire_before, spread, celery, retries, name) -> list[
         target = "all in, 0 lost, 0 late (p95 printed)"
         met = not fails
     verdict = {
-        "bidders": n, "in": report["accepted"], "lost": len(report["lost"]),
+        "bidders": n, "protocol": protocol, "in": report["accepted"], "lost": len(report["lost"]),
         "late": len(report["accepted_late"]), "p50_s": row["p50_s"], "p95_s": row["p95_s"],
         "p99_s": row["p99_s"], "sub/s": row["throughput_sub/s"], "target": target,
         "result": "MET" if met else "MISSED",

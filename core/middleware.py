@@ -25,6 +25,9 @@ from django.utils.translation import gettext as _
 API_PREFIX = "/api/"
 # The resumable bid upload's chunk endpoint: a chunk plus nothing else.
 CHUNK_PATH = re.compile(r"^/api/bids/uploads/[^/]+/chunks/\d+/?$")
+# A sealed bid in one request (multipart: the envelope, at most one chunk, and the
+# sealed price sheet).
+SUBMIT_PATH = re.compile(r"^/api/tenders/[^/]+/bids/?$")
 # Pages and endpoints that take tender documents (multipart files).
 DOCUMENT_PATHS = re.compile(r"^/(api/)?tenders/[^/]+/(documents|amendments|amend)/?$")
 # Room for multipart framing and form fields around the files, and for a chunk's
@@ -120,13 +123,18 @@ def body_cap(path: str, *, credentials: bool) -> int:
     """The largest request body accepted for ``path``, in bytes.
 
     A bid chunk: the upload's chunk size and a little (``BID_UPLOAD_CHUNK_BYTES`` + 64
-    KiB). Tender documents (pages and API): ``TENDER_DOCUMENT_MAX_BYTES`` and the
-    multipart framing. Anything else: ``MAX_REQUEST_BODY_BYTES`` (10 MiB). Without
-    credentials nothing is allowed more than ``MAX_REQUEST_BODY_BYTES``."""
+    KiB). A bid in one request: a chunk, the price sheet (``PRICE_SHEET_MAX_BYTES``)
+    and 64 KiB of multipart framing. Tender documents (pages and API):
+    ``TENDER_DOCUMENT_MAX_BYTES`` and the multipart framing. Anything else:
+    ``MAX_REQUEST_BODY_BYTES`` (10 MiB). Without credentials nothing is allowed more
+    than ``MAX_REQUEST_BODY_BYTES``."""
     general = int(getattr(settings, "MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024))
     if CHUNK_PATH.match(path):
         special = int(getattr(settings, "BID_UPLOAD_CHUNK_BYTES", 8 * 1024 * 1024))
         special += CHUNK_OVERHEAD
+    elif SUBMIT_PATH.match(path):
+        special = int(getattr(settings, "BID_UPLOAD_CHUNK_BYTES", 8 * 1024 * 1024))
+        special += int(getattr(settings, "PRICE_SHEET_MAX_BYTES", 64 * 1024)) + CHUNK_OVERHEAD
     elif DOCUMENT_PATHS.match(path):
         special = int(getattr(settings, "TENDER_DOCUMENT_MAX_BYTES", 200 * 1024 * 1024))
         special = max(general, special + MULTIPART_OVERHEAD)

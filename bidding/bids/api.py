@@ -11,19 +11,28 @@ Upload protocol (see README "Submitting a sealed bid"):
    says which chunk to send next.
 3. ``POST /api/bids/uploads/{upload_id}/complete/`` checks the envelope and answers
    the bid and its signed receipt.
+
+An envelope of at most one chunk may instead go in one request:
+``POST /api/tenders/{id}/bids/`` (multipart: ``envelope``, ``price_sheet``, optional
+``claims`` and ``sha256``) answers the bid and its receipt, as step 3 does.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
+import re
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -183,6 +192,125 @@ class UploadCompleteApi(APIView):
         """Check the whole envelope and submit it as the current bid; the signed receipt
         comes back. Completing twice is refused (409)."""
         bid = bids.bid_upload_complete(user=request.user, upload_id=upload_id)
+        return Response(bid_out(bid), status=status.HTTP_201_CREATED)
+
+
+class _BidPartsHandler(FileUploadHandler):
+    """Takes the file parts of a one-request bid as the multipart parser reads them:
+    ``envelope`` streams into a ``bids.EnvelopeSink`` (written and hashed as it
+    arrives, refused past one chunk), ``price_sheet`` is kept in memory (refused past
+    ``PRICE_SHEET_MAX_BYTES``); any other file, or a part sent twice, is refused."""
+
+    chunk_size = 1024 * 1024
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.sink: bids.EnvelopeSink | None = None
+        self.price_sheet: bytearray | None = None
+
+    def new_file(self, field_name, *args, **kwargs):
+        super().new_file(field_name, *args, **kwargs)
+        if field_name == "envelope" and self.sink is None:
+            self.sink = bids.EnvelopeSink()
+        elif field_name == "price_sheet" and self.price_sheet is None:
+            self.price_sheet = bytearray()
+        else:
+            raise refuse(field_name, _("Unexpected file: send one envelope and one price "
+                                       "sheet."), "unexpected_file")
+
+    def receive_data_chunk(self, raw_data, start):
+        if self.field_name == "envelope":
+            self.sink.write(raw_data)
+        else:
+            self.price_sheet += raw_data
+            if len(self.price_sheet) > settings.PRICE_SHEET_MAX_BYTES:
+                raise refuse("price_sheet", _("The sealed price sheet is missing or too "
+                                              "large."), "price_sheet_size")
+        return None
+
+    def file_complete(self, file_size):
+        return None  # kept here, not in request.FILES
+
+    def discard(self) -> None:
+        if self.sink is not None:
+            self.sink.discard()
+
+
+SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+class BidSubmitSerializer(serializers.Serializer):
+    """The parts of a one-request bid (for the schema: ``BidSubmitApi`` reads them as
+    they stream, through ``_BidPartsHandler``)."""
+
+    envelope = serializers.FileField(help_text="The sealed bid (at most one upload chunk, "
+                                               "BID_UPLOAD_CHUNK_BYTES)")
+    price_sheet = serializers.FileField(help_text="The sealed price sheet (an envelope of "
+                                                  "the price-sheet JSON)")
+    claims = serializers.CharField(
+        required=False, help_text="JSON object of the evidence the client reports, as for "
+                                  "the resumable upload's start")
+    sha256 = serializers.RegexField(
+        SHA256_HEX, required=False,
+        help_text="Hex SHA-256 of the envelope; refused if the bytes received differ")
+
+
+def _claims(value: str | None) -> dict:
+    if value in (None, ""):
+        return {}
+    try:
+        claims = json.loads(value)
+    except ValueError:
+        claims = None
+    if not isinstance(claims, dict):
+        raise refuse("claims", _("Claims must be a JSON object."), "invalid")
+    return claims
+
+
+class BidSubmitApi(APIView):
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(parameters=[TENDER_ID], request={"multipart/form-data": BidSubmitSerializer},
+                   responses={201: BidSerializer})
+    def post(self, request, tender_id):
+        """Submit a sealed bid in one request: the envelope (at most one upload chunk)
+        and the sealed price sheet as multipart files. The same checks and the same
+        receipt as the resumable upload (start, chunk, complete), in one round trip.
+
+        Refused before any byte is read: late, not a bidder, documents not obtained,
+        no bid key. Under ASGI the envelope is written and hashed while it streams in
+        (``bidding.bids.streaming``), and a body past the limit is refused (413) as it
+        passes it."""
+        tender = access_tender(request.user, tender_id)
+        bids.bid_submit_check(user=request.user, tender=tender)
+        parts = _BidPartsHandler(request._request)
+        request._request.upload_handlers = [parts]
+        try:
+            data = request.data
+            # Streamed (ASGI): a body cut short or running past its length is refused
+            # even if the parts read so far look whole.
+            if not getattr(request._request._stream, "intact", True):
+                raise refuse("__all__", _("The request body ended early or ran past its "
+                                          "length; send it again."), "body_incomplete")
+            if parts.sink is None or parts.price_sheet is None:
+                raise exceptions.ValidationError({
+                    name: [_("This file is required.")]
+                    for name, got in (("envelope", parts.sink), ("price_sheet",
+                                                                 parts.price_sheet))
+                    if got is None})
+            sha256 = data.get("sha256") or None
+            if sha256 is not None and not SHA256_HEX.match(sha256):
+                raise refuse("sha256", _("Give the hex SHA-256 of the envelope (64 hex "
+                                         "digits)."), "invalid")
+            bid = bids.bid_submit(
+                user=request.user, tender=tender, sink=parts.sink,
+                price_sheet=bytes(parts.price_sheet), claims=_claims(data.get("claims")),
+                sha256=sha256, ip=client_ip(request),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            )
+        finally:
+            parts.discard()
         return Response(bid_out(bid), status=status.HTTP_201_CREATED)
 
 

@@ -3,6 +3,7 @@ from django.urls import path
 from . import api
 
 urlpatterns = [
+    path("tenders/<str:tender_id>/bids/", api.BidSubmitApi.as_view()),
     path("tenders/<str:tender_id>/bids/uploads/", api.UploadStartApi.as_view()),
     path("tenders/<str:tender_id>/bids/mine/", api.MyBidApi.as_view()),
     path("tenders/<str:tender_id>/bids/mine/receipt/", api.MyReceiptApi.as_view()),

@@ -21,6 +21,7 @@ import io
 import os
 import queue
 import threading
+import uuid
 from collections import OrderedDict
 from datetime import datetime
 from decimal import Decimal
@@ -89,17 +90,11 @@ def _path(name: str) -> str:
 # --- uploads -----------------------------------------------------------------------
 
 
-def bid_upload_start(
-    *, user, tender: Tender, size: int, price_sheet: bytes, claims: dict | None = None,
-    ip: str | None = None, user_agent: str = "", now: datetime | None = None,
-) -> BidUpload:
-    """Open a resumable upload of a sealed bid of ``size`` bytes.
-
-    The sealed price sheet (a small envelope to the same recipients) comes with it
-    and is checked now; the bid itself is checked when the last chunk is in.
-    """
+def _check_may_bid(user, tender: Tender, now: datetime) -> frozenset[str]:
+    """The checks made before a bidder sends any byte of a bid: a bidder, bidding open,
+    no guard refusing it, the documents obtained, a bid key registered. Returns the
+    organisation's registered key fingerprints."""
     require_bidder(user)
-    now = now or timezone.now()
     org = user.organisation
     _assert_open(tender, now)
     for guard in _bidder_guards:
@@ -111,9 +106,11 @@ def bid_upload_start(
     if not registered:
         raise refuse("__all__", _("Register your bid key before sealing a bid."),
                      "no_bid_key")
-    if not 1 <= size <= settings.BID_MAX_BYTES:
-        raise refuse("size", _("A sealed bid must be between 1 byte and %(max)s GB.")
-                     % {"max": round(settings.BID_MAX_BYTES / 1024**3, 1)}, "size")
+    return registered
+
+
+def _check_price_sheet(price_sheet: bytes, tender: Tender, org,
+                       registered: frozenset[str]) -> None:
     if not price_sheet or len(price_sheet) > settings.PRICE_SHEET_MAX_BYTES:
         raise refuse("price_sheet", _("The sealed price sheet is missing or too large."),
                      "price_sheet_size")
@@ -127,6 +124,24 @@ def bid_upload_start(
               "%(reason)s. Unencrypted files are refused (E-Rules 26).") % {"reason": exc},
             "not_sealed",
         ) from exc
+
+
+def bid_upload_start(
+    *, user, tender: Tender, size: int, price_sheet: bytes, claims: dict | None = None,
+    ip: str | None = None, user_agent: str = "", now: datetime | None = None,
+) -> BidUpload:
+    """Open a resumable upload of a sealed bid of ``size`` bytes.
+
+    The sealed price sheet (a small envelope to the same recipients) comes with it
+    and is checked now; the bid itself is checked when the last chunk is in.
+    """
+    now = now or timezone.now()
+    registered = _check_may_bid(user, tender, now)
+    org = user.organisation
+    if not 1 <= size <= settings.BID_MAX_BYTES:
+        raise refuse("size", _("A sealed bid must be between 1 byte and %(max)s GB.")
+                     % {"max": round(settings.BID_MAX_BYTES / 1024**3, 1)}, "size")
+    _check_price_sheet(price_sheet, tender, org, registered)
     with transaction.atomic():
         upload = BidUpload(
             tender=tender, bidder=org, user=user, size=size,
@@ -518,22 +533,50 @@ def bid_upload_complete(*, user, upload_id, now: datetime | None = None) -> Bid:
     try:
         info = _check_received_envelope(upload, org, registered)
     except MalformedData as exc:
-        raise refuse("__all__", _("The file is not a sealed bid for this tender and bidder: "
-                                  "%(reason)s. Unencrypted files are refused (E-Rules 26).")
-                     % {"reason": exc}, "not_sealed") from exc
+        raise _not_sealed(exc) from exc
     if info.size != upload.size:
         raise refuse("__all__", _("The envelope ends before the declared size."),
                       "upload_incomplete")
+
+    bid = _submit_bid(
+        user=user, org=org, tender_id=upload.tender_id, info=info, registered=registered,
+        part_name=upload.storage_name, price_sheet=bytes(upload.price_sheet),
+        claims=upload.claims, ip=upload.upload_ip, user_agent=upload.user_agent,
+        now=now, upload_id=upload_id,
+    )
+    upload_digests.take(upload.public_id)
+    return bid
+
+
+def _not_sealed(exc: MalformedData) -> Exception:
+    return refuse("__all__", _("The file is not a sealed bid for this tender and bidder: "
+                               "%(reason)s. Unencrypted files are refused (E-Rules 26).")
+                  % {"reason": exc}, "not_sealed")
+
+
+def _submit_bid(*, user, org, tender_id: int, info: envelope.EnvelopeInfo,
+                registered: frozenset[str], part_name: str, price_sheet: bytes,
+                claims: dict, ip: str | None, user_agent: str, now: datetime | None,
+                upload_id=None) -> Bid:
+    """Make the checked envelope in storage at ``part_name`` the bidder's current bid:
+    under the tender's lock and before the deadline, supersede the previous version,
+    move the file to its place, sign the receipt, record the event. The one place a
+    bid becomes submitted, whichever way its bytes came. With ``upload_id`` (a
+    resumable upload), the upload is locked and must still be open; it is closed
+    with the bid."""
     # Read before the transaction, to keep it short: the key the bid is sealed to, and
     # the latest signed tree head for the receipt (every bidder keeps a copy).
     key_fingerprint = sealing.bidder_stanza_fingerprint(info, org, registered)
     tree_head = audit_tree_head_latest()
+    price_sheet_sha256 = hashlib.sha256(price_sheet).hexdigest()
     with transaction.atomic():
-        tender = _lock_tender_for_submission(upload.tender_id, org.pk)
-        upload = access_upload(user, upload_id, for_update=True)
-        if upload.status != BidUpload.Status.OPEN:
-            raise UploadConflict(_("This upload was already completed."),
-                                 code="upload_closed")
+        tender = _lock_tender_for_submission(tender_id, org.pk)
+        upload = None
+        if upload_id is not None:
+            upload = access_upload(user, upload_id, for_update=True)
+            if upload.status != BidUpload.Status.OPEN:
+                raise UploadConflict(_("This upload was already completed."),
+                                     code="upload_closed")
         # The server clock at the moment the tender is locked decides (E-Rules 27).
         now = now or timezone.now()
         _assert_open(tender, now)
@@ -548,15 +591,14 @@ def bid_upload_complete(*, user, upload_id, now: datetime | None = None) -> Bid:
             previous.save(update_fields=["status"])
         bid = Bid(
             tender=tender, bidder=org, submitted_by=user, version=version,
-            sha256=info.sha256, size=info.size, price_sheet=bytes(upload.price_sheet),
-            price_sheet_sha256=hashlib.sha256(bytes(upload.price_sheet)).hexdigest(),
-            bidder_key_fingerprint=key_fingerprint,
-            status=Bid.Status.SUBMITTED, submitted_at=now, upload_ip=upload.upload_ip,
-            user_agent=upload.user_agent, claims=upload.claims, receipt={},
+            sha256=info.sha256, size=info.size, price_sheet=price_sheet,
+            price_sheet_sha256=price_sheet_sha256, bidder_key_fingerprint=key_fingerprint,
+            status=Bid.Status.SUBMITTED, submitted_at=now, upload_ip=ip,
+            user_agent=user_agent, claims=claims, receipt={},
         )
         final_name = f"bids/{tender.public_id}/{bid.public_id}.ggzy"
         os.makedirs(os.path.dirname(_path(final_name)), exist_ok=True)
-        os.replace(_path(upload.storage_name), _path(final_name))
+        os.replace(_path(part_name), _path(final_name))
         try:
             bid.envelope.name = final_name
             bid.receipt = receipts.receipt_issue(
@@ -565,22 +607,126 @@ def bid_upload_complete(*, user, upload_id, now: datetime | None = None) -> Bid:
                 sha256=info.sha256, size=info.size,
                 server_time=now.isoformat(timespec="microseconds"),
                 extra={"bid": str(bid.public_id), "version": version,
-                       "price_sheet_sha256": bid.price_sheet_sha256},
+                       "price_sheet_sha256": price_sheet_sha256},
                 tree_head=tree_head,
             )
             bid.save()
-            upload.status = BidUpload.Status.COMPLETED
-            upload.bid = bid
-            upload.save(update_fields=["status", "bid", "updated_at"])
+            if upload is not None:
+                upload.status = BidUpload.Status.COMPLETED
+                upload.bid = bid
+                upload.save(update_fields=["status", "bid", "updated_at"])
             audit_record(actor=user, action="bid.submit", obj=bid, object_id=str(bid.public_id),
                          payload={"sha256": info.sha256, "size": info.size, "version": version,
-                                  "price_sheet_sha256": bid.price_sheet_sha256},
+                                  "price_sheet_sha256": price_sheet_sha256},
                          sealed_tender_id=tender.pk, at_commit=True)
         except BaseException:
-            os.replace(_path(final_name), _path(upload.storage_name))
+            os.replace(_path(final_name), _path(part_name))
             raise
-    upload_digests.take(upload.public_id)
     return bid
+
+
+# --- one-request submission ------------------------------------------------------------
+
+
+def bid_submit_check(*, user, tender: Tender, now: datetime | None = None) -> None:
+    """Refuse a one-request submission before any of its bytes are read: the checks
+    ``bid_upload_start`` makes first (bidder, bidding open, guards, documents, key)."""
+    _check_may_bid(user, tender, now or timezone.now())
+
+
+def bid_single_limit() -> int:
+    """The largest envelope sent in one request: one upload chunk
+    (``BID_UPLOAD_CHUNK_BYTES``); a larger one uses the resumable upload."""
+    return int(settings.BID_UPLOAD_CHUNK_BYTES)
+
+
+class EnvelopeSink:
+    """Where the envelope of a one-request submission goes as it arrives: a new file
+    under ``bids/uploads/`` (the same place as a resumable upload's), hashed while it
+    is written. At most ``bid_single_limit()`` bytes are taken; one more is refused.
+    ``bid_submit`` takes the file over; ``discard()`` deletes it otherwise (idempotent)."""
+
+    def __init__(self):
+        self.limit = bid_single_limit()
+        self.storage_name = f"bids/uploads/single-{uuid.uuid4()}.part"
+        path = _path(self.storage_name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self._fh = open(path, "xb", buffering=0)
+        self._digest = hashlib.sha256()
+        self.size = 0
+        self.finished = False
+        self.taken = False
+
+    def write(self, block: bytes) -> None:
+        if self.size + len(block) > self.limit:
+            raise refuse(
+                "envelope",
+                _("A sealed bid sent in one request may have at most %(n)s bytes; use the "
+                  "resumable upload for a larger one.") % {"n": self.limit},
+                "envelope_too_large")
+        view = memoryview(block)
+        done = 0
+        while done < len(view):
+            done += self._fh.write(view[done:])
+        self._digest.update(block)
+        self.size += len(block)
+
+    def finish(self) -> tuple[int, str]:
+        """Synced to disk: ``(size, hex SHA-256)`` of the bytes written."""
+        if not self.finished:
+            os.fdatasync(self._fh.fileno())
+            self._fh.close()
+            self.finished = True
+        return self.size, self._digest.hexdigest()
+
+    def discard(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+        if not self.taken:
+            try:
+                os.unlink(_path(self.storage_name))
+            except FileNotFoundError:
+                pass
+
+
+def bid_submit(
+    *, user, tender: Tender, sink: EnvelopeSink, price_sheet: bytes,
+    claims: dict | None = None, sha256: str | None = None, ip: str | None = None,
+    user_agent: str = "", now: datetime | None = None,
+) -> Bid:
+    """Submit a sealed bid sent in one request (an envelope of at most one chunk),
+    with its sealed price sheet: the same checks as the resumable upload's start and
+    completion, the same submission (``_submit_bid``), one request instead of three.
+    ``sha256`` (hex of the envelope), when given, must match the bytes received. The
+    sink's file is moved into place, or deleted when the bid is refused."""
+    try:
+        registered = _check_may_bid(user, tender, now or timezone.now())
+        org = user.organisation
+        _check_price_sheet(price_sheet, tender, org, registered)
+        size, digest = sink.finish()
+        if size < 1:
+            raise refuse("envelope", _("The sealed bid is empty."), "size")
+        if sha256 is not None and not hmac.compare_digest(digest, str(sha256).lower()):
+            raise refuse("envelope", _("The sealed bid arrived altered (its SHA-256 is not "
+                                       "the one sent with it); send it again."),
+                         "digest_mismatch")
+        try:
+            with open(_path(sink.storage_name), "rb") as fh:
+                info = sealing.check_envelope(fh, tender=tender, organisation=org,
+                                              max_size=size, registered=registered,
+                                              received=(size, digest))
+        except MalformedData as exc:
+            raise _not_sealed(exc) from exc
+        bid = _submit_bid(
+            user=user, org=org, tender_id=tender.pk, info=info, registered=registered,
+            part_name=sink.storage_name, price_sheet=price_sheet,
+            claims=_clean_claims(claims), ip=ip, user_agent=(user_agent or "")[:400],
+            now=now,
+        )
+        sink.taken = True
+        return bid
+    finally:
+        sink.discard()
 
 
 def _check_received_envelope(upload: BidUpload, org,

@@ -1,16 +1,19 @@
-"""The ASGI path of a bid chunk (``PUT /api/bids/uploads/{id}/chunks/{i}/``): streamed.
+"""The ASGI path of a bid's bytes, streamed: a chunk (``PUT /api/bids/uploads/{id}/
+chunks/{i}/``) and a bid in one request (``POST /api/tenders/{id}/bids/``).
 
 Django's ASGI handler receives a request's whole body (into a temporary file) before
 any middleware or view runs. For a 32 MiB chunk that means the bytes are copied
 once before the view sees them, then read back, and a body over the chunk size is
-only refused after all of it came in. ``ChunkStreaming`` routes exactly the chunk
-PUTs to ``StreamingChunkHandler``, which is Django's handler (the same middleware,
+only refused after all of it came in. ``ChunkStreaming`` routes exactly these two
+to ``StreamingChunkHandler``, which is Django's handler (the same middleware,
 session and CSRF checks, DRF's token and session authentication, the view, the
 policies and the API's error shape, all unchanged) except that the request's body is
 a ``ReceiveStream``: the view's ``request.read()`` pulls the bytes from the server as
-they arrive, so ``bids.bid_upload_chunk`` writes and hashes them while they stream.
+they arrive, so ``bids.bid_upload_chunk`` (or the one-request submission's multipart
+parser, into ``bids.EnvelopeSink``) writes and hashes them while they stream.
 
-Before anything is read, a ``Content-Length`` over the chunk size is refused (413,
+Before anything is read, a ``Content-Length`` over the route's limit (a chunk: the
+chunk size; one request: ``core.middleware.body_cap``) is refused (413,
 ``request_too_large``); while reading, the stream stops at that size (or the declared
 length, if smaller) and the answer is the same 413, whatever the view made of the
 short body (it keeps nothing of it). Nothing here holds state between requests: any
@@ -29,9 +32,10 @@ from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.urls import set_script_prefix
 from django.utils.translation import gettext as _
 
-from core.middleware import send_error, too_large_message
+from core.middleware import body_cap, send_error, too_large_message
 
 CHUNK_PUT = re.compile(r"^/api/bids/uploads/[^/]+/chunks/\d+/$")
+SUBMIT_POST = re.compile(r"^/api/tenders/[^/]+/bids/$")
 #: The most a pull hands the view at once (the service reads 1 MiB blocks).
 PULL_BYTES = 1024 * 1024
 
@@ -39,6 +43,15 @@ PULL_BYTES = 1024 * 1024
 def chunk_limit() -> int:
     """The largest chunk body accepted (``BID_UPLOAD_CHUNK_BYTES``)."""
     return int(settings.BID_UPLOAD_CHUNK_BYTES)
+
+
+def streamed_limit(method: str, path: str) -> int | None:
+    """The body limit of a streamed route, or None for a request Django receives."""
+    if method == "PUT" and CHUNK_PUT.match(path):
+        return chunk_limit()
+    if method == "POST" and SUBMIT_POST.match(path):
+        return body_cap(path, credentials=True)
+    return None
 
 
 class ReceiveStream:
@@ -50,10 +63,12 @@ class ReceiveStream:
     answers 413). A disconnect ends the stream (``disconnected``); the view then sees
     a short body and refuses it."""
 
-    def __init__(self, receive, loop: asyncio.AbstractEventLoop, limit: int):
+    def __init__(self, receive, loop: asyncio.AbstractEventLoop, limit: int,
+                 declared: int | None = None):
         self._receive = receive
         self._loop = loop
         self.limit = limit
+        self._declared = declared
         self.received = 0
         self.over = False
         self.disconnected = False
@@ -97,6 +112,12 @@ class ReceiveStream:
         return asyncio.run_coroutine_threadsafe(
             self._pull(min(n, PULL_BYTES)), self._loop).result()
 
+    @property
+    def intact(self) -> bool:
+        """Whether the whole body came, as declared: not cut off, not over the limit."""
+        return self._done and not self.over and not self.disconnected and (
+            self._declared is None or self.received == self._declared)
+
     def readline(self, *args) -> bytes:  # Django's request API; not used for chunks
         return self.read()
 
@@ -110,7 +131,7 @@ class StreamingChunkHandler(ASGIHandler):
 
     async def handle(self, scope, receive, send):
         path = scope.get("path", "")
-        limit = chunk_limit()
+        limit = streamed_limit(scope.get("method", ""), path) or chunk_limit()
         declared = None
         for name, value in scope.get("headers", []):
             if name.lower() == b"content-length":
@@ -123,7 +144,7 @@ class StreamingChunkHandler(ASGIHandler):
             await send_error(send, path, 413, "request_too_large", too_large_message(limit))
             return
         body = ReceiveStream(receive, asyncio.get_running_loop(),
-                             limit if declared is None else declared)
+                             limit if declared is None else declared, declared)
         set_script_prefix(get_script_prefix(scope))
         await signals.request_started.asend(sender=self.__class__, scope=scope)
         request, error_response = self.create_request(scope, body)
@@ -144,7 +165,8 @@ class StreamingChunkHandler(ASGIHandler):
 
 
 class ChunkStreaming:
-    """Send chunk PUTs to ``StreamingChunkHandler``, everything else to ``app``."""
+    """Send chunk PUTs and one-request bids to ``StreamingChunkHandler``, everything
+    else to ``app``."""
 
     def __init__(self, app, handler: StreamingChunkHandler | None = None):
         self.app = app
@@ -157,7 +179,7 @@ class ChunkStreaming:
         return self._handler
 
     async def __call__(self, scope, receive, send):
-        if (scope["type"] == "http" and scope.get("method") == "PUT"
-                and CHUNK_PUT.match(scope.get("path", ""))):
+        if scope["type"] == "http" and streamed_limit(
+                scope.get("method", ""), scope.get("path", "")) is not None:
             return await self.handler(scope, receive, send)
         return await self.app(scope, receive, send)

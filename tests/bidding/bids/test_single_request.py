@@ -1,0 +1,299 @@
+"""A sealed bid in one request (``POST /api/tenders/{id}/bids/``, multipart): the same
+checks, submission and receipt as the resumable upload's three steps, each refusal
+leaving nothing behind, and on the ASGI path the body streamed (refused before it is
+read when late or declared too large, and as it arrives when it runs over)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from accounts.models import PublicKey
+from audit.models import AuditEvent
+from bidding.bids.models import Bid, BidUpload
+from bidding.tenders import services
+from bidding.tenders.models import Tender
+from tests import factories
+from tests.conftest import api_as
+
+
+def _leftovers() -> list[str]:
+    try:
+        return [n for n in os.listdir(default_storage.path("bids/uploads"))
+                if n.startswith("single-")]
+    except FileNotFoundError:
+        return []
+
+
+def _parts(tender, user, blob, **extra):
+    parts = {"envelope": SimpleUploadedFile("bid.ggzy", blob),
+             "price_sheet": SimpleUploadedFile("price.ggzy",
+                                               factories.price_sheet_for(tender, user))}
+    parts.update(extra)
+    return {k: v for k, v in parts.items() if v is not None}
+
+
+def _post(client, tender, parts):
+    return client.post(f"/api/tenders/{tender.pk}/bids/", parts, format="multipart")
+
+
+def _refused(response, status, code, field=None):
+    assert response.status_code == status, response.content
+    error = response.json()["error"]
+    assert error["code"] == code, error
+    if field:
+        assert field in error["fields"], error
+    return error
+
+
+@pytest.fixture
+def tender():
+    return factories.published_tender()
+
+
+@pytest.fixture
+def bidder(tender):
+    user = factories.bidder_with_key()
+    services.document_obtain(user=user, tender=tender)
+    return user
+
+
+@pytest.mark.django_db
+class TestOneRequestSubmission:
+    def test_one_request_submits_the_bid_with_a_receipt_for_the_bytes_sent(self, tender,
+                                                                           bidder):
+        blob = factories.seal_for(tender, bidder, b"one request" * 500)
+        r = _post(api_as(bidder), tender, _parts(
+            tender, bidder, blob, claims=json.dumps({"tool": "test", "hostname": "pc-1"}),
+            sha256=hashlib.sha256(blob).hexdigest()))
+        assert r.status_code == 201, r.content
+        out = r.json()
+        digest = hashlib.sha256(blob).hexdigest()
+        assert out["sha256"] == out["receipt"]["sha256"] == digest
+        assert out["version"] == 1 and out["status"] == "submitted"
+        bid = Bid.objects.get(public_id=out["bid_id"])
+        with default_storage.open(bid.envelope.name, "rb") as fh:
+            assert hashlib.sha256(fh.read()).hexdigest() == digest
+        assert bid.claims == {"tool": "test", "hostname": "pc-1"}
+        assert hashlib.sha256(bytes(bid.price_sheet)).hexdigest() == out["price_sheet_sha256"]
+        assert not BidUpload.objects.exists()
+        assert AuditEvent.objects.filter(action="bid.submit",
+                                         object_id=str(bid.public_id)).exists()
+        assert _leftovers() == []
+
+    def test_a_second_submission_supersedes_the_first(self, tender, bidder):
+        client = api_as(bidder)
+        first = _post(client, tender, _parts(tender, bidder,
+                                             factories.seal_for(tender, bidder, b"v1"))).json()
+        second = _post(client, tender, _parts(tender, bidder,
+                                              factories.seal_for(tender, bidder, b"v2"))).json()
+        assert second["version"] == 2
+        statuses = dict(Bid.objects.values_list("public_id", "status"))
+        assert {str(k): v for k, v in statuses.items()} == {
+            first["bid_id"]: Bid.Status.SUPERSEDED, second["bid_id"]: Bid.Status.SUBMITTED}
+
+    def test_after_the_deadline_it_is_refused(self, tender, bidder):
+        blob = factories.seal_for(tender, bidder, b"late")
+        Tender.objects.filter(pk=tender.pk).update(deadline=timezone.now() - timedelta(seconds=1))
+        _refused(_post(api_as(bidder), tender, _parts(tender, bidder, blob)),
+                 400, "deadline_passed")
+        assert not Bid.objects.exists() and _leftovers() == []
+
+    def test_without_the_documents_it_is_refused(self, tender):
+        user = factories.bidder_with_key()
+        blob = factories.seal_for(tender, user, b"no documents")
+        r = _post(api_as(user), tender, _parts(tender, user, blob))
+        assert r.status_code == 403, r.content
+        assert not Bid.objects.exists() and _leftovers() == []
+
+    def test_without_a_bid_key_it_is_refused(self, tender, bidder):
+        blob = factories.seal_for(tender, bidder, b"key gone")
+        PublicKey.objects.filter(organisation=bidder.organisation).update(active=False)
+        _refused(_post(api_as(bidder), tender, _parts(tender, bidder, blob)), 400, "no_bid_key")
+        assert _leftovers() == []
+
+    def test_a_tenderer_cannot_submit(self, tender, bidder):
+        blob = factories.seal_for(tender, bidder, b"x")
+        r = _post(api_as(tender.created_by), tender, _parts(tender, bidder, blob))
+        assert r.status_code in (403, 404), r.content
+        assert not Bid.objects.exists()
+
+    def test_a_missing_part_is_named(self, tender, bidder):
+        blob = factories.seal_for(tender, bidder, b"x")
+        error = _refused(_post(api_as(bidder), tender,
+                               _parts(tender, bidder, blob, price_sheet=None)),
+                         400, "invalid", "price_sheet")
+        assert "envelope" not in error["fields"]
+        _refused(_post(api_as(bidder), tender, _parts(tender, bidder, blob, envelope=None)),
+                 400, "invalid", "envelope")
+        assert _leftovers() == []
+
+    def test_bytes_altered_on_the_way_are_refused(self, tender, bidder):
+        blob = factories.seal_for(tender, bidder, b"altered")
+        _refused(_post(api_as(bidder), tender,
+                       _parts(tender, bidder, blob, sha256="0" * 64)),
+                 400, "digest_mismatch", "envelope")
+        _refused(_post(api_as(bidder), tender, _parts(tender, bidder, blob, sha256="xyz")),
+                 400, "invalid", "sha256")
+        assert not Bid.objects.exists() and _leftovers() == []
+
+    def test_an_unsealed_file_is_refused(self, tender, bidder):
+        _refused(_post(api_as(bidder), tender,
+                       _parts(tender, bidder, b"%PDF-1.7 plaintext bid")), 400, "not_sealed")
+        assert not Bid.objects.exists() and _leftovers() == []
+
+    def test_an_unsealed_price_sheet_is_refused(self, tender, bidder):
+        blob = factories.seal_for(tender, bidder, b"x")
+        _refused(_post(api_as(bidder), tender, _parts(
+            tender, bidder, blob,
+            price_sheet=SimpleUploadedFile("p.json", b'{"total_price": "1.00"}'))),
+            400, "not_sealed", "price_sheet")
+        assert _leftovers() == []
+
+    def test_an_envelope_over_one_chunk_is_refused_and_the_resumable_upload_named(
+            self, settings, tender, bidder):
+        settings.BID_UPLOAD_CHUNK_BYTES = 4096
+        blob = factories.seal_for(tender, bidder, os.urandom(6000))
+        error = _refused(_post(api_as(bidder), tender, _parts(tender, bidder, blob)),
+                         400, "envelope_too_large", "envelope")
+        assert "resumable" in error["message"]
+        assert not Bid.objects.exists() and _leftovers() == []
+
+    def test_an_unexpected_file_is_refused(self, tender, bidder):
+        blob = factories.seal_for(tender, bidder, b"x")
+        _refused(_post(api_as(bidder), tender, _parts(
+            tender, bidder, blob, extra=SimpleUploadedFile("x.bin", b"x"))),
+            400, "unexpected_file", "extra")
+        assert _leftovers() == []
+
+    def test_claims_must_be_a_json_object(self, tender, bidder):
+        blob = factories.seal_for(tender, bidder, b"x")
+        _refused(_post(api_as(bidder), tender, _parts(tender, bidder, blob, claims="[1, 2]")),
+                 400, "invalid", "claims")
+        assert _leftovers() == []
+
+
+# --- the ASGI path: streamed ------------------------------------------------------------
+
+
+class Body:
+    """A fake ASGI ``receive()`` handing out ``data`` in 50,000-byte messages."""
+
+    def __init__(self, data: bytes, *, endless: bool = False, cut: bool = False):
+        self.pieces = [data[i:i + 50_000] for i in range(0, len(data), 50_000)]
+        self.endless = endless
+        self.cut = cut
+        self.taken = 0
+
+    async def __call__(self):
+        if self.taken >= len(self.pieces):
+            if self.endless:
+                self.taken += 1
+                return {"type": "http.request", "body": b"z" * 50_000, "more_body": True}
+            if self.cut:
+                return {"type": "http.disconnect"}
+            await asyncio.Event().wait()
+        body = self.pieces[self.taken]
+        self.taken += 1
+        return {"type": "http.request", "body": body,
+                "more_body": self.endless or self.cut or self.taken < len(self.pieces)}
+
+
+async def _asgi_post(path, body, headers, receive):
+    from tradecentre.asgi import application
+
+    headers = [(k.encode(), v.encode()) for k, v in headers.items()]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
+             "query_string": b"", "root_path": "", "headers": headers,
+             "client": ("127.0.0.1", 5000), "server": ("testserver", 80)}
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    await asyncio.wait_for(application(scope, receive, send), 30)
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    raw = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, json.loads(raw)
+
+
+@sync_to_async
+def _asgi_bidder(settings):
+    settings.EMBEDDED_CLOCK = False
+    settings.BID_UPLOAD_CHUNK_BYTES = 300_000
+    tender = factories.published_tender()
+    user = factories.bidder_with_key()
+    services.document_obtain(user=user, tender=tender)
+    blob = factories.seal_for(tender, user, os.urandom(200_000))
+    body = encode_multipart(BOUNDARY, {
+        "envelope": SimpleUploadedFile("bid.ggzy", blob),
+        "price_sheet": SimpleUploadedFile("p.ggzy", factories.price_sheet_for(tender, user)),
+        "sha256": hashlib.sha256(blob).hexdigest()})
+    headers = {"authorization": f"Token {Token.objects.create(user=user).key}",
+               "content-type": MULTIPART_CONTENT}
+    return tender, blob, body, headers
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+class TestOneRequestStreamed:
+    async def test_the_body_streams_to_the_submission(self, settings):
+        tender, blob, body, headers = await _asgi_bidder(settings)
+        receive = Body(body)
+        status, out = await _asgi_post(f"/api/tenders/{tender.pk}/bids/", body,
+                                       {**headers, "content-length": str(len(body))}, receive)
+        assert status == 201, out
+        assert out["receipt"]["sha256"] == hashlib.sha256(blob).hexdigest()
+        assert receive.taken == len(receive.pieces)
+
+    async def test_a_late_bid_is_refused_before_any_byte_is_read(self, settings):
+        tender, blob, body, headers = await _asgi_bidder(settings)
+        await sync_to_async(Tender.objects.filter(pk=tender.pk).update)(
+            deadline=timezone.now() - timedelta(seconds=1))
+        receive = Body(body)
+        status, out = await _asgi_post(f"/api/tenders/{tender.pk}/bids/", body,
+                                       {**headers, "content-length": str(len(body))}, receive)
+        assert status == 400 and out["error"]["code"] == "deadline_passed", out
+        assert receive.taken == 0
+
+    async def test_a_declared_length_over_the_limit_is_refused_before_reading(self, settings):
+        tender, blob, body, headers = await _asgi_bidder(settings)
+        receive = Body(body)
+        status, out = await _asgi_post(f"/api/tenders/{tender.pk}/bids/", body,
+                                       {**headers, "content-length": str(10**9)}, receive)
+        assert status == 413 and out["error"]["code"] == "request_too_large", out
+        assert receive.taken == 0
+
+    async def test_a_body_that_runs_over_is_refused_as_it_arrives(self, settings):
+        tender, blob, body, headers = await _asgi_bidder(settings)
+        receive = Body(body[:-200], endless=True)  # the envelope never ends
+        status, out = await _asgi_post(f"/api/tenders/{tender.pk}/bids/", body,
+                                       {**headers, "content-length": str(len(body))}, receive)
+        assert status in (400, 413), out
+        assert out["error"]["code"] in ("envelope_too_large", "request_too_large"), out
+        assert receive.taken < 20
+        assert not await sync_to_async(Bid.objects.exists)()
+        assert _leftovers() == []
+
+    async def test_a_body_cut_short_submits_nothing(self, settings):
+        """The client goes away after the envelope and the price sheet, before the
+        last field and the closing boundary: whatever the parts look like, no bid."""
+        tender, blob, body, headers = await _asgi_bidder(settings)
+        receive = Body(body[:-200], cut=True)
+        status, out = await _asgi_post(f"/api/tenders/{tender.pk}/bids/", body,
+                                       {**headers, "content-length": str(len(body))}, receive)
+        assert status == 400 and out["error"]["code"] == "body_incomplete", out
+        assert not await sync_to_async(Bid.objects.exists)()
+        assert _leftovers() == []
