@@ -283,7 +283,7 @@ class BidSubmitApi(APIView):
         (``bidding.bids.streaming``), and a body past the limit is refused (413) as it
         passes it."""
         tender = access_tender(request.user, tender_id)
-        bids.bid_submit_check(user=request.user, tender=tender)
+        admission = bids.bid_submit_check(user=request.user, tender=tender)
         parts = _BidPartsHandler(request._request)
         request._request.upload_handlers = [parts]
         try:
@@ -307,7 +307,7 @@ class BidSubmitApi(APIView):
                 user=request.user, tender=tender, sink=parts.sink,
                 price_sheet=bytes(parts.price_sheet), claims=_claims(data.get("claims")),
                 sha256=sha256, ip=client_ip(request),
-                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""), admission=admission,
             )
         finally:
             parts.discard()

@@ -39,6 +39,7 @@ def registered_fingerprints(organisation) -> frozenset[str]:
 def check_envelope(
     src: BinaryIO, *, tender: Tender, organisation, max_size: int | None = None,
     registered: frozenset[str] | None = None, received: tuple[int, str] | None = None,
+    seats: list[tuple[str, bool]] | None = None,
 ) -> envelope.EnvelopeInfo:
     """Check, without any key, that ``src`` is a sealed envelope for this tender and
     bidder, sealed to one of the bidder's registered keys and (v2) split among exactly
@@ -46,7 +47,8 @@ def check_envelope(
     tender's legacy opening key. Raises ``MalformedData`` with a one-line reason.
     ``registered`` is ``registered_fingerprints(organisation)`` if the caller has it;
     ``received`` is ``(size, sha256)`` of a file hashed as it arrived (only its
-    header is read then: ``crypto.envelope.check_structure``)."""
+    header is read then: ``crypto.envelope.check_structure``); ``seats`` is
+    ``custody.seat_fingerprints(tender)`` if the caller has it."""
     info = envelope.check_structure(
         src,
         tender_id=tender.reference,
@@ -54,7 +56,7 @@ def check_envelope(
         max_size=max_size,
         received=received,
     )
-    check_custody(info.header, tender)
+    check_custody(info.header, tender, seats)
     if not bidder_stanza_fingerprint(info, organisation, registered):
         raise MalformedData(
             "envelope is not sealed to a bid key registered by your organisation"
@@ -62,12 +64,15 @@ def check_envelope(
     return info
 
 
-def check_custody(header: envelope.EnvelopeHeader, tender: Tender) -> None:
-    """The header's custody: v2 names the tender's endorsed set; v1 the opening key."""
+def check_custody(header: envelope.EnvelopeHeader, tender: Tender,
+                  seats: list[tuple[str, bool]] | None = None) -> None:
+    """The header's custody: v2 names the tender's endorsed set; v1 the opening key.
+    ``seats``: ``custody.seat_fingerprints(tender)``, read here if not given."""
     if header.version == envelope.VERSION_CUSTODY:
         # Every seat must have endorsed this set; the statement's deadline may have
         # moved since (an amendment), which does not change the set or the threshold.
-        seats = custody.seat_fingerprints(tender)
+        if seats is None:
+            seats = custody.seat_fingerprints(tender)
         if not seats or not all(endorsed for _fingerprint, endorsed in seats):
             raise MalformedData(
                 "the tender's custodians have not all endorsed its custodian set yet"

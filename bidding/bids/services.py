@@ -23,6 +23,7 @@ import queue
 import threading
 import uuid
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import BinaryIO
@@ -35,6 +36,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record, audit_tree_head_latest
+from bidding.tenders import custody
 from bidding.tenders.models import DocumentRegistration, Tender
 from core import platform_keys, statutory
 from core.refusals import refuse
@@ -110,13 +112,13 @@ def _check_may_bid(user, tender: Tender, now: datetime) -> frozenset[str]:
 
 
 def _check_price_sheet(price_sheet: bytes, tender: Tender, org,
-                       registered: frozenset[str]) -> None:
+                       registered: frozenset[str], seats=None) -> None:
     if not price_sheet or len(price_sheet) > settings.PRICE_SHEET_MAX_BYTES:
         raise refuse("price_sheet", _("The sealed price sheet is missing or too large."),
                      "price_sheet_size")
     try:
         sealing.check_envelope(io.BytesIO(price_sheet), tender=tender, organisation=org,
-                               registered=registered)
+                               registered=registered, seats=seats)
     except MalformedData as exc:
         raise refuse(
             "price_sheet",
@@ -582,8 +584,11 @@ def _submit_bid(*, user, org, tender_id: int, info: envelope.EnvelopeInfo,
         _assert_open(tender, now)
         # Every earlier version of this bidder's bid, locked: the submitted one is
         # superseded, and the new version follows the highest.
-        earlier = list(Bid.objects.select_for_update(no_key=True)
-                       .filter(tender=tender, bidder=org).only("pk", "version", "status"))
+        # (Only these rows: the model's ordering would join, and lock, the tender's
+        # and the organisation's rows too.)
+        earlier = list(Bid.objects.select_for_update(no_key=True, of=("self",))
+                       .filter(tender_id=tender.pk, bidder_id=org.pk).order_by()
+                       .only("pk", "version", "status"))
         version = max((b.version for b in earlier), default=0) + 1
         previous = next((b for b in earlier if b.status == Bid.Status.SUBMITTED), None)
         if previous:
@@ -628,10 +633,21 @@ def _submit_bid(*, user, org, tender_id: int, info: envelope.EnvelopeInfo,
 # --- one-request submission ------------------------------------------------------------
 
 
-def bid_submit_check(*, user, tender: Tender, now: datetime | None = None) -> None:
+@dataclass(frozen=True)
+class BidAdmission:
+    """What ``bid_submit_check`` found for a bidder and a tender (the registered bid
+    keys), so that ``bid_submit`` need not ask again within the same request."""
+
+    user_id: int
+    tender_id: int
+    registered: frozenset[str]
+
+
+def bid_submit_check(*, user, tender: Tender, now: datetime | None = None) -> BidAdmission:
     """Refuse a one-request submission before any of its bytes are read: the checks
     ``bid_upload_start`` makes first (bidder, bidding open, guards, documents, key)."""
-    _check_may_bid(user, tender, now or timezone.now())
+    registered = _check_may_bid(user, tender, now or timezone.now())
+    return BidAdmission(user.pk, tender.pk, registered)
 
 
 def bid_single_limit() -> int:
@@ -693,16 +709,25 @@ def bid_submit(
     *, user, tender: Tender, sink: EnvelopeSink, price_sheet: bytes,
     claims: dict | None = None, sha256: str | None = None, ip: str | None = None,
     user_agent: str = "", now: datetime | None = None,
+    admission: BidAdmission | None = None,
 ) -> Bid:
     """Submit a sealed bid sent in one request (an envelope of at most one chunk),
     with its sealed price sheet: the same checks as the resumable upload's start and
     completion, the same submission (``_submit_bid``), one request instead of three.
     ``sha256`` (hex of the envelope), when given, must match the bytes received. The
-    sink's file is moved into place, or deleted when the bid is refused."""
+    sink's file is moved into place, or deleted when the bid is refused.
+    ``admission``: ``bid_submit_check``'s answer for this user and tender, made before
+    the bytes were read in the same request (the checks run again without it; the
+    deadline is checked again in any case, under the tender's lock)."""
     try:
-        registered = _check_may_bid(user, tender, now or timezone.now())
+        if admission is None or (admission.user_id, admission.tender_id) != (
+                user.pk, tender.pk):
+            admission = bid_submit_check(user=user, tender=tender, now=now)
+        registered = admission.registered
         org = user.organisation
-        _check_price_sheet(price_sheet, tender, org, registered)
+        # Read once for both envelopes' headers.
+        seats = custody.seat_fingerprints(tender)
+        _check_price_sheet(price_sheet, tender, org, registered, seats)
         size, digest = sink.finish()
         if size < 1:
             raise refuse("envelope", _("The sealed bid is empty."), "size")
@@ -714,7 +739,7 @@ def bid_submit(
             with open(_path(sink.storage_name), "rb") as fh:
                 info = sealing.check_envelope(fh, tender=tender, organisation=org,
                                               max_size=size, registered=registered,
-                                              received=(size, digest))
+                                              received=(size, digest), seats=seats)
         except MalformedData as exc:
             raise _not_sealed(exc) from exc
         bid = _submit_bid(
