@@ -7,7 +7,6 @@
   which reads the whole body to a temporary file before any middleware runs): a body
   over its cap is refused with 413 before it is read.
 * ``ContentSecurityPolicyMiddleware``: one CSP header on every response.
-* ``SyncChainMiddleware``: last in the list, so that the chain runs synchronously.
 
 Refusals under ``/api/`` use the API's error shape; elsewhere a plain text page.
 """
@@ -42,32 +41,6 @@ def _error(path: str, status: int, code: str, message: str) -> HttpResponse:
             {"error": {"status": status, "code": code, "message": message}}, status=status
         )
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
-
-
-# --- the chain's mode -----------------------------------------------------------------
-
-
-class SyncChainMiddleware:
-    """Keeps the middleware chain synchronous under ASGI; does nothing else.
-
-    Django runs an async-capable middleware (every ``MiddlewareMixin``: sessions,
-    locale, CSRF, authentication, messages...) in async mode when what it wraps is
-    async, and then each of its ``process_request`` and ``process_response`` hooks
-    crosses to a worker thread and back. Ours are sync-only, so without this the
-    chain switched mode in the middle and a request crossed threads 17 times.
-    Last in ``MIDDLEWARE`` (innermost), this sync-only one makes Django cross once,
-    here, for the whole chain (5 crossings in all); the views are synchronous anyway.
-    Measured on ``GET /api/clock/`` under uvicorn, A/B runs one after the other:
-    2.6–4.3 ms of server CPU per request without it, 1.7–2.5 ms with it."""
-
-    sync_capable = True
-    async_capable = False
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        return self.get_response(request)
 
 
 # --- NUL -----------------------------------------------------------------------------

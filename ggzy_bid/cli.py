@@ -1210,13 +1210,32 @@ def _seal_new(args: argparse.Namespace, api: client.Client, sealed: Path, state_
             custody=plan,
         )
     progress.done()
+    if result.size <= client.SINGLE_REQUEST_BYTES:
+        # Small enough for one request: no upload to open, nothing to resume. The
+        # sealed file keeps its .part name until the platform has taken it.
+        print(f"sealed {args.bid_file} ({result.size} bytes; "
+              f"claims: {', '.join(sorted(claims))})")
+        return {"v": 1, "single": True, "server": api.server, "tender": tender_id,
+                "tender_arg": str(args.tender), "bidder_id": bidder_id,
+                "part": part, "size": result.size,
+                "price_sheet": sealed_sheet, "claims": claims}, None
+    return _open_upload(api, args, state_path, sealed, part, tender_id, bidder_id,
+                        result.size, sealed_sheet, claims)
+
+
+def _open_upload(api, args, state_path: Path, sealed: Path, part: str, tender_id: str,
+                 bidder_id: str, size: int, sealed_sheet: bytes, claims: dict):
+    """Open a resumable upload for the sealed envelope at ``part`` (moved to
+    ``sealed``), save its state for --resume; return (state, answer)."""
     try:
-        answer = api.upload_start(args.tender, result.size, sealed_sheet, claims)
+        answer = api.upload_start(args.tender, size, sealed_sheet, claims)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(part)
+        if part != str(sealed):
+            with contextlib.suppress(OSError):
+                os.unlink(part)
         raise
-    os.replace(part, sealed)
+    if part != str(sealed):
+        os.replace(part, sealed)
     state = {
         "v": 1,
         "server": api.server,
@@ -1225,15 +1244,16 @@ def _seal_new(args: argparse.Namespace, api: client.Client, sealed: Path, state_
         "bidder_id": bidder_id,
         "upload_id": str(answer["upload_id"]),
         "envelope": sealed.name,
-        "size": result.size,
+        "size": size,
         "chunk_size": answer.get("chunk_size"),
         "chunk_count": answer.get("chunk_count"),
     }
     _save_state(state_path, state)
-    print(
-        f"sealed {args.bid_file} -> {sealed} ({result.size} bytes; "
-        f"claims: {', '.join(sorted(claims))})"
-    )
+    if part != str(sealed):
+        print(
+            f"sealed {args.bid_file} -> {sealed} ({size} bytes; "
+            f"claims: {', '.join(sorted(claims))})"
+        )
     print(
         f"upload {state['upload_id']}: {answer.get('chunk_count')} chunk(s) of "
         f"{answer.get('chunk_size')} bytes (state in {state_path})"
@@ -1243,8 +1263,9 @@ def _seal_new(args: argparse.Namespace, api: client.Client, sealed: Path, state_
 
 @command("submit", "seal a bid and upload it (resumable); save the receipt", _submit_args)
 def cmd_submit(args: argparse.Namespace) -> int:
-    """Seal BIDFILE to your key and the tender's opening key, upload it in chunks,
-    save and verify the receipt. Rerun (or --resume) to continue a broken upload."""
+    """Seal BIDFILE to your key and the tender's opening key, send it (up to 8 MiB
+    sealed in one request, a larger one in chunks), save and verify the receipt.
+    Rerun (or --resume) to continue a broken upload."""
     api = _client(args)
     sealed = Path(args.bid_file + SEALED_SUFFIX)
     state_path = Path(str(sealed) + UPLOAD_STATE_SUFFIX)
@@ -1299,6 +1320,33 @@ def cmd_submit(args: argparse.Namespace) -> int:
     def note(text: str) -> None:
         if progress.enabled:
             _report_note(text)
+
+    if state.get("single"):
+        part = state["part"]
+        try:
+            outcome = client.submit_envelope(
+                api, state["tender_arg"], part, state["price_sheet"], state["claims"],
+                retries=args.retries, progress=progress, on_retry=note)
+        except client.TooLargeForOneRequest:
+            progress.done()
+            print("the server takes this bid only in chunks: opening a resumable upload")
+            state, answer = _open_upload(
+                api, args, state_path, sealed, part, state["tender"], state["bidder_id"],
+                int(state["size"]), state["price_sheet"], state["claims"])
+            progress = _Progress(args, "uploading", int(state["size"]), min_size=0)
+        except client.ClientError as exc:
+            progress.done()
+            with contextlib.suppress(OSError):
+                os.unlink(part)
+            if isinstance(exc, client.Unreachable):
+                raise CliError(f"{exc}; run submit again to seal and send the bid again"
+                               ) from None
+            raise
+        else:
+            progress.done()
+            os.replace(part, sealed)
+            print(f"sent {sealed} in one request")
+            return _finish_submit(args, api, state, state_path, sealed, outcome)
 
     try:
         outcome = client.upload_envelope(

@@ -9,6 +9,9 @@ Every failure becomes a :class:`ClientError` with one line of text:
   refused, unknown host, timeout, connection reset). Callers retry these where a
   retry is safe.
 
+:func:`submit_envelope` sends an envelope of at most ``SINGLE_REQUEST_BYTES`` in one
+request (``POST /api/tenders/{id}/bids/``, multipart, streamed from the file).
+
 :func:`upload_envelope` runs the resumable upload protocol of
 ``bidding/bids_api.py`` for a sealed envelope on disk: it streams each chunk
 from the file (memory stays constant whatever the size), sends its SHA-256 in
@@ -42,6 +45,11 @@ USER_AGENT = (
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_RETRIES = 5
 BLOCK = 1024 * 1024
+#: An envelope at most this large goes in one request; a larger one through the
+#: resumable upload. (The server takes up to one upload chunk in one request,
+#: ``BID_UPLOAD_CHUNK_BYTES``, 32 MiB by default; one set lower refuses, and the tool
+#: falls back to the resumable upload.)
+SINGLE_REQUEST_BYTES = 8 * 1024 * 1024
 #: Items every sealed price sheet states (the tender may ask for more, under "items").
 STANDARD_PRICE_SHEET_ITEMS = (
     "total_price",
@@ -58,6 +66,10 @@ class ClientError(Exception):
 
 class Unreachable(ClientError):
     """The server could not be reached or the connection broke (retryable)."""
+
+
+class TooLargeForOneRequest(ClientError):
+    """The server takes this envelope only through the resumable upload."""
 
 
 class ApiError(ClientError):
@@ -524,6 +536,100 @@ def upload_envelope(
             raise
         bid = {"receipt": client.receipt(str(now.get("tender"))), "recovered": True}
     return UploadOutcome(bid=bid, sha256=sha256, size=size, resumed_from=start_index)
+
+
+class _Concat:
+    """A request body read from parts in turn: bytes, or objects with ``read(n)``."""
+
+    def __init__(self, parts: list):
+        self._parts = list(parts)
+
+    def read(self, n: int = -1) -> bytes:
+        while self._parts:
+            part = self._parts[0]
+            if isinstance(part, bytes):
+                if n is None or n < 0 or n >= len(part):
+                    self._parts.pop(0)
+                    if part:
+                        return part
+                    continue
+                self._parts[0] = part[n:]
+                return part[:n]
+            data = part.read(BLOCK if n is None or n < 0 else n)
+            if data:
+                return data
+            self._parts.pop(0)
+        return b""
+
+
+def _field(boundary: str, name: str, filename: str | None = None) -> bytes:
+    disposition = f'form-data; name="{name}"'
+    if filename:
+        disposition += f'; filename="{filename}"'
+        return (f"--{boundary}\r\nContent-Disposition: {disposition}\r\n"
+                "Content-Type: application/octet-stream\r\n\r\n").encode()
+    return f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+
+
+def submit_envelope(
+    client: Client,
+    tender: str,
+    path: str,
+    price_sheet: bytes,
+    claims: dict,
+    *,
+    retries: int = DEFAULT_RETRIES,
+    progress: Callable[[int], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    on_retry: Callable[[str], None] | None = None,
+) -> UploadOutcome:
+    """Submit the envelope at ``path`` and its sealed price sheet in one request
+    (``POST /api/tenders/{tender}/bids/``, multipart, the envelope streamed from the
+    file with its SHA-256 in the ``sha256`` field). A broken connection is retried;
+    before sending again the tool asks whether the lost answer's bid is already the
+    current one (same SHA-256), and takes its receipt if so. Raises
+    :class:`TooLargeForOneRequest` when the server wants the resumable upload."""
+    size = os.path.getsize(path)
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(BLOCK):
+            digest.update(block)
+    sha256 = digest.hexdigest()
+    boundary = "ggzy-bid-" + os.urandom(12).hex()
+    head = (_field(boundary, "claims") + json.dumps(claims, ensure_ascii=False).encode()
+            + b"\r\n" + _field(boundary, "sha256") + sha256.encode() + b"\r\n"
+            + _field(boundary, "price_sheet", "price_sheet.ggzy") + price_sheet + b"\r\n"
+            + _field(boundary, "envelope", os.path.basename(path)))
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}",
+               "Content-Length": str(len(head) + size + len(tail))}
+
+    def send() -> dict:
+        with open(path, "rb") as f:
+            body = _Concat([head, FileSlice(f, 0, size, _counter(progress)), tail])
+            try:
+                return client.request("POST", f"/api/tenders/{_q(tender)}/bids/", body=body,
+                                      headers=headers).json()
+            except ApiError as exc:
+                if exc.status == 413 or exc.code == "envelope_too_large":
+                    raise TooLargeForOneRequest(str(exc)) from None
+                raise
+            except Unreachable:
+                # The answer may be lost after the server took the bid: ask first.
+                try:
+                    current = (client.my_bid(tender) or {}).get("current") or {}
+                except ClientError:
+                    raise Unreachable("cannot reach the server to submit the bid") from None
+                if current.get("sha256") == sha256 and current.get("receipt"):
+                    return {**current, "recovered": True}
+                raise
+
+    def note(attempt: int) -> None:
+        if on_retry is not None:
+            on_retry(f"sending: connection problem, retry {attempt + 1} of {retries}")
+
+    bid = _retrying(send, retries, sleep, note)
+    return UploadOutcome(bid=bid, sha256=sha256, size=size)
 
 
 def _counter(progress: Callable[[int], None] | None) -> Callable[[int], None] | None:

@@ -3,7 +3,7 @@
 import gc
 import os
 
-from django.core.asgi import get_asgi_application
+from core.handlers import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradecentre.settings")
 django_asgi_app = get_asgi_application()

@@ -123,8 +123,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Innermost: one thread crossing for the whole chain under ASGI (core/middleware.py).
-    "core.middleware.SyncChainMiddleware",
 ]
 
 ROOT_URLCONF = "tradecentre.urls"

@@ -5,7 +5,7 @@ Django's ASGI handler receives a request's whole body (into a temporary file) be
 any middleware or view runs. For a 32 MiB chunk that means the bytes are copied
 once before the view sees them, then read back, and a body over the chunk size is
 only refused after all of it came in. ``ChunkStreaming`` routes exactly these two
-to ``StreamingChunkHandler``, which is Django's handler (the same middleware,
+to ``StreamingChunkHandler``, which is our handler (``core.handlers``: the same middleware,
 session and CSRF checks, DRF's token and session authentication, the view, the
 policies and the API's error shape, all unchanged) except that the request's body is
 a ``ReceiveStream``: the view's ``request.read()`` pulls the bytes from the server as
@@ -28,10 +28,11 @@ import re
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core import signals
-from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.core.handlers.asgi import get_script_prefix
 from django.urls import set_script_prefix
 from django.utils.translation import gettext as _
 
+from core.handlers import SyncChainASGIHandler
 from core.middleware import body_cap, send_error, too_large_message
 
 CHUNK_PUT = re.compile(r"^/api/bids/uploads/[^/]+/chunks/\d+/$")
@@ -126,8 +127,9 @@ class ReceiveStream:
         self._pending = b""
 
 
-class StreamingChunkHandler(ASGIHandler):
-    """Django's ASGI handler with the body streamed to the view (see the module)."""
+class StreamingChunkHandler(SyncChainASGIHandler):
+    """Our ASGI handler (``core.handlers``) with the body streamed to the view (see the
+    module)."""
 
     async def handle(self, scope, receive, send):
         path = scope.get("path", "")

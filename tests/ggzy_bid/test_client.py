@@ -487,3 +487,64 @@ def test_a_complete_price_sheet_passes(home):
     Path("sheet.json").write_text(json.dumps(sheet, ensure_ascii=False))
     data = cli._load_price_sheet("sheet.json", {"price_sheet_items": ["warranty"]})
     assert json.loads(data) == sheet
+
+
+# -- one request -------------------------------------------------------------------------
+
+
+class _OneRequestPlatform:
+    """Takes ``POST /api/tenders/T/bids/``; ``lose`` answers are lost after the bid
+    was taken (the connection breaks), ``refuse`` answers a status and code."""
+
+    def __init__(self, lose: int = 0, refuse: tuple[int, str] | None = None):
+        self.lose, self.refuse = lose, refuse
+        self.bodies: list[bytes] = []
+        self.current: dict | None = None
+
+    def request(self, method, path, *, body=None, headers=None, **kw):
+        assert (method, path) == ("POST", "/api/tenders/T/bids/")
+        data = b"".join(iter(lambda: body.read(7000), b""))
+        assert int(headers["Content-Length"]) == len(data)
+        self.bodies.append(data)
+        if self.refuse:
+            status, code = self.refuse
+            raise client.ApiError("refused", status=status, code=code)
+        digest = data.split(b'name="sha256"\r\n\r\n')[1][:64].decode()
+        self.current = {"sha256": digest, "receipt": {"sha256": digest}}
+        if self.lose:
+            self.lose -= 1
+            raise client.Unreachable("cannot reach the platform: the connection was closed")
+        return client.Response(201, {}, json.dumps(self.current).encode())
+
+    def my_bid(self, tender):
+        return {"current": self.current}
+
+
+def test_one_request_streams_the_file_with_its_digest(tmp_path):
+    path = tmp_path / "bid.ggzy"
+    path.write_bytes(b"S" * 20_000)
+    platform = _OneRequestPlatform()
+    out = client.submit_envelope(platform, "T", str(path), b"SHEET", {"tool": "t"},
+                                 sleep=lambda s: None)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert out.sha256 == digest and out.size == 20_000 and out.bid["sha256"] == digest
+    body = platform.bodies[0]
+    assert b"S" * 20_000 in body and b"SHEET" in body and b'{"tool": "t"}' in body
+
+
+def test_a_lost_answer_is_recovered_without_sending_again(tmp_path):
+    path = tmp_path / "bid.ggzy"
+    path.write_bytes(b"S" * 100)
+    platform = _OneRequestPlatform(lose=1)
+    out = client.submit_envelope(platform, "T", str(path), b"SHEET", {},
+                                 sleep=lambda s: None)
+    assert out.bid["recovered"] is True and len(platform.bodies) == 1
+
+
+@pytest.mark.parametrize("refusal", [(413, "request_too_large"), (400, "envelope_too_large")])
+def test_a_server_that_wants_chunks_says_so(tmp_path, refusal):
+    path = tmp_path / "bid.ggzy"
+    path.write_bytes(b"S" * 100)
+    with pytest.raises(client.TooLargeForOneRequest):
+        client.submit_envelope(_OneRequestPlatform(refuse=refusal), "T", str(path), b"X", {},
+                               sleep=lambda s: None)

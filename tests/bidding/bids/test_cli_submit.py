@@ -486,3 +486,20 @@ def test_show_lists_the_custodians_of_a_v2_envelope(work, tender, user):
     out = work.ok("show", str(work.tmp / "bid.ggzy"))
     assert "format v2" in out and "data key split 2 of 3" in out
     assert out.count("custodian: ") == 3
+
+
+def test_a_small_bid_goes_in_one_request(work, tender, user, settings):
+    """Sealed, it fits in one chunk of the server's: one POST, no upload opened, and
+    the same receipt checks as the chunked path."""
+    settings.BID_UPLOAD_CHUNK_BYTES = 32 * 1024 * 1024
+    proc = _submit(work, tender)
+    assert proc.returncode == 0, proc.stderr
+    assert "in one request" in proc.stdout and "signature OK" in proc.stdout
+    sealed = work.tmp / "bid.pdf.ggzy"
+    assert not (work.tmp / "bid.pdf.ggzy.part").exists()
+    bid = Bid.objects.get(tender=tender, bidder=user.organisation, status=Bid.Status.SUBMITTED)
+    assert not BidUpload.objects.exists()
+    assert bid.sha256 == hashlib.sha256(sealed.read_bytes()).hexdigest()
+    assert bid.claims["file_author"] == "Zhang San"
+    assert bid.user_agent.startswith("ggzy-bid/")
+
