@@ -274,9 +274,10 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Public Resource Trading Platform API / 公共资源交易平台接口",
     "DESCRIPTION": (
-        "Tenders, documents, clarifications, amendments, sealed bids (keys, resumable "
-        "uploads, receipts, bonds), the online opening (state, actions, record, Merkle "
-        "proofs) and the audit trail. Websockets: `/ws/tenders/{id}/` (status feed) and "
+        "Tenders, documents, clarifications, amendments, sealed bids (keys, submission in "
+        "one request or resumable uploads, receipts, bonds), the online opening (state, "
+        "actions, record, Merkle proofs) and the audit trail. Websockets: "
+        "`/ws/tenders/{id}/` (status feed) and "
         "`/ws/openings/{id}/` (the opening hall); their messages are listed in the README. "
         "Authenticate with `Authorization: Token <key>` from `POST /api/auth/token/`. "
         "Every error has the shape "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from .models import EvaluationClarification, Stage
@@ -34,11 +35,15 @@ class ClarificationRequestSerializer(serializers.Serializer):
     deadline = serializers.DateTimeField()
 
 
+# Named apart from the tender questions' serializers (bidding.tenders.serializers) in the
+# OpenAPI schema, where two components of one name would merge into a wrong one.
+@extend_schema_serializer(component_name="EvaluationClarificationAnswer")
 class ClarificationAnswerSerializer(serializers.Serializer):
     answer = serializers.CharField(max_length=20000)
     attachment = serializers.FileField(required=False, allow_null=True)
 
 
+@extend_schema_serializer(component_name="EvaluationClarification")
 class ClarificationSerializer(serializers.ModelSerializer):
     bid = serializers.CharField(source="evaluated_bid.code", read_only=True)
     has_attachment = serializers.SerializerMethodField()
