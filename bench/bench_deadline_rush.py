@@ -22,11 +22,17 @@ and price sheet sealed in advance.
 
 The rush: ``BENCH_RUSH_FIRE_BEFORE_S`` (default 45, at most 60) seconds before the
 deadline every bidder submits at once (``BENCH_RUSH_SPREAD_S`` > 0 spreads the
-arrivals over that many seconds instead): start the upload, PUT its chunk(s),
-complete. Eight extra probes race the deadline: completions sent 5 ms, 50 ms,
-0.5 s and 2 s after it, a chunk sent 0.1 s after it and an upload started 0.2 s
-after it (all must be refused), and two completions sent 5 ms before and exactly at
-it (either outcome is fine, as long as nothing is accepted at or after the deadline).
+arrivals over that many seconds instead; keep them inside ``BENCH_RUSH_FIRE_BEFORE_S``,
+or the late ones are refused, as they must be). ``BENCH_RUSH_PROTOCOL`` says how:
+``single`` (default) sends the bid in one request, ``POST /api/tenders/{id}/bids/``
+with the envelope and the price sheet as multipart parts, as ``ggzy-bid submit`` does
+for an envelope of up to 8 MiB (every one here is); ``resumable`` starts the upload,
+PUTs its chunk(s) and completes it. Eleven extra probes race the deadline:
+completions sent 5 ms, 50 ms, 0.5 s and 2 s after it, a chunk sent 0.1 s after it,
+an upload started 0.2 s after it, and one-request bids sent 5 ms and 0.5 s after it
+(all must be refused), and two completions sent 5 ms before and exactly at it and a
+one-request bid sent 5 ms before it (either outcome is fine, as long as nothing is
+accepted at or after the deadline).
 
 A client that gets a 5xx or a broken connection sends the same request again, as a
 bidder's tool would, up to ``BENCH_RUSH_RETRIES`` times (default 3; 0 shows the raw
@@ -45,7 +51,8 @@ The profile printed with it: every 50 ms during the rush a thread samples
 ``pg_stat_activity`` for the stack's database (each backend's state, wait event and
 statement), so the table shows what the database waited on (a row lock, and on which
 statement) and how long transactions stayed open waiting for the web processes; and
-each submission's three steps (start, chunks, complete) are timed at the client.
+each submission's steps (the one request, or start, chunks, complete) are timed at the
+client.
 
 Last, one verdict row: bidders, in, lost, late, p50/p95/p99, submissions a second, the
 target (issue 16: p95 <= 3 s with 300 bidders; with any other number every bidder in
