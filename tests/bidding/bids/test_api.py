@@ -43,18 +43,6 @@ def _api_submit(client, tender, user, plaintext=b"BID", chunk=None):
     return r.json(), blob
 
 
-@pytest.fixture
-def tender():
-    return factories.published_tender()
-
-
-@pytest.fixture
-def bidder(tender):
-    user = factories.bidder_with_key()
-    services.document_obtain(user=user, tender=tender)
-    return user
-
-
 def test_the_full_api_flow_with_resume(settings, tender, bidder):
     settings.BID_UPLOAD_CHUNK_BYTES = 4096
     client = api_as(bidder)

@@ -43,18 +43,6 @@ def checklist(html: str) -> dict[str, str]:
     return dict(re.findall(r'id="check-(\w+)" data-state="(\w+)"', html))
 
 
-@pytest.fixture
-def tender():
-    return factories.published_tender()
-
-
-@pytest.fixture
-def bidder(tender):
-    user = factories.bidder_with_key()
-    services.document_obtain(user=user, tender=tender)
-    return user
-
-
 def test_a_fresh_bidder_sees_what_is_missing_before_the_deadline(tender):
     user = factories.bidder()  # no documents, no key
     html = client_for(user).get(url(tender)).content.decode()

@@ -24,20 +24,6 @@ pytestmark = pytest.mark.django_db
 S = Tender.Status
 
 
-@pytest.fixture
-def tender():
-    return factories.published_tender()
-
-
-@pytest.fixture
-def bidder(tender):
-    user = factories.bidder_with_key()
-    from bidding.tenders import services
-
-    services.document_obtain(user=user, tender=tender)
-    return user
-
-
 def _start(tender, user, blob, **kw):
     return bids.bid_upload_start(
         user=user,
