@@ -571,40 +571,45 @@ def _submit_bid(*, user, org, tender_id: int, info: envelope.EnvelopeInfo,
     key_fingerprint = sealing.bidder_stanza_fingerprint(info, org, registered)
     tree_head = audit_tree_head_latest()
     price_sheet_sha256 = hashlib.sha256(price_sheet).hexdigest()
-    with transaction.atomic():
-        tender = _lock_tender_for_submission(tender_id, org.pk)
-        upload = None
-        if upload_id is not None:
-            upload = access_upload(user, upload_id, for_update=True)
-            if upload.status != BidUpload.Status.OPEN:
-                raise UploadConflict(_("This upload was already completed."),
-                                     code="upload_closed")
-        # The server clock at the moment the tender is locked decides (E-Rules 27).
-        now = now or timezone.now()
-        _assert_open(tender, now)
-        # Every earlier version of this bidder's bid, locked: the submitted one is
-        # superseded, and the new version follows the highest.
-        # (Only these rows: the model's ordering would join, and lock, the tender's
-        # and the organisation's rows too.)
-        earlier = list(Bid.objects.select_for_update(no_key=True, of=("self",))
-                       .filter(tender_id=tender.pk, bidder_id=org.pk).order_by()
-                       .only("pk", "version", "status"))
-        version = max((b.version for b in earlier), default=0) + 1
-        previous = next((b for b in earlier if b.status == Bid.Status.SUBMITTED), None)
-        if previous:
-            previous.status = Bid.Status.SUPERSEDED
-            previous.save(update_fields=["status"])
-        bid = Bid(
-            tender=tender, bidder=org, submitted_by=user, version=version,
-            sha256=info.sha256, size=info.size, price_sheet=price_sheet,
-            price_sheet_sha256=price_sheet_sha256, bidder_key_fingerprint=key_fingerprint,
-            status=Bid.Status.SUBMITTED, submitted_at=now, upload_ip=ip,
-            user_agent=user_agent, claims=claims, receipt={},
-        )
-        final_name = f"bids/{tender.public_id}/{bid.public_id}.ggzy"
-        os.makedirs(os.path.dirname(_path(final_name)), exist_ok=True)
-        os.replace(_path(part_name), _path(final_name))
-        try:
+    # The file moves into place inside the transaction, and back if anything fails, the
+    # commit included: a refused or failed submission leaves it where it was.
+    moved_to = None
+    try:
+        with transaction.atomic():
+            tender = _lock_tender_for_submission(tender_id, org.pk)
+            upload = None
+            if upload_id is not None:
+                upload = access_upload(user, upload_id, for_update=True)
+                if upload.status != BidUpload.Status.OPEN:
+                    raise UploadConflict(_("This upload was already completed."),
+                                         code="upload_closed")
+            # The server clock at the moment the tender is locked decides (E-Rules 27).
+            now = now or timezone.now()
+            _assert_open(tender, now)
+            # Every earlier version of this bidder's bid, locked: the submitted one is
+            # superseded, and the new version follows the highest. (Only these rows: the
+            # model's ordering would join, and lock, the tender's and the organisation's
+            # rows too.)
+            earlier = list(Bid.objects.select_for_update(no_key=True, of=("self",))
+                           .filter(tender_id=tender.pk, bidder_id=org.pk).order_by()
+                           .only("pk", "version", "status"))
+            version = max((b.version for b in earlier), default=0) + 1
+            previous = next((b for b in earlier if b.status == Bid.Status.SUBMITTED), None)
+            if previous:
+                previous.status = Bid.Status.SUPERSEDED
+                previous.save(update_fields=["status"])
+            bid = Bid(
+                tender=tender, bidder=org, submitted_by=user, version=version,
+                sha256=info.sha256, size=info.size, price_sheet=price_sheet,
+                price_sheet_sha256=price_sheet_sha256,
+                bidder_key_fingerprint=key_fingerprint, status=Bid.Status.SUBMITTED,
+                submitted_at=now, upload_ip=ip, user_agent=user_agent, claims=claims,
+                receipt={},
+            )
+            final_name = f"bids/{tender.public_id}/{bid.public_id}.ggzy"
+            os.makedirs(os.path.dirname(_path(final_name)), exist_ok=True)
+            os.replace(_path(part_name), _path(final_name))
+            moved_to = final_name
             bid.envelope.name = final_name
             bid.receipt = receipts.receipt_issue(
                 platform_keys.signing_key(),
@@ -620,13 +625,16 @@ def _submit_bid(*, user, org, tender_id: int, info: envelope.EnvelopeInfo,
                 upload.status = BidUpload.Status.COMPLETED
                 upload.bid = bid
                 upload.save(update_fields=["status", "bid", "updated_at"])
-            audit_record(actor=user, action="bid.submit", obj=bid, object_id=str(bid.public_id),
-                         payload={"sha256": info.sha256, "size": info.size, "version": version,
+            audit_record(actor=user, action="bid.submit", obj=bid,
+                         object_id=str(bid.public_id),
+                         payload={"sha256": info.sha256, "size": info.size,
+                                  "version": version,
                                   "price_sheet_sha256": price_sheet_sha256},
                          sealed_tender_id=tender.pk, at_commit=True)
-        except BaseException:
-            os.replace(_path(final_name), _path(part_name))
-            raise
+    except BaseException:
+        if moved_to is not None:
+            os.replace(_path(moved_to), _path(part_name))
+        raise
     return bid
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
 import os
 from datetime import timedelta
@@ -15,6 +16,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import OperationalError
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -285,3 +287,62 @@ class TestOneRequestStreamed:
         assert status == 400 and out["error"]["code"] == "body_incomplete", out
         assert not await sync_to_async(Bid.objects.exists)()
         assert _leftovers() == []
+
+
+@pytest.mark.django_db
+def test_a_submission_that_fails_inside_its_transaction_keeps_nothing(tender, bidder,
+                                                                       monkeypatch):
+    """The envelope moved into place is moved back when the transaction fails, and the
+    one-request submission's file is then deleted: no bid, no file."""
+    from bidding.bids import services as bids
+
+    def broken(**kwargs):
+        raise RuntimeError("the audit log is unavailable")
+
+    monkeypatch.setattr(bids, "audit_record", broken)
+    blob = factories.seal_for(tender, bidder, b"x" * 1000)
+    client = api_as(bidder)
+    client.raise_request_exception = False
+    r = _post(client, tender, _parts(tender, bidder, blob))
+    assert r.status_code == 500
+    assert not Bid.objects.exists() and _leftovers() == []
+    kept = [name for folder, _dirs, files in os.walk(default_storage.path("bids"))
+            for name in files]
+    assert kept == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_the_commit_fails_the_upload_can_be_completed_again(monkeypatch):
+    """The envelope moved into place inside the transaction goes back to the upload when
+    the commit itself fails; the bidder's retry then completes it."""
+    from django.db import connections
+
+    from bidding.bids import services as bids
+
+    tender = factories.published_tender()
+    user = factories.bidder_with_key()
+    services.document_obtain(user=user, tender=tender)
+    blob = factories.seal_for(tender, user, b"x" * 1000)
+    upload = bids.bid_upload_start(user=user, tender=tender, size=len(blob),
+                                   price_sheet=factories.price_sheet_for(tender, user))
+    bids.bid_upload_chunk(user=user, upload_id=upload.public_id, index=0,
+                          stream=io.BytesIO(blob), length=len(blob), sha256=None)
+    connection = connections["default"]
+    real_commit = connection.commit
+    failures = []
+
+    def commit_fails_once():
+        if not failures:
+            failures.append(1)
+            connection.rollback()
+            raise OperationalError("the server closed the connection at commit")
+        return real_commit()
+
+    monkeypatch.setattr(connection, "commit", commit_fails_once)
+    with pytest.raises(OperationalError):
+        bids.bid_upload_complete(user=user, upload_id=upload.public_id)
+    assert not Bid.objects.exists()
+    assert os.path.exists(bids._path(upload.storage_name))
+    bid = bids.bid_upload_complete(user=user, upload_id=upload.public_id)
+    with default_storage.open(bid.envelope.name, "rb") as fh:
+        assert fh.read() == blob
