@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 
 from django.conf import settings
@@ -32,6 +31,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -41,6 +41,7 @@ from rest_framework.views import APIView
 from accounts.policies import is_bidder
 from bidding.bids import services as bids
 from bidding.tenders.policies import access_tender
+from core.parsers import loads as json_loads
 from core.refusals import refuse
 
 from . import selectors
@@ -256,12 +257,14 @@ class BidSubmitSerializer(serializers.Serializer):
 
 
 def _claims(value: str | None) -> dict:
+    """The ``claims`` part: a JSON object, refused as the API's JSON bodies are when it
+    is nested too deep or holds a NUL (``core.parsers.loads``)."""
     if value in (None, ""):
         return {}
     try:
-        claims = json.loads(value)
-    except ValueError:
-        claims = None
+        claims = json_loads(value)
+    except ParseError as exc:
+        raise refuse("claims", str(exc.detail), exc.get_codes()) from None
     if not isinstance(claims, dict):
         raise refuse("claims", _("Claims must be a JSON object."), "invalid")
     return claims

@@ -346,3 +346,16 @@ def test_when_the_commit_fails_the_upload_can_be_completed_again(monkeypatch):
     bid = bids.bid_upload_complete(user=user, upload_id=upload.public_id)
     with default_storage.open(bid.envelope.name, "rb") as fh:
         assert fh.read() == blob
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("claims, code", [
+    ('{"tool": "a\\u0000b"}', "nul_byte"),
+    ("[" * 5000 + "]" * 5000, "too_deep"),
+    ("{not json", "parse_error"),
+])
+def test_hostile_claims_are_refused_as_json_bodies_are(tender, bidder, claims, code):
+    blob = factories.seal_for(tender, bidder, b"x")
+    _refused(_post(api_as(bidder), tender, _parts(tender, bidder, blob, claims=claims)),
+             400, code, "claims")
+    assert not Bid.objects.exists() and _leftovers() == []
