@@ -1261,7 +1261,8 @@ def _open_upload(api, args, state_path: Path, sealed: Path, part: str, tender_id
     return state, answer
 
 
-@command("submit", "seal a bid and upload it (resumable); save the receipt", _submit_args)
+@command("submit", "seal a bid and send it (one request, or resumable chunks); save the "
+         "receipt", _submit_args)
 def cmd_submit(args: argparse.Namespace) -> int:
     """Seal BIDFILE to your key and the tender's opening key, send it (up to 8 MiB
     sealed in one request, a larger one in chunks), save and verify the receipt.
