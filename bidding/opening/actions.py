@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from bidding.opening import services as opening
+from bidding.tenders.models import Tender
 from bidding.tenders.policies import access_tender
 
 
@@ -100,14 +101,17 @@ def validate(kind: str, content) -> tuple[dict | None, dict | None]:
     return serializer.validated_data, None
 
 
-def perform(user, tender_id, kind: str, content) -> dict | None:
-    """Run one action for ``user``; None on success, else the refusal
-    (``{"code", "message"}``, with ``fields`` when the message itself was malformed)."""
+def perform(user, tender: Tender | int, kind: str, content) -> dict | None:
+    """Run one action for ``user`` in ``tender``'s hall: a Tender the caller has just
+    fetched with ``access_tender`` (``access_hall`` does), or its id, fetched here. None
+    on success, else the refusal (``{"code", "message"}``, with ``fields`` when the
+    message itself was malformed)."""
     data, refusal = validate(kind, content)
     if refusal is not None:
         return refusal
     try:
-        tender = access_tender(user, tender_id)
+        if not isinstance(tender, Tender):
+            tender = access_tender(user, tender)
         if kind == "signin":
             opening.opening_signin(user=user, tender=tender)
         elif kind == "decrypt":

@@ -61,7 +61,7 @@ class OpeningActionApi(APIView):
 
     def post(self, request, tender_id):
         tender, _role = _hall(request, tender_id)
-        refusal = perform(request.user, tender.pk, self.action, request.data)
+        refusal = perform(request.user, tender, self.action, request.data)
         if refusal:
             code = STATUS_FOR.get(refusal["code"], 400)
             return error_response(code, refusal["code"], refusal["message"],

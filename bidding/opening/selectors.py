@@ -56,38 +56,43 @@ def hall_state(tender: Tender, user, role: str) -> dict:
         "phase": session.phase if session else "waiting",
     }
     you = {"role": role}
-    if role == "bidder":
-        you["signed_in"] = OpeningSignin.objects.filter(
-            tender=tender, bidder_id=user.organisation_id).exists()
     if session is None:
+        if role == "bidder":
+            you["signed_in"] = OpeningSignin.objects.filter(
+                tender=tender, bidder_id=user.organisation_id).exists()
         state["you"] = you
         return _with_parts(state, tender, user, role)
-    items = list(session.bids.select_related("bid__bidder"))
+    # Only the columns shown: this runs for every hand-over's answer and every
+    # watcher's connect, in the process that fans the announcements out.
+    items = list(session.bids.select_related("bid__bidder").only(
+        "session", "status", "announced_at", "announce_order", "price_sheet", "decrypted_by",
+        "bid__bidder__name", "bid__bidder__credit_code", "bid__sha256"))
     signed_in = _signed_in(tender)
+    confirmations = list(session.confirmations.select_related("bidder"))
     state.update({
         "started_at": timefmt.iso(session.started_at),
         "window_ends_at": timefmt.iso(session.window_ends_at),
         "confirm_until": timefmt.iso(session.confirm_until) if session.confirm_until else None,
         "merkle": {"root": session.merkle_root, "size": session.merkle_size},
-        "counters": counters(session),
+        "counters": counters(session, items),
         "bidders": [{"bidder": i.bid.bidder.name, "status": i.status,
                      "signed_in": i.bid.bidder_id in signed_in} for i in items],
         "announced": [announced_row(i) for i in sorted(
             (i for i in items if i.announced_at), key=lambda i: i.announce_order)],
         "objections": [objection_row(o) for o in session.objections.select_related("bidder")],
         "confirmations": [{"bidder": c.bidder.name, "deemed": c.deemed,
-                           "at": timefmt.iso(c.confirmed_at)}
-                          for c in session.confirmations.select_related("bidder")],
+                           "at": timefmt.iso(c.confirmed_at)} for c in confirmations],
         "shares": session.shares.count(),
         "record": {"url": f"/api/tenders/{tender.pk}/opening/record.pdf",
                    "sha256": session.record_sha256} if session.record_sha256 else None,
     })
     if role == "bidder":
+        you["signed_in"] = user.organisation_id in signed_in
         mine = next((i for i in items if i.bid.bidder_id == user.organisation_id), None)
         if mine:
             you.update({"bid_status": mine.status, "sha256": mine.bid.sha256,
-                        "confirmed": session.confirmations.filter(
-                            bidder_id=user.organisation_id).exists()})
+                        "confirmed": any(c.bidder_id == user.organisation_id
+                                         for c in confirmations)})
     if role == "custodian":
         you["share_submitted"] = session.shares.filter(custodian=user).exists()
     state["you"] = you

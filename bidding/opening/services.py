@@ -68,24 +68,60 @@ def _announce(event: dict, tender_id: int) -> None:
     broadcast_on_commit(opening_group(tender_id), event)
 
 
-def _locked_session(tender: Tender) -> OpeningSession:
+def _session(tender: Tender, *, lock: bool = True) -> OpeningSession:
+    """The tender's opening session, its row locked unless ``lock`` is False."""
+    sessions = OpeningSession.objects
+    if lock:
+        sessions = sessions.select_for_update(no_key=True)
     try:
-        return OpeningSession.objects.select_for_update(no_key=True).get(tender_id=tender.pk)
+        session = sessions.get(tender_id=tender.pk)
     except OpeningSession.DoesNotExist:
         raise refuse("__all__", _("The opening has not started."), "not_started") from None
+    session.tender = tender
+    return session
 
 
 def _bidder_opening(session: OpeningSession, user) -> BidOpening:
+    """The user's bid in the opening, its row locked."""
     require_bidder(user)
     item = (
         BidOpening.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("bid__bidder", "bid__tender")
+        .select_related("bid__bidder")
         .filter(session=session, bid__bidder_id=user.organisation_id)
         .first()
     )
     if item is None:
         raise PermissionDenied(_("Your organisation has no bid in this opening."))
+    item.session = session
+    item.bid.tender = session.tender
     return item
+
+
+def _bidder_opening_unlocked(tender: Tender, user) -> BidOpening:
+    """The user's bid in the opening and its session, read in one query without locks:
+    a first look, checked again under the locks before anything is saved."""
+    require_bidder(user)
+    item = (
+        BidOpening.objects.select_related("session", "bid__bidder")
+        .filter(session__tender_id=tender.pk, bid__bidder_id=user.organisation_id)
+        .first()
+    )
+    if item is None:
+        _session(tender, lock=False)  # refuses "not started" before "no bid of yours"
+        raise PermissionDenied(_("Your organisation has no bid in this opening."))
+    item.session.tender = item.bid.tender = tender
+    return item
+
+
+def _relock_status(item: BidOpening) -> None:
+    """Lock ``item``'s row and read its status again: what another request (a second
+    tab, the window's close) may have changed since ``item`` was read without a lock."""
+    item.status = (
+        BidOpening.objects.select_for_update(no_key=True)
+        .filter(pk=item.pk)
+        .values_list("status", flat=True)
+        .get()
+    )
 
 
 # --- start ---------------------------------------------------------------------------
@@ -227,20 +263,34 @@ def _mark_decrypted(
     item.decrypted_by = by
     item.decrypted_at = now
     item.price_sheet = price_sheet
-    item.save(update_fields=["status", "decrypted_by", "decrypted_at", "price_sheet",
-                             *at_rest.DOCUMENT_FIELDS])
-    if item.bid.tender.announce_mode == AnnounceMode.AS_DECRYPTED:
-        _announce_bid(item, session, now)
+    fields = ["status", "decrypted_by", "decrypted_at", "price_sheet",
+              *at_rest.DOCUMENT_FIELDS]
+    as_decrypted = item.bid.tender.announce_mode == AnnounceMode.AS_DECRYPTED
+    if as_decrypted:
+        fields += _number_announcement(item, session, now)
+    item.save(update_fields=fields)
+    if as_decrypted:
+        _announce_bid(item, session, now, numbered=True)
     else:
         _announce({"type": "hall.counters", "counters": counters(session)}, session.tender_id)
 
 
-def _announce_bid(item: BidOpening, session: OpeningSession, now: datetime) -> None:
-    """唱标: make a decrypted bid's price sheet public in the hall."""
+def _number_announcement(item: BidOpening, session: OpeningSession, now: datetime) -> list[str]:
+    """Give ``item`` the hall's next announcement number (the session's row is locked);
+    returns the fields to save."""
     last = session.bids.aggregate(m=Max("announce_order"))["m"] or 0
     item.announce_order = last + 1
     item.announced_at = now
-    item.save(update_fields=["announce_order", "announced_at"])
+    return ["announce_order", "announced_at"]
+
+
+def _announce_bid(
+    item: BidOpening, session: OpeningSession, now: datetime, *, numbered: bool = False
+) -> None:
+    """唱标: make a decrypted bid's price sheet public in the hall (``numbered``: the
+    caller has numbered and saved it already)."""
+    if not numbered:
+        item.save(update_fields=_number_announcement(item, session, now))
     audit_record(
         actor="platform",
         action="opening.announce",
@@ -270,11 +320,14 @@ def announced_row(item: BidOpening) -> dict:
     }
 
 
-def counters(session: OpeningSession) -> dict:
-    """The hall's live counters: how many bids, decrypted, pending, announced."""
+def counters(session: OpeningSession, items=None) -> dict:
+    """The hall's live counters: how many bids, decrypted, pending, announced. ``items``:
+    all the session's ``BidOpening`` rows, when the caller has just read them."""
     counts = {s: 0 for s in B.values}
     announced = 0
-    for status, at in session.bids.values_list("status", "announced_at"):
+    rows = (session.bids.values_list("status", "announced_at") if items is None
+            else ((i.status, i.announced_at) for i in items))
+    for status, at in rows:
         counts[status] += 1
         announced += at is not None
     return {
@@ -310,16 +363,17 @@ def opening_decrypt(
     The window is judged by the time the request arrived (``now``, read before any lock
     is waited for). Keys are checked against every tag before anything is announced; a
     wrong key is refused, the failure stays in the audit log, and the bidder may try
-    again until the window closes. Decryption runs without holding the session's row
-    lock, so one large bid does not hold up the other bidders' hand-overs.
+    again until the window closes. Decryption runs without holding any lock, so one
+    large bid does not hold up the other bidders' hand-overs: the bid is read and
+    checked first without locks, and what a concurrent request may have changed (the
+    session's phase, the bid's status) is checked again under the locks before the
+    result is saved and announced.
     """
     now = now or timezone.now()
     bid_key = data_key(bid_key, "bid_key")
     sheet_key = data_key(price_sheet_key, "price_sheet_key")
-    with transaction.atomic():
-        session = _locked_session(tender)
-        item = _bidder_opening(session, user)
-        _check_decryptable(session, item, now)
+    item = _bidder_opening_unlocked(tender, user)
+    _check_decryptable(item.session, item, now)
     try:
         price_sheet = _decrypt_into(item, bid_key, sheet_key)
     except CryptoError as exc:
@@ -337,24 +391,23 @@ def opening_decrypt(
     stored["document"] = item.document.name
     try:
         with transaction.atomic():
-            session = _locked_session(tender)
-            locked = _bidder_opening(session, user)
-            _check_decryptable(session, locked, now)
-            at_rest.apply(locked, stored)
+            session = _session(tender)
+            _relock_status(item)
+            _check_decryptable(session, item, now)
             audit_record(
                 actor=user,
                 action="opening.decrypt",
-                obj=locked,
-                payload={"sha256": locked.bid.sha256, "by": "bidder",
+                obj=item,
+                payload={"sha256": item.bid.sha256, "by": "bidder",
                          "document_sha256": stored["document_sha256"]},
             )
-            _mark_decrypted(locked, session, by="bidder", price_sheet=price_sheet, now=now)
+            _mark_decrypted(item, session, by="bidder", price_sheet=price_sheet, now=now)
     except BaseException:
         # Another hand-over (a second tab) won, or the window closed meanwhile: this
         # attempt's encrypted file is on no row.
         at_rest.discard(stored)
         raise
-    return locked
+    return item
 
 
 def _check_decryptable(session: OpeningSession, item: BidOpening, now: datetime) -> None:
@@ -509,7 +562,7 @@ def opening_custodian_share(
     from crypto import custody, shamir
 
     with transaction.atomic():
-        session = _locked_session(tender)
+        session = _session(tender)
         now = now or timezone.now()
         if session.phase != P.CUSTODIANS:
             raise refuse(
@@ -727,7 +780,7 @@ def opening_objection_raise(
         raise refuse("text", _("Write the objection."), "empty")
     now = now or timezone.now()
     with transaction.atomic():
-        session = _locked_session(tender)
+        session = _session(tender)
         if session.phase == P.CLOSED:
             raise refuse("__all__", _("The opening is closed."), "closed")
         item = _bidder_opening(session, user)
@@ -766,7 +819,7 @@ def opening_objection_answer(
     if not is_owner(user, tender):
         raise PermissionDenied(_("Only the host (the tenderer or its agency) answers."))
     with transaction.atomic():
-        session = _locked_session(tender)
+        session = _session(tender)
         objection = (
             Objection.objects.select_for_update(no_key=True)
             .filter(session=session, pk=objection_id)
@@ -794,7 +847,7 @@ def opening_confirm(
     bidder has confirmed, the record is made at once (not only when the time is up)."""
     now = now or timezone.now()
     with transaction.atomic():
-        session = _locked_session(tender)
+        session = _session(tender)
         item = _bidder_opening(session, user)
         if session.phase != P.CONFIRMING or now >= session.confirm_until:
             raise refuse("__all__", _("The record is not open for confirmation."), "not_confirming")

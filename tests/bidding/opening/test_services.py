@@ -100,6 +100,42 @@ def test_decrypting_twice_or_someone_elses_bid_is_refused(opened_at_deadline):
                                     price_sheet_key=keys0[1])
 
 
+@pytest.mark.parametrize("meanwhile", ["other_tab_decrypted", "window_closed"])
+def test_a_hand_over_overtaken_while_it_decrypts_is_refused_and_leaves_no_file(
+        opened_at_deadline, monkeypatch, meanwhile):
+    # The first look is taken without locks, so the decryption holds none; what changed
+    # meanwhile is seen under the locks, before anything is saved or announced.
+    from django.core.files.storage import default_storage
+
+    from audit.models import AuditEvent
+
+    tender, users, bids = opened_at_deadline
+    keys = data_keys(bids[0], users[0])
+    real = opening._decrypt_into
+    written = []
+
+    def overtaken(item, bid_key, sheet_key):
+        sheet = real(item, bid_key, sheet_key)
+        written.append(item.document.name)
+        if meanwhile == "other_tab_decrypted":
+            BidOpening.objects.filter(pk=item.pk).update(status=BidOpening.Status.DECRYPTED)
+        else:
+            OpeningSession.objects.filter(tender=tender).update(phase=P.CONFIRMING)
+        return sheet
+
+    monkeypatch.setattr(opening, "_decrypt_into", overtaken)
+    with pytest.raises(ValidationError) as exc:
+        opening.opening_decrypt(user=users[0], tender=tender, bid_key=keys[0],
+                                price_sheet_key=keys[1])
+    code = "already_decrypted" if meanwhile == "other_tab_decrypted" else "window_closed"
+    assert exc.value.error_dict["__all__"][0].code == code
+    assert written and not default_storage.exists(written[0])
+    item = BidOpening.objects.get(bid=bids[0])
+    assert item.announce_order is None and not item.document
+    assert not AuditEvent.objects.filter(action__in=["opening.decrypt",
+                                                     "opening.announce"]).exists()
+
+
 def test_after_the_window_custodians_open_what_bidders_did_not(opened_at_deadline):
     tender, users, bids = opened_at_deadline
     for bid, user in zip(bids[:2], users[:2], strict=True):
