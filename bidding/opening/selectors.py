@@ -19,7 +19,7 @@ from core import timefmt
 
 from . import at_rest
 from .models import BidOpening, Objection, OpeningSession, OpeningSignin
-from .services import announced_row, counters, objection_row
+from .services import ANNOUNCED, announced_row_of, counters, objection_row
 
 # Later stages that hold a round in this hall (the award's second price round) add their
 # part of the state here: fn(tender, user, role) -> dict merged into the hall state, so a
@@ -62,11 +62,9 @@ def hall_state(tender: Tender, user, role: str) -> dict:
                 tender=tender, bidder_id=user.organisation_id).exists()
         state["you"] = you
         return _with_parts(state, tender, user, role)
-    # Only the columns shown: this runs for every hand-over's answer and every
-    # watcher's connect, in the process that fans the announcements out.
-    items = list(session.bids.select_related("bid__bidder").only(
-        "session", "status", "announced_at", "announce_order", "price_sheet", "decrypted_by",
-        "bid__bidder__name", "bid__bidder__credit_code", "bid__sha256"))
+    # Only the values shown, no model instances: this runs for every hand-over's answer
+    # and every watcher's connect, in the process that fans the announcements out.
+    items = list(session.bids.values("status", "bid__bidder_id", *ANNOUNCED))
     signed_in = _signed_in(tender)
     confirmations = list(session.confirmations.select_related("bidder"))
     state.update({
@@ -75,10 +73,10 @@ def hall_state(tender: Tender, user, role: str) -> dict:
         "confirm_until": timefmt.iso(session.confirm_until) if session.confirm_until else None,
         "merkle": {"root": session.merkle_root, "size": session.merkle_size},
         "counters": counters(session, items),
-        "bidders": [{"bidder": i.bid.bidder.name, "status": i.status,
-                     "signed_in": i.bid.bidder_id in signed_in} for i in items],
-        "announced": [announced_row(i) for i in sorted(
-            (i for i in items if i.announced_at), key=lambda i: i.announce_order)],
+        "bidders": [{"bidder": i["bid__bidder__name"], "status": i["status"],
+                     "signed_in": i["bid__bidder_id"] in signed_in} for i in items],
+        "announced": [announced_row_of(i) for i in sorted(
+            (i for i in items if i["announced_at"]), key=lambda i: i["announce_order"])],
         "objections": [objection_row(o) for o in session.objections.select_related("bidder")],
         "confirmations": [{"bidder": c.bidder.name, "deemed": c.deemed,
                            "at": timefmt.iso(c.confirmed_at)} for c in confirmations],
@@ -88,9 +86,9 @@ def hall_state(tender: Tender, user, role: str) -> dict:
     })
     if role == "bidder":
         you["signed_in"] = user.organisation_id in signed_in
-        mine = next((i for i in items if i.bid.bidder_id == user.organisation_id), None)
+        mine = next((i for i in items if i["bid__bidder_id"] == user.organisation_id), None)
         if mine:
-            you.update({"bid_status": mine.status, "sha256": mine.bid.sha256,
+            you.update({"bid_status": mine["status"], "sha256": mine["bid__sha256"],
                         "confirmed": any(c.bidder_id == user.organisation_id
                                          for c in confirmations)})
     if role == "custodian":

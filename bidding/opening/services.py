@@ -308,25 +308,42 @@ def _announce_bid(
     )
 
 
+#: The columns of an announced bid, as ``BidOpening.objects.values(*ANNOUNCED)`` reads
+#: them: what the hall shows of it (``announced_row_of``).
+ANNOUNCED = ("announce_order", "bid__bidder__name", "bid__bidder__credit_code", "price_sheet",
+             "decrypted_by", "bid__sha256", "announced_at")
+
+
 def announced_row(item: BidOpening) -> dict:
+    return announced_row_of({
+        "announce_order": item.announce_order, "bid__bidder__name": item.bid.bidder.name,
+        "bid__bidder__credit_code": item.bid.bidder.credit_code,
+        "price_sheet": item.price_sheet, "decrypted_by": item.decrypted_by,
+        "bid__sha256": item.bid.sha256, "announced_at": item.announced_at})
+
+
+def announced_row_of(values: dict) -> dict:
+    """An announced bid as the hall shows it, from its ``ANNOUNCED`` values."""
+    at = values["announced_at"]
     return {
-        "order": item.announce_order,
-        "bidder": item.bid.bidder.name,
-        "credit_code": item.bid.bidder.credit_code,
-        "price_sheet": item.price_sheet,
-        "decrypted_by": item.decrypted_by,
-        "sha256": item.bid.sha256,
-        "announced_at": timefmt.iso(item.announced_at) if item.announced_at else None,
+        "order": values["announce_order"],
+        "bidder": values["bid__bidder__name"],
+        "credit_code": values["bid__bidder__credit_code"],
+        "price_sheet": values["price_sheet"],
+        "decrypted_by": values["decrypted_by"],
+        "sha256": values["bid__sha256"],
+        "announced_at": timefmt.iso(at) if at else None,
     }
 
 
 def counters(session: OpeningSession, items=None) -> dict:
     """The hall's live counters: how many bids, decrypted, pending, announced. ``items``:
-    all the session's ``BidOpening`` rows, when the caller has just read them."""
+    the ``status`` and ``announced_at`` values of all the session's bids, when the caller
+    has just read them."""
     counts = {s: 0 for s in B.values}
     announced = 0
     rows = (session.bids.values_list("status", "announced_at") if items is None
-            else ((i.status, i.announced_at) for i in items))
+            else ((i["status"], i["announced_at"]) for i in items))
     for status, at in rows:
         counts[status] += 1
         announced += at is not None
