@@ -6,6 +6,10 @@ Run with ``python bench/bench_envelope.py`` or ``make bench ONLY=envelope``
 * ``BENCH_SIZE_MIB``: file size (default 1024 MiB);
 * ``BENCH_REPEAT``: rounds (default 5; on a loaded machine fewer, at least 3,
   when the time limit would not allow the next round: the table says how many);
+* ``BENCH_WARMUP``: rounds run first and not counted (default 1). On a machine that
+  has just started, the first 1 GiB written to tmpfs costs every tool 3 s or more,
+  whoever writes it (the memory is touched for the first time); a warm-up round
+  keeps that out of the medians, for ``age`` and for us alike;
 * ``BENCH_DIR``: where the files go (default ``/dev/shm`` when it has room, so
   the disk's write-back does not decide the result);
 * ``BENCH_TIMEOUT``: seconds the whole benchmark may take (default 285). A run
@@ -194,9 +198,11 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 def _run_rounds(
-    jobs: list[tuple[str, list[str], Path]], repeat: int, clock: _Clock, *, sync: bool
+    jobs: list[tuple[str, list[str], Path]], repeat: int, clock: _Clock, *, sync: bool,
+    warmup: int = 0,
 ) -> dict:
-    """``repeat`` rounds of every job, alternating; the order flips every round.
+    """``warmup`` rounds of every job whose figures are dropped, then ``repeat`` rounds
+    of every job, alternating; the order flips every round.
 
     When the time left is too short for another round (the slowest so far,
     plus half), it stops early but after at least ``MIN_ROUNDS`` rounds; the
@@ -206,6 +212,10 @@ def _run_rounds(
     "walls": [...], "cpus": [...]}}``.
     """
     runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _, _ in jobs}
+    for _ in range(warmup):
+        for _name, cmd, out in jobs:  # list order: open and age -d find their input
+            out.unlink(missing_ok=True)
+            _measure(cmd, clock, sync=sync)
     slowest = 0.0
     rounds = 0
     for round_no in range(repeat):
@@ -336,11 +346,12 @@ def _print(res: dict, targets: list[dict], refs: dict, info: dict) -> None:
     print(
         f"\nEnvelope benchmark: {info['size_mib']} MiB file in {info['where']}, "
         f"{os.cpu_count()} CPU(s), median of {info['rounds']} alternating runs "
-        f"({info['repeat']} asked), "
+        f"({info['repeat']} asked) after {info['warmup']} warm-up round(s) not counted, "
         f"each a fresh process under GNU time"
     )
     print(f"load average (1, 5, 15 min) before: {info['load_before']}")
-    head = f"{'run':<34} {'wall s':>7} {'MiB/s':>7} {'CPU s':>7} {'peak RSS MiB':>13}  walls"
+    head = (f"{'run':<34} {'wall s':>7} {'MiB/s':>7} {'CPU s':>7} {'peak RSS MiB':>13}  "
+            f"{'walls':<29}  CPU times")
     print(head)
     print("-" * len(head))
     names = {
@@ -356,9 +367,10 @@ def _print(res: dict, targets: list[dict], refs: dict, info: dict) -> None:
             continue
         r = res[key]
         walls = " ".join(f"{w:.2f}" for w in r["walls"])
+        cpus = " ".join(f"{c:.2f}" for c in r["cpus"])
         print(
             f"{label:<34} {r['wall']:>7.3f} {info['size_mib'] / r['wall']:>7.0f} "
-            f"{r['cpu']:>7.3f} {r['rss']:>13.1f}  {walls}"
+            f"{r['cpu']:>7.3f} {r['rss']:>13.1f}  {walls:<29}  {cpus}"
         )
     print(
         f"in memory, this process: AES-256-GCM {refs['aes']:.0f} MiB/s, "
@@ -387,6 +399,7 @@ def main() -> list[dict]:
     """
     size_mib = int(os.environ.get("BENCH_SIZE_MIB", "1024"))
     repeat = int(os.environ.get("BENCH_REPEAT", "5"))
+    warmup = int(os.environ.get("BENCH_WARMUP", "1"))
     clock = _Clock(float(os.environ.get("BENCH_TIMEOUT", DEFAULT_TIMEOUT)))
     size = size_mib * MIB
     base = os.environ.get("BENCH_DIR") or _default_dir(size)
@@ -445,7 +458,7 @@ def main() -> list[dict]:
                     age_dec,
                 )
             )
-        res = _run_rounds(jobs, repeat, clock, sync=not _is_tmpfs(tmp))
+        res = _run_rounds(jobs, repeat, clock, sync=not _is_tmpfs(tmp), warmup=warmup)
         rounds = res.pop("rounds")
         clock.left("checking the opened file")
         if _file_sha256(dec_file) != _file_sha256(plain):
@@ -463,6 +476,7 @@ def main() -> list[dict]:
             "size_mib": size_mib,
             "where": base or tempfile.gettempdir(),
             "repeat": repeat,
+            "warmup": warmup,
             "rounds": rounds,
             "load_before": load_before,
             "load_after": _load(),
