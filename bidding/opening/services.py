@@ -270,7 +270,7 @@ def _mark_decrypted(
         fields += _number_announcement(item, session, now)
     item.save(update_fields=fields)
     if as_decrypted:
-        _announce_bid(item, session, now, numbered=True)
+        _announce_bid(item, session)
     else:
         _announce({"type": "hall.counters", "counters": counters(session)}, session.tender_id)
 
@@ -284,13 +284,9 @@ def _number_announcement(item: BidOpening, session: OpeningSession, now: datetim
     return ["announce_order", "announced_at"]
 
 
-def _announce_bid(
-    item: BidOpening, session: OpeningSession, now: datetime, *, numbered: bool = False
-) -> None:
-    """唱标: make a decrypted bid's price sheet public in the hall (``numbered``: the
-    caller has numbered and saved it already)."""
-    if not numbered:
-        item.save(update_fields=_number_announcement(item, session, now))
+def _announce_bid(item: BidOpening, session: OpeningSession) -> None:
+    """唱标: make a decrypted bid's price sheet public in the hall (the caller has
+    numbered and saved it: ``_number_announcement``)."""
     audit_record(
         actor="platform",
         action="opening.announce",
@@ -545,7 +541,8 @@ def _to_confirming(session: OpeningSession, now: datetime) -> None:
             .select_related("bid__bidder")
             .order_by("bid__submitted_at")
         ):
-            _announce_bid(item, session, now)
+            item.save(update_fields=_number_announcement(item, session, now))
+            _announce_bid(item, session)
     session.phase = P.CONFIRMING
     session.confirm_until = now + timedelta(minutes=statutory.value("OPENING_CONFIRM_MINUTES"))
     session.save(update_fields=["phase", "confirm_until"])
