@@ -127,7 +127,7 @@ class UploadStartApi(APIView):
                    responses={201: UploadStateSerializer})
     def post(self, request, tender_id):
         """Open a resumable upload of a sealed bid (bidders who obtained the documents)."""
-        tender = access_tender(request.user, tender_id)
+        tender = access_tender(request.user, tender_id, with_parties=False)
         ser = UploadStartSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         upload = bids.bid_upload_start(
@@ -285,7 +285,7 @@ class BidSubmitApi(APIView):
         no bid key. Under ASGI the envelope is written and hashed while it streams in
         (``bidding.bids.streaming``), and a body past the limit is refused (413) as it
         passes it."""
-        tender = access_tender(request.user, tender_id)
+        tender = access_tender(request.user, tender_id, with_parties=False)
         admission = bids.bid_submit_check(user=request.user, tender=tender)
         parts = _BidPartsHandler(request._request)
         request._request.upload_handlers = [parts]

@@ -490,6 +490,11 @@ def bid_upload_abort(*, user, upload_id) -> None:
         transaction.on_commit(lambda: default_storage.delete(name))
 
 
+#: What a submission reads of its tender under the lock: the state the deadline check
+#: needs, and what the bid, its storage name and its receipt name the tender by.
+_LOCKED_TENDER_FIELDS = ("id", "status", "deadline", "reference", "public_id")
+
+
 def _lock_tender_for_submission(tender_id: int, organisation_id: int) -> Tender:
     """The tender, read under a lock that lets bidders submit side by side but not
     across a change of the tender; then this bidder's lock on it.
@@ -500,16 +505,27 @@ def _lock_tender_for_submission(tender_id: int, organisation_id: int) -> Tender:
     and a submission that comes after reads the tender as they left it (a status
     that is no longer open is refused). Two submissions of the same bidder are
     serialised on its document registration (``one_current_bid`` backs that up), so
-    the older version is superseded before the newer is made current. Elsewhere
-    (SQLite, which serialises writers anyway) it is the plain row lock."""
-    if transaction.get_connection().vendor != "postgresql":
+    the older version is superseded before the newer is made current. Both locks are
+    taken by one statement, which reads only ``_LOCKED_TENDER_FIELDS`` (the other
+    fields of the Tender returned are deferred). Elsewhere (SQLite, which serialises
+    writers anyway) it is the plain row lock."""
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
         return Tender.objects.select_for_update(no_key=True).get(pk=tender_id)
-    tender = Tender.objects.raw(
-        f'SELECT * FROM "{Tender._meta.db_table}" WHERE id = %s FOR SHARE', [tender_id])[0]
-    list(DocumentRegistration.objects.select_for_update(no_key=True)
-         .filter(tender_id=tender_id, organisation_id=organisation_id)
-         .values_list("pk", flat=True))
-    return tender
+    tenders, registrations = Tender._meta.db_table, DocumentRegistration._meta.db_table
+    # In the model's field order, as ``Model.from_db`` expects the values.
+    fields = [f for f in Tender._meta.concrete_fields if f.attname in _LOCKED_TENDER_FIELDS]
+    columns = ", ".join(f't."{f.column}"' for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT {columns} FROM "{tenders}" t JOIN "{registrations}" r '
+            f'ON r."tender_id" = t."id" AND r."organisation_id" = %s WHERE t."id" = %s '
+            f'FOR SHARE OF t FOR NO KEY UPDATE OF r', [organisation_id, tender_id])
+        row = cursor.fetchone()
+    if row is None:
+        # Checked before the bytes were read; a tender or registration gone since then.
+        raise PermissionDenied(_("Obtain the tender documents before bidding."))
+    return Tender.from_db(connection.alias, [f.attname for f in fields], row)
 
 
 def bid_upload_complete(*, user, upload_id, now: datetime | None = None) -> Bid:

@@ -41,10 +41,14 @@ def can_see_draft(user, tender: Tender) -> bool:
     return is_owner(user, tender)
 
 
-def access_tender(user, tender_id) -> Tender:
-    """A tender the user may see: any public tender, or a draft of their own."""
+def access_tender(user, tender_id, *, with_parties: bool = True) -> Tender:
+    """A tender the user may see: any public tender, or a draft of their own. With
+    ``with_parties=False`` the tenderer's and agency's rows are not read with it (for
+    a caller that does not show them, such as a bid submission)."""
+    tenders = Tender.objects.select_related("tenderer", "agency") if with_parties else (
+        Tender.objects.all())
     try:
-        tender = Tender.objects.select_related("tenderer", "agency").get(**_lookup(tender_id))
+        tender = tenders.get(**_lookup(tender_id))
     except (Tender.DoesNotExist, ValueError):
         raise TenderNotFound(_("No such tender.")) from None
     if not tender.is_public and not can_see_draft(user, tender):

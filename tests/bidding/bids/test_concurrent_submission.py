@@ -140,3 +140,41 @@ def test_closing_bidding_waits_for_a_submission_in_progress(monkeypatch):
     assert tender.status == Tender.Status.BIDDING_CLOSED
     bid = Bid.objects.get(tender=tender, bidder=user.organisation)
     assert bid.status == Bid.Status.SUBMITTED and bid.submitted_at < tender.deadline
+
+
+def test_a_registration_gone_before_the_lock_is_refused_and_the_upload_stays_open():
+    """The lock statement joins the bidder's document registration; without one (gone
+    since the upload started) the submission is refused and nothing is saved."""
+    from django.core.exceptions import PermissionDenied
+
+    from bidding.bids.models import BidUpload
+    from bidding.tenders.models import DocumentRegistration
+
+    tender = factories.published_tender()
+    user = factories.bidder_with_key()
+    lifecycle_services.document_obtain(user=user, tender=tender)
+    upload = _uploaded(tender, user)
+    DocumentRegistration.objects.filter(tender=tender, organisation=user.organisation).delete()
+    with pytest.raises(PermissionDenied):
+        bids.bid_upload_complete(user=user, upload_id=upload.public_id)
+    upload.refresh_from_db()
+    assert upload.status == BidUpload.Status.OPEN
+    assert not Bid.objects.filter(tender=tender).exists()
+    assert os.path.exists(bids._path(upload.storage_name))
+
+
+def test_the_submission_locks_read_only_what_the_bid_needs_of_the_tender(
+        django_assert_num_queries):
+    """Both locks in one statement; the tender it returns carries its state and names
+    and nothing more (any other field would cost a query of its own, counted here)."""
+    tender = factories.published_tender()
+    user = factories.bidder_with_key()
+    lifecycle_services.document_obtain(user=user, tender=tender)
+    from django.db import transaction
+
+    with django_assert_num_queries(3), transaction.atomic():  # BEGIN, the lock, COMMIT
+        locked = bids._lock_tender_for_submission(tender.pk, user.organisation_id)
+        assert (locked.pk, locked.status, locked.deadline, locked.reference,
+                locked.public_id) == (tender.pk, tender.status, tender.deadline,
+                                      tender.reference, tender.public_id)
+    assert locked.get_deferred_fields() >= {"project_name", "opening_threshold"}
