@@ -28,6 +28,9 @@ is refused with 413).
 For scale, the same bytes are also PUT, in the same chunks and by the same client, to
 a bare ASGI app on a second uvicorn that only receives them (no Django, no disk, no
 hashing): the ceiling of loopback HTTP through uvicorn on this machine at this load.
+And they are written to the server's media directory in the same chunks, each synced
+before the next, with no network: the ceiling of the disk for bytes that must be on it
+before each chunk is acknowledged.
 Every figure is printed with the load average (``/proc/loadavg``) when it was taken.
 
 The run stops itself after ``BENCH_UPLOAD_TIMEOUT`` seconds (default 280) and stops
@@ -346,6 +349,35 @@ def _bench_dir(size: int) -> Path:
     return Path(os.environ.get("TMPDIR", "/tmp"))
 
 
+def _disk_once(directory: Path, path: str, size: int, chunk_size: int) -> float:
+    """Seconds to write the file's bytes to ``directory`` (the server's media directory,
+    so the same filesystem) in the upload's chunks, each synced (``fdatasync``) before
+    the next: what the disk takes for the bytes the server must have on disk before it
+    acknowledges each chunk, with no network and no hashing."""
+    target = directory / f"bench-disk-{os.getpid()}.bin"
+    buf = bytearray(MIB)
+    view = memoryview(buf)
+    try:
+        with open(path, "rb", buffering=0) as src, open(target, "wb", buffering=0) as dst:
+            fd = dst.fileno()
+            t0 = time.perf_counter()
+            done = 0
+            while done < size:
+                end = min(size, done + chunk_size)
+                while done < end:
+                    got = src.readinto(view[:min(MIB, end - done)])
+                    if not got:
+                        raise RuntimeError("the envelope file ended early")
+                    written = 0
+                    while written < got:
+                        written += os.write(fd, view[written:got])
+                    done += got
+                os.fdatasync(fd)
+            return time.perf_counter() - t0
+    finally:
+        target.unlink(missing_ok=True)
+
+
 def main() -> list[dict]:
     mib = int(os.environ.get("BENCH_UPLOAD_MIB", "1024"))
     rounds = int(os.environ.get("BENCH_UPLOAD_ROUNDS", "3"))
@@ -401,6 +433,9 @@ def main() -> list[dict]:
             bare_s = _bare_once(bare.port, str(envelope_path), setup["size"], chunk_size)
             bare_row = {"bare_uvicorn_receive_MB/s": round(setup["size"] / 1e6 / bare_s, 1),
                         "load": load()}
+            disk_s = _disk_once(stack.dir / "media", str(envelope_path), setup["size"],
+                                chunk_size)
+            disk_row = {"MB/s": round(setup["size"] / 1e6 / disk_s, 1), "load": load()}
             server_errors = server.exceptions()
         finally:
             envelope_path.unlink(missing_ok=True)
@@ -421,6 +456,10 @@ def main() -> list[dict]:
           f"disk, no hashing): {bare_row['bare_uvicorn_receive_MB/s']} MB/s "
           f"(load {bare_row['load']}); best end to end is "
           f"{best / bare_row['bare_uvicorn_receive_MB/s']:.0%} of it")
+    print(f"disk: the same bytes written to the server's media directory in the same "
+          f"chunks, each synced before the next (no network, no hashing): "
+          f"{disk_row['MB/s']} MB/s (load {disk_row['load']}); best end to end is "
+          f"{best / disk_row['MB/s']:.0%} of it")
     print(f"target >= {TARGET_MB_S:.0f} MB/s end to end: best {best} MB/s "
           f"({met(best >= TARGET_MB_S)}), median {median} MB/s "
           f"({met(median >= TARGET_MB_S)}); chunks: best "
