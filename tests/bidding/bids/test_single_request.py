@@ -93,6 +93,17 @@ class TestOneRequestSubmission:
         assert {str(k): v for k, v in statuses.items()} == {
             first["bid_id"]: Bid.Status.SUPERSEDED, second["bid_id"]: Bid.Status.SUBMITTED}
 
+    def test_a_draft_tender_is_not_found_by_a_bidder_either_way(self, tender, bidder):
+        blob = factories.seal_for(tender, bidder, b"early")
+        Tender.objects.filter(pk=tender.pk).update(status=Tender.Status.DRAFT)
+        client = api_as(bidder)
+        _refused(_post(client, tender, _parts(tender, bidder, blob)), 404, "not_found")
+        r = client.post(f"/api/tenders/{tender.pk}/bids/uploads/",
+                        {"size": len(blob), "price_sheet": "x"}, format="json")
+        _refused(r, 404, "not_found")
+        assert not Bid.objects.exists() and not BidUpload.objects.exists()
+        assert _leftovers() == []
+
     def test_after_the_deadline_it_is_refused(self, tender, bidder):
         blob = factories.seal_for(tender, bidder, b"late")
         Tender.objects.filter(pk=tender.pk).update(deadline=timezone.now() - timedelta(seconds=1))
