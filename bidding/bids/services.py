@@ -69,6 +69,10 @@ def _deadline_passed() -> Exception:
     )
 
 
+def _documents_not_obtained() -> Exception:
+    return PermissionDenied(_("Obtain the tender documents before bidding."))
+
+
 def _assert_open(tender: Tender, now: datetime) -> None:
     if tender.status != S.PUBLISHED or now >= tender.deadline:
         raise _deadline_passed()
@@ -103,7 +107,7 @@ def _check_may_bid(user, tender: Tender, now: datetime) -> frozenset[str]:
         if (refusal := guard(org, tender, now)) is not None:
             raise refusal
     if not DocumentRegistration.objects.filter(tender=tender, organisation=org).exists():
-        raise PermissionDenied(_("Obtain the tender documents before bidding."))
+        raise _documents_not_obtained()
     registered = sealing.registered_fingerprints(org)
     if not registered:
         raise refuse("__all__", _("Register your bid key before sealing a bid."),
@@ -524,7 +528,7 @@ def _lock_tender_for_submission(tender_id: int, organisation_id: int) -> Tender:
         row = cursor.fetchone()
     if row is None:
         # Checked before the bytes were read; a tender or registration gone since then.
-        raise PermissionDenied(_("Obtain the tender documents before bidding."))
+        raise _documents_not_obtained()
     return Tender.from_db(connection.alias, [f.attname for f in fields], row)
 
 
