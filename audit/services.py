@@ -10,6 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from core.prepared import Prepared
 from crypto import chain
 
 from .models import AuditCheckpoint, AuditEvent, AuditHead, AuditPending
@@ -335,12 +336,16 @@ def audit_witness_head(url: str | None = None) -> tuple[list[dict], str | None]:
              "source": "the witness's last cosigned tree head"}], None
 
 
+_LATEST_TREE_HEAD = Prepared(
+    lambda: AuditCheckpoint.objects.filter(sth__isnull=False).order_by("-seq")
+    .values_list("sth")[:1])
+
+
 def audit_tree_head_latest() -> dict | None:
     """The latest signed tree head (the JSON statement), for receipts; None before the
-    first one."""
-    latest = (AuditCheckpoint.objects.filter(sth__isnull=False).order_by("-seq")
-              .values_list("sth", flat=True).first())
-    return latest
+    first one. (Every bid's receipt asks: compiled once, ``core.prepared``.)"""
+    rows = _LATEST_TREE_HEAD.rows()
+    return rows[0][0] if rows else None
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from audit.models import AuditEvent
 from audit.services import audit_object_type, audit_record
 from core import statutory
 from core.clock import for_each
+from core.prepared import Prepared
 from core.refusals import refuse
 
 from .models import Case, CaseEvidence, CaseStep, Flag, PenaltyDecision, RiskScore, Sanction
@@ -555,10 +556,19 @@ def sanctions_of(code: str) -> QuerySet[Sanction]:
         "decision", "decision__case")
 
 
+_DEBARMENT_IN_FORCE = Prepared(
+    lambda code, day: Sanction.objects.filter(
+        subject_code=code, kind=Sanction.Kind.DEBARMENT, starts__lte=day)
+    .filter(Q(until__isnull=True) | Q(until__gte=day)).order_by("-until").values_list("pk")[:1],
+    code=str, day=date)
+
+
 def debarment_in_force(credit_code: str, day: date) -> Sanction | None:
-    return (Sanction.objects.filter(subject_code=credit_code.upper(),
-                                    kind=Sanction.Kind.DEBARMENT, starts__lte=day)
-            .filter(Q(until__isnull=True) | Q(until__gte=day)).order_by("-until").first())
+    """The debarment in force on ``day`` against ``credit_code`` (the longest), if any.
+    Every bid asks (``debarred_bidder_guard``), so the query is compiled once
+    (``core.prepared``); the sanction itself is read only when there is one."""
+    rows = _DEBARMENT_IN_FORCE.rows(code=credit_code.upper(), day=day)
+    return Sanction.objects.select_related("decision").get(pk=rows[0][0]) if rows else None
 
 
 def debarred_bidder_guard(organisation, tender, now: datetime):

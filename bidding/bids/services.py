@@ -39,6 +39,7 @@ from audit.services import audit_record, audit_tree_head_latest
 from bidding.tenders import custody
 from bidding.tenders.models import DocumentRegistration, Tender
 from core import platform_keys, statutory
+from core.prepared import Prepared
 from core.refusals import refuse
 from crypto import envelope, receipts
 from crypto.errors import MalformedData
@@ -96,6 +97,21 @@ def _path(name: str) -> str:
 # --- uploads -----------------------------------------------------------------------
 
 
+# The queries every bid makes, compiled once (``core.prepared``): at the deadline the
+# ORM's building and compiling of them cost more than running them.
+_REGISTRATION = Prepared(
+    lambda tender_id, organisation_id: DocumentRegistration.objects.filter(
+        tender_id=tender_id, organisation_id=organisation_id).values_list("pk")[:1],
+    tender_id=int, organisation_id=int)
+# Every earlier version of a bidder's bid, locked. Only these rows: the model's
+# ordering would join, and lock, the tender's and the organisation's rows too.
+_EARLIER_VERSIONS = Prepared(
+    lambda tender_id, bidder_id: Bid.objects.select_for_update(no_key=True, of=("self",))
+    .filter(tender_id=tender_id, bidder_id=bidder_id).order_by()
+    .only("pk", "version", "status"),
+    tender_id=int, bidder_id=int)
+
+
 def _check_may_bid(user, tender: Tender, now: datetime) -> frozenset[str]:
     """The checks made before a bidder sends any byte of a bid: a bidder, bidding open,
     no guard refusing it, the documents obtained, a bid key registered. Returns the
@@ -106,7 +122,7 @@ def _check_may_bid(user, tender: Tender, now: datetime) -> frozenset[str]:
     for guard in _bidder_guards:
         if (refusal := guard(org, tender, now)) is not None:
             raise refusal
-    if not DocumentRegistration.objects.filter(tender=tender, organisation=org).exists():
+    if not _REGISTRATION.rows(tender_id=tender.pk, organisation_id=org.pk):
         raise _documents_not_obtained()
     registered = sealing.registered_fingerprints(org)
     if not registered:
@@ -607,12 +623,8 @@ def _submit_bid(*, user, org, tender_id: int, info: envelope.EnvelopeInfo,
             now = now or timezone.now()
             _assert_open(tender, now)
             # Every earlier version of this bidder's bid, locked: the submitted one is
-            # superseded, and the new version follows the highest. (Only these rows: the
-            # model's ordering would join, and lock, the tender's and the organisation's
-            # rows too.)
-            earlier = list(Bid.objects.select_for_update(no_key=True, of=("self",))
-                           .filter(tender_id=tender.pk, bidder_id=org.pk).order_by()
-                           .only("pk", "version", "status"))
+            # superseded, and the new version follows the highest.
+            earlier = _EARLIER_VERSIONS.rows(tender_id=tender.pk, bidder_id=org.pk)
             version = max((b.version for b in earlier), default=0) + 1
             previous = next((b for b in earlier if b.status == Bid.Status.SUBMITTED), None)
             if previous:

@@ -40,6 +40,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import PublicKey
 from audit.services import audit_record
+from core.prepared import Prepared
 from core.refusals import refuse
 from crypto import custody as wire
 from crypto import keys, signing, threshold
@@ -123,14 +124,20 @@ def seats(tender: Tender) -> list[TenderKeyShare]:
     return list(tender.key_shares.select_related("custodian", "custodian_key").order_by("x"))
 
 
+_SEATS = Prepared(
+    lambda tender_id: TenderKeyShare.objects.filter(tender_id=tender_id).order_by("x")
+    .annotate(endorsed=Exists(CustodianEndorsement.objects.filter(
+        tender_id=OuterRef("tender_id"), custodian_id=OuterRef("custodian_id"))))
+    .values_list("custodian_key__fingerprint", "endorsed"),
+    tender_id=int)
+
+
 def seat_fingerprints(tender: Tender) -> list[tuple[str, bool]]:
     """Each seat's custodian key fingerprint, in order of ``x``, with whether its
     custodian has endorsed the tender's custodian set: what an envelope's header is
-    checked against on every upload, in one narrow query."""
-    endorsed = CustodianEndorsement.objects.filter(
-        tender_id=OuterRef("tender_id"), custodian_id=OuterRef("custodian_id"))
-    return list(tender.key_shares.order_by("x").annotate(endorsed=Exists(endorsed))
-                .values_list("custodian_key__fingerprint", "endorsed"))
+    checked against on every upload, in one narrow query (compiled once,
+    ``core.prepared``)."""
+    return _SEATS.rows(tender_id=tender.pk)
 
 
 def _deadline(tender: Tender) -> str:

@@ -1,0 +1,126 @@
+"""``core.prepared``: a queryset compiled once answers as the queryset does, for any
+values, on the database the tests run on (SQLite here, PostgreSQL in CI's second pass);
+a builder it cannot bind is refused at its first run."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
+from django.db.models import Q
+from django.db.transaction import TransactionManagementError
+from rest_framework.authtoken.models import Token
+
+from accounts.models import User
+from bidding.tenders.models import Tender
+from core.prepared import Prepared
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def test_values_rows_are_the_querysets_rows_for_each_value():
+    a, b = factories.published_tender(), factories.published_tender()
+    query = Prepared(lambda pk: Tender.objects.filter(pk=pk).values_list("reference", "status"),
+                     pk=int)
+    for tender in (a, b):
+        assert query.rows(pk=tender.pk) == list(
+            Tender.objects.filter(pk=tender.pk).values_list("reference", "status"))
+    assert query.rows(pk=10**9) == []
+
+
+def test_dates_datetimes_and_uuids_are_bound_and_converted():
+    tender = factories.published_tender()
+    query = Prepared(
+        lambda after, public_id: Tender.objects.filter(deadline__gt=after, public_id=public_id)
+        .values_list("deadline", "public_id"),
+        after=datetime, public_id=type(tender.public_id))
+    assert query.rows(after=tender.deadline - timedelta(seconds=1),
+                      public_id=tender.public_id) == [(tender.deadline, tender.public_id)]
+    assert query.rows(after=tender.deadline, public_id=tender.public_id) == []
+    day = Prepared(lambda on: Tender.objects.filter(deadline__date__gte=on).values_list("pk"),
+                   on=date)
+    assert day.rows(on=tender.deadline.date() - timedelta(days=1)) == [(tender.pk,)]
+
+
+def test_one_value_may_appear_twice_in_the_query():
+    tender = factories.published_tender()
+    query = Prepared(lambda ref: Tender.objects.filter(Q(reference=ref) | Q(project_code=ref))
+                     .values_list("pk"), ref=str)
+    assert query.rows(ref=tender.reference) == [(tender.pk,)]
+    assert query.rows(ref="no such") == []
+
+
+def test_model_rows_carry_select_related_and_defer_the_rest():
+    user = factories.bidder()
+    key = Token.objects.create(user=user).key
+    query = Prepared(lambda k: Token.objects.select_related("user", "user__organisation")
+                     .filter(key=k), k=str)
+    (token,) = query.rows(k=key)
+    with django_queries() as seen:
+        assert token.user == user and token.user.organisation == user.organisation
+        assert token.user.organisation.credit_code == user.organisation.credit_code
+    assert seen == [], "select_related rows are populated, not fetched again"
+    narrow = Prepared(lambda pk: User.objects.filter(pk=pk).only("pk", "username"), pk=int)
+    (again,) = narrow.rows(pk=user.pk)
+    assert again.get_deferred_fields() and again.email == user.email  # loaded lazily
+
+
+def test_the_query_is_built_and_compiled_once():
+    calls = []
+
+    def build(pk):
+        calls.append(pk)
+        return Tender.objects.filter(pk=pk).values_list("pk")
+
+    query = Prepared(build, pk=int)
+    tenders = [factories.published_tender() for _ in range(3)]
+    assert [query.rows(pk=t.pk) for t in tenders] == [[(t.pk,)] for t in tenders]
+    assert len(calls) == 1
+
+
+def test_a_builder_that_changes_its_value_is_refused_at_the_first_run():
+    query = Prepared(lambda ref: Tender.objects.filter(reference=ref.upper()).values_list("pk"),
+                     ref=str)
+    with pytest.raises(ImproperlyConfigured, match="not found"):
+        query.rows(ref="GGZY-1")
+
+
+def test_dict_rows_and_unknown_kinds_and_wrong_names_are_refused():
+    with pytest.raises(ImproperlyConfigured):
+        Prepared(lambda pk: Tender.objects.filter(pk=pk).values("pk"), pk=int).rows(pk=1)
+    with pytest.raises(ImproperlyConfigured, match="unsupported kind"):
+        Prepared(lambda pk: Tender.objects.filter(pk=pk), pk=float)
+    query = Prepared(lambda pk: Tender.objects.filter(pk=pk).values_list("pk"), pk=int)
+    with pytest.raises(TypeError):
+        query.rows(id=1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locking_query_outside_a_transaction_is_refused_as_the_orm_refuses_it():
+    query = Prepared(lambda pk: Tender.objects.select_for_update().filter(pk=pk)
+                     .values_list("pk"), pk=int)
+    tender = factories.published_tender()
+    with transaction.atomic():
+        assert query.rows(pk=tender.pk) == [(tender.pk,)]
+    if not connection.features.has_select_for_update:
+        pytest.skip("SQLite has no row locks: nothing to refuse")
+    with pytest.raises(TransactionManagementError):
+        query.rows(pk=tender.pk)
+
+
+class django_queries:
+    """The statements run inside the block (on this thread's connection)."""
+
+    def __enter__(self):
+        self.seen = []
+        self._wrapper = connection.execute_wrapper(
+            lambda execute, sql, params, many, context: (self.seen.append(sql),
+                                                         execute(sql, params, many, context))[1])
+        self._wrapper.__enter__()
+        return self.seen
+
+    def __exit__(self, *exc):
+        return self._wrapper.__exit__(*exc)
