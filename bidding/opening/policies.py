@@ -10,6 +10,7 @@ from accounts.policies import is_bidder, is_custodian_role
 from bidding.bids.models import Bid
 from bidding.tenders.models import Tender, TenderKeyShare
 from bidding.tenders.policies import TenderNotFound, access_tender, is_owner
+from core.prepared import Prepared
 
 S = Tender.Status
 
@@ -18,13 +19,20 @@ class HallRefused(Exception):
     """The user may not enter this hall (the same for 'no such tender')."""
 
 
+# Asked on every hall request and websocket message of a bidder: compiled once
+# (``core.prepared``).
+_HAS_BID = Prepared(
+    lambda tender_id, bidder_id: Bid.objects.filter(tender_id=tender_id, bidder_id=bidder_id)
+    .exclude(status=Bid.Status.SUPERSEDED).values_list("pk")[:1],
+    tender_id=int, bidder_id=int)
+
+
 def hall_role(user, tender: Tender) -> str | None:
     """The user's role in this tender's hall, or None if they may not enter."""
     if is_owner(user, tender):
         return "host"
-    if is_bidder(user) and Bid.objects.filter(
-            tender=tender, bidder_id=user.organisation_id).exclude(
-            status=Bid.Status.SUPERSEDED).exists():
+    if is_bidder(user) and user.organisation_id is not None and _HAS_BID.rows(
+            tender_id=tender.pk, bidder_id=user.organisation_id):
         return "bidder"
     if is_custodian_role(user):
         return "custodian" if TenderKeyShare.objects.filter(

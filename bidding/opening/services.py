@@ -28,7 +28,6 @@ from datetime import datetime, timedelta
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,6 +39,7 @@ from bidding.tenders.policies import is_owner
 from bidding.tenders.reference import AnnounceMode, DecryptionFallback
 from core import statutory, timefmt
 from core.clock import for_each
+from core.prepared import Prepared
 from core.realtime import broadcast_on_commit
 from core.refusals import refuse
 from crypto import envelope, merkle, threshold
@@ -68,15 +68,41 @@ def _announce(event: dict, tender_id: int) -> None:
     broadcast_on_commit(opening_group(tender_id), event)
 
 
+# The queries of a bidder's hand-over, compiled once (``core.prepared``): each
+# hand-over announces a price to the whole hall, and the ORM's building and compiling
+# of these short queries cost more than running them.
+_BIDDER_OPENING = Prepared(
+    lambda tender_id, bidder_id: BidOpening.objects.select_related("session", "bid__bidder")
+    .filter(session__tender_id=tender_id, bid__bidder_id=bidder_id).order_by("pk")[:1],
+    tender_id=int, bidder_id=int)
+_SESSION_LOCKED = Prepared(
+    lambda tender_id: OpeningSession.objects.select_for_update(no_key=True)
+    .filter(tender_id=tender_id),
+    tender_id=int)
+_STATUS_LOCKED = Prepared(
+    lambda pk: BidOpening.objects.select_for_update(no_key=True).filter(pk=pk)
+    .values_list("status")[:2],
+    pk=int)
+_LAST_ANNOUNCED = Prepared(
+    lambda session_id: BidOpening.objects.filter(
+        session_id=session_id, announce_order__isnull=False)
+    .order_by("-announce_order").values_list("announce_order")[:1],
+    session_id=int)
+_COUNTED = Prepared(
+    lambda session_id: BidOpening.objects.filter(session_id=session_id).order_by()
+    .values_list("status", "announced_at"),
+    session_id=int)
+
+
 def _session(tender: Tender, *, lock: bool = True) -> OpeningSession:
     """The tender's opening session, its row locked unless ``lock`` is False."""
-    sessions = OpeningSession.objects
-    if lock:
-        sessions = sessions.select_for_update(no_key=True)
-    try:
-        session = sessions.get(tender_id=tender.pk)
-    except OpeningSession.DoesNotExist:
-        raise refuse("__all__", _("The opening has not started."), "not_started") from None
+    if lock:  # one session per tender (its own key): no second row to tell apart
+        found = _SESSION_LOCKED.rows(tender_id=tender.pk)
+        session = found[0] if found else None
+    else:
+        session = OpeningSession.objects.filter(tender_id=tender.pk).first()
+    if session is None:
+        raise refuse("__all__", _("The opening has not started."), "not_started")
     session.tender = tender
     return session
 
@@ -101,11 +127,8 @@ def _bidder_opening_unlocked(tender: Tender, user) -> BidOpening:
     """The user's bid in the opening and its session, read in one query without locks:
     a first look, checked again under the locks before anything is saved."""
     require_bidder(user)
-    item = (
-        BidOpening.objects.select_related("session", "bid__bidder")
-        .filter(session__tender_id=tender.pk, bid__bidder_id=user.organisation_id)
-        .first()
-    )
+    found = _BIDDER_OPENING.rows(tender_id=tender.pk, bidder_id=user.organisation_id)
+    item = found[0] if found else None
     if item is None:
         _session(tender, lock=False)  # refuses "not started" before "no bid of yours"
         raise PermissionDenied(_("Your organisation has no bid in this opening."))
@@ -116,12 +139,7 @@ def _bidder_opening_unlocked(tender: Tender, user) -> BidOpening:
 def _relock_status(item: BidOpening) -> None:
     """Lock ``item``'s row and read its status again: what another request (a second
     tab, the window's close) may have changed since ``item`` was read without a lock."""
-    item.status = (
-        BidOpening.objects.select_for_update(no_key=True)
-        .filter(pk=item.pk)
-        .values_list("status", flat=True)
-        .get()
-    )
+    ((item.status,),) = _STATUS_LOCKED.rows(pk=item.pk)
 
 
 # --- start ---------------------------------------------------------------------------
@@ -278,8 +296,8 @@ def _mark_decrypted(
 def _number_announcement(item: BidOpening, session: OpeningSession, now: datetime) -> list[str]:
     """Give ``item`` the hall's next announcement number (the session's row is locked);
     returns the fields to save."""
-    last = session.bids.aggregate(m=Max("announce_order"))["m"] or 0
-    item.announce_order = last + 1
+    last = _LAST_ANNOUNCED.rows(session_id=session.pk)
+    item.announce_order = (last[0][0] if last else 0) + 1
     item.announced_at = now
     return ["announce_order", "announced_at"]
 
@@ -338,7 +356,7 @@ def counters(session: OpeningSession, items=None) -> dict:
     has just read them."""
     counts = {s: 0 for s in B.values}
     announced = 0
-    rows = (session.bids.values_list("status", "announced_at") if items is None
+    rows = (_COUNTED.rows(session_id=session.pk) if items is None
             else ((i["status"], i["announced_at"]) for i in items))
     for status, at in rows:
         counts[status] += 1
