@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import os
 from datetime import timedelta
 
 import pytest
@@ -81,6 +82,34 @@ def test_a_multi_chunk_upload_in_order(settings, tender, bidder):
         upload = _chunk(upload, bidder, i, piece)
     bid = bids.bid_upload_complete(user=bidder, upload_id=upload.public_id)
     assert bid.sha256 == hashlib.sha256(blob).hexdigest()
+
+
+def test_each_written_block_has_its_writeback_started_and_a_refused_advice_costs_nothing(
+        settings, tender, bidder, monkeypatch):
+    """The chunk's blocks are handed to the disk as they are written (so its sync
+    before the answer finds little left); the advice failing does not fail the chunk,
+    whose bytes are still synced before they are counted."""
+    settings.BID_UPLOAD_CHUNK_BYTES = 4096
+    blob = factories.seal_for(tender, bidder, b"w" * 9000, chunk_size=1024)
+    advised, synced = [], []
+    real_sync = os.fdatasync
+
+    def refuse_advice(fd, offset, length, advice):
+        advised.append((offset, length, advice))
+        raise OSError("advice not supported here")
+
+    monkeypatch.setattr(bids.os, "posix_fadvise", refuse_advice, raising=False)
+    monkeypatch.setattr(bids.os, "fdatasync", lambda fd: (synced.append(fd), real_sync(fd)))
+    upload = _start(tender, bidder, blob)
+    pieces = _pieces(blob, 4096)
+    for i, piece in enumerate(pieces):
+        upload = _chunk(upload, bidder, i, piece)
+    assert [a for _, _, a in advised] == [os.POSIX_FADV_DONTNEED] * len(pieces)
+    assert [offset for offset, _, _ in advised] == [i * 4096 for i in range(len(pieces))]
+    assert len(synced) >= len(pieces)
+    bid = bids.bid_upload_complete(user=bidder, upload_id=upload.public_id)
+    with bid.envelope.open("rb") as fh:
+        assert fh.read() == blob
 
 
 def test_a_duplicate_or_out_of_order_chunk_is_refused_with_the_next_index(settings, tender, bidder):
