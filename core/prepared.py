@@ -56,17 +56,21 @@ def _marker(kind: type, i: int):
     raise ImproperlyConfigured(f"Prepared: unsupported kind {kind!r} (use one of {_KINDS})")
 
 
-def _adapters(kind: type, connection) -> list[Callable]:
+def _identity(value, connection):
+    return value
+
+
+def _adapters(kind: type) -> list[Callable]:
     """How the ORM may have turned a value of ``kind`` into a parameter, most likely
-    first."""
-    identity = lambda v: v  # noqa: E731
+    first: each ``adapt(value, connection)``, run with the connection of the thread
+    that sends the query."""
     if kind is datetime:
-        return [identity, connection.ops.adapt_datetimefield_value]
+        return [_identity, lambda v, c: c.ops.adapt_datetimefield_value(v)]
     if kind is date:
-        return [identity, connection.ops.adapt_datefield_value]
+        return [_identity, lambda v, c: c.ops.adapt_datefield_value(v)]
     if kind is uuid.UUID:
-        return [identity, lambda v: v.hex, str]
-    return [identity]
+        return [_identity, lambda v, c: v.hex, lambda v, c: str(v)]
+    return [_identity]
 
 
 class _Compiled:
@@ -104,8 +108,8 @@ class Prepared:
         for position, param in enumerate(params):
             matches = []
             for name, kind in self._kinds.items():
-                for adapt in _adapters(kind, connection):
-                    adapted = adapt(markers[name])
+                for adapt in _adapters(kind):
+                    adapted = adapt(markers[name], connection)
                     if type(param) is type(adapted) and param == adapted:
                         matches.append((name, adapt))
                         break
@@ -158,7 +162,7 @@ class Prepared:
                 and connection.get_autocommit():
             raise TransactionManagementError(
                 "select_for_update cannot be used outside of a transaction.")
-        params = [adapt(values[name]) if name is not None else adapt
+        params = [adapt(values[name], connection) if name is not None else adapt
                   for name, adapt in compiled.slots]
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
