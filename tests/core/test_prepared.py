@@ -53,16 +53,15 @@ def test_one_value_may_appear_twice_in_the_query():
     assert query.rows(ref="no such") == []
 
 
-def test_model_rows_carry_select_related_and_defer_the_rest():
+def test_model_rows_carry_select_related_and_defer_the_rest(django_assert_num_queries):
     user = factories.bidder()
     key = Token.objects.create(user=user).key
     query = Prepared(lambda k: Token.objects.select_related("user", "user__organisation")
                      .filter(key=k), k=str)
     (token,) = query.rows(k=key)
-    with django_queries() as seen:
+    with django_assert_num_queries(0):  # select_related rows are populated, not fetched
         assert token.user == user and token.user.organisation == user.organisation
         assert token.user.organisation.credit_code == user.organisation.credit_code
-    assert seen == [], "select_related rows are populated, not fetched again"
     narrow = Prepared(lambda pk: User.objects.filter(pk=pk).only("pk", "username"), pk=int)
     (again,) = narrow.rows(pk=user.pk)
     assert again.get_deferred_fields() and again.email == user.email  # loaded lazily
@@ -110,17 +109,3 @@ def test_a_locking_query_outside_a_transaction_is_refused_as_the_orm_refuses_it(
     with pytest.raises(TransactionManagementError):
         query.rows(pk=tender.pk)
 
-
-class django_queries:
-    """The statements run inside the block (on this thread's connection)."""
-
-    def __enter__(self):
-        self.seen = []
-        self._wrapper = connection.execute_wrapper(
-            lambda execute, sql, params, many, context: (self.seen.append(sql),
-                                                         execute(sql, params, many, context))[1])
-        self._wrapper.__enter__()
-        return self.seen
-
-    def __exit__(self, *exc):
-        return self._wrapper.__exit__(*exc)
