@@ -24,11 +24,10 @@ class TokenAuthentication(_DrfTokenAuthentication):
     model = Token
 
     def authenticate_credentials(self, key):
-        found = _TOKEN.rows(key=key)
-        if not found:
+        token = _TOKEN.first(key=key)
+        if token is None:
             # DRF's own messages (its catalogue translates them).
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        token = found[0]
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         return token.user, token

@@ -344,8 +344,8 @@ _LATEST_TREE_HEAD = Prepared(
 def audit_tree_head_latest() -> dict | None:
     """The latest signed tree head (the JSON statement), for receipts; None before the
     first one. (Every bid's receipt asks: compiled once, ``core.prepared``.)"""
-    rows = _LATEST_TREE_HEAD.rows()
-    return rows[0][0] if rows else None
+    latest = _LATEST_TREE_HEAD.first()
+    return latest[0] if latest else None
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,15 @@ class Prepared:
         rows = _convert(raw, compiled.fields, connection)
         if compiled.model_select is None:
             return rows
+        return self._objects(compiled, rows, using)
+
+    def first(self, *, using: str = DEFAULT_DB_ALIAS, **values):
+        """The query's first row for ``values`` (as ``rows`` gives it), or None."""
+        rows = self.rows(using=using, **values)
+        return rows[0] if rows else None
+
+    @staticmethod
+    def _objects(compiled: _Compiled, rows: list, using: str) -> list:
         model, start, end, names, populators, annotations = compiled.model_select
         objects = []
         for row in rows:

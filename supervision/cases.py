@@ -567,8 +567,8 @@ def debarment_in_force(credit_code: str, day: date) -> Sanction | None:
     """The debarment in force on ``day`` against ``credit_code`` (the longest), if any.
     Every bid asks (``debarred_bidder_guard``), so the query is compiled once
     (``core.prepared``); the sanction itself is read only when there is one."""
-    rows = _DEBARMENT_IN_FORCE.rows(code=credit_code.upper(), day=day)
-    return Sanction.objects.select_related("decision").get(pk=rows[0][0]) if rows else None
+    found = _DEBARMENT_IN_FORCE.first(code=credit_code.upper(), day=day)
+    return Sanction.objects.select_related("decision").get(pk=found[0]) if found else None
 
 
 def debarred_bidder_guard(organisation, tender, now: datetime):

@@ -97,8 +97,7 @@ _COUNTED = Prepared(
 def _session(tender: Tender, *, lock: bool = True) -> OpeningSession:
     """The tender's opening session, its row locked unless ``lock`` is False."""
     if lock:  # one session per tender (its own key): no second row to tell apart
-        found = _SESSION_LOCKED.rows(tender_id=tender.pk)
-        session = found[0] if found else None
+        session = _SESSION_LOCKED.first(tender_id=tender.pk)
     else:
         session = OpeningSession.objects.filter(tender_id=tender.pk).first()
     if session is None:
@@ -127,8 +126,7 @@ def _bidder_opening_unlocked(tender: Tender, user) -> BidOpening:
     """The user's bid in the opening and its session, read in one query without locks:
     a first look, checked again under the locks before anything is saved."""
     require_bidder(user)
-    found = _BIDDER_OPENING.rows(tender_id=tender.pk, bidder_id=user.organisation_id)
-    item = found[0] if found else None
+    item = _BIDDER_OPENING.first(tender_id=tender.pk, bidder_id=user.organisation_id)
     if item is None:
         _session(tender, lock=False)  # refuses "not started" before "no bid of yours"
         raise PermissionDenied(_("Your organisation has no bid in this opening."))
@@ -296,8 +294,8 @@ def _mark_decrypted(
 def _number_announcement(item: BidOpening, session: OpeningSession, now: datetime) -> list[str]:
     """Give ``item`` the hall's next announcement number (the session's row is locked);
     returns the fields to save."""
-    last = _LAST_ANNOUNCED.rows(session_id=session.pk)
-    item.announce_order = (last[0][0] if last else 0) + 1
+    last = _LAST_ANNOUNCED.first(session_id=session.pk)
+    item.announce_order = (last[0] if last else 0) + 1
     item.announced_at = now
     return ["announce_order", "announced_at"]
 

@@ -31,6 +31,13 @@ def test_values_rows_are_the_querysets_rows_for_each_value():
     assert query.rows(pk=10**9) == []
 
 
+def test_first_is_the_first_row_or_none():
+    tender = factories.published_tender()
+    query = Prepared(lambda pk: Tender.objects.filter(pk=pk).values_list("reference"), pk=int)
+    assert query.first(pk=tender.pk) == (tender.reference,)
+    assert query.first(pk=10**9) is None
+
+
 def test_dates_datetimes_and_uuids_are_bound_and_converted():
     tender = factories.published_tender()
     query = Prepared(
