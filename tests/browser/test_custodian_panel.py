@@ -63,17 +63,16 @@ def test_custodians_hand_over_their_shares_from_the_hall_page(browser, asgi_live
                     break
                 page.wait_for_timeout(100)
             assert '"bids"' in page.input_value("#share"), errors
+            # The hall answers the hand-over after its transaction has committed; only
+            # then is the database read (SQLite's shared in-memory test database refuses
+            # a read of a table another connection is still writing, at once).
+            answer = page.wait_for_selector("#you-msg.msg-success, #you-msg.msg-error",
+                                            timeout=20000)
+            assert "msg-success" in answer.get_attribute("class"), answer.text_content()
             assert not errors
             shares = in_thread(lambda: list(
                 type(tender).objects.get(pk=tender.pk).opening.shares.values_list(
                     "custodian__username", flat=True)))
-            for _ in range(100):
-                if name in shares:
-                    break
-                page.wait_for_timeout(100)
-                shares = in_thread(lambda: list(
-                    type(tender).objects.get(pk=tender.pk).opening.shares.values_list(
-                        "custodian__username", flat=True)))
             assert name in shares
         statuses = in_thread(lambda: set(BidOpening.objects.filter(
             session__tender_id=tender.pk).values_list("status", "decrypted_by")))
