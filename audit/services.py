@@ -10,7 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from core.prepared import Prepared
+from core.prepared import Prepared, PreparedInsert
 from crypto import chain
 
 from .models import AuditCheckpoint, AuditEvent, AuditHead, AuditPending
@@ -100,14 +100,17 @@ def audit_record(
     return _append_postgresql(connection, event)
 
 
+_PENDING_INSERT = PreparedInsert(AuditPending)
+
+
 def _append_at_commit(event: AuditEvent) -> AuditEvent:
     """Record the event for the commit to append (migration 0007's trigger)."""
     head, middle, tail = chain.event_template(event.chain_fields())
-    AuditPending.objects.create(
+    _PENDING_INSERT.insert(AuditPending(
         time=event.time, actor_id=event.actor_id, actor=event.actor, action=event.action,
         object_type=event.object_type, object_id=event.object_id, summary=event.summary,
         sealed_tender_id=event.sealed_tender_id, payload_digest=event.payload_digest,
-        template_head=head, template_middle=middle, template_tail=tail)
+        template_head=head, template_middle=middle, template_tail=tail))
     event.seq = None
     return event
 

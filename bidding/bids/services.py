@@ -39,7 +39,7 @@ from audit.services import audit_record, audit_tree_head_latest
 from bidding.tenders import custody
 from bidding.tenders.models import DocumentRegistration, Tender
 from core import platform_keys, statutory
-from core.prepared import Prepared
+from core.prepared import Prepared, PreparedInsert, PreparedUpdate
 from core.refusals import refuse
 from crypto import envelope, receipts
 from crypto.errors import MalformedData
@@ -110,6 +110,9 @@ _EARLIER_VERSIONS = Prepared(
     .filter(tender_id=tender_id, bidder_id=bidder_id).order_by()
     .only("pk", "version", "status"),
     tender_id=int, bidder_id=int)
+_SUPERSEDE = PreparedUpdate(
+    lambda pk: (Bid.objects.filter(pk=pk), {"status": Bid.Status.SUPERSEDED}), pk=int)
+_BID_INSERT = PreparedInsert(Bid)
 
 
 def _check_may_bid(user, tender: Tender, now: datetime) -> frozenset[str]:
@@ -643,7 +646,7 @@ def _submit_bid(*, user, org, tender_id: int, info: envelope.EnvelopeInfo,
             previous = next((b for b in earlier if b.status == Bid.Status.SUBMITTED), None)
             if previous:
                 previous.status = Bid.Status.SUPERSEDED
-                previous.save(update_fields=["status"])
+                _SUPERSEDE.run(pk=previous.pk)  # locked above: it is there
             bid = Bid(
                 tender=tender, bidder=org, submitted_by=user, version=version,
                 sha256=info.sha256, size=info.size, price_sheet=price_sheet,
@@ -666,7 +669,7 @@ def _submit_bid(*, user, org, tender_id: int, info: envelope.EnvelopeInfo,
                        "price_sheet_sha256": price_sheet_sha256},
                 tree_head=tree_head,
             )
-            bid.save()
+            _BID_INSERT.insert(bid)
             if upload is not None:
                 upload.status = BidUpload.Status.COMPLETED
                 upload.bid = bid

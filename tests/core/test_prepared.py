@@ -1,21 +1,24 @@
 """``core.prepared``: a queryset compiled once answers as the queryset does, for any
 values, on the database the tests run on (SQLite here, PostgreSQL in CI's second pass);
-a builder it cannot bind is refused at its first run."""
+a builder it cannot bind is refused at its first run. A compiled UPDATE changes what
+``queryset.update`` changes; a compiled INSERT writes the row ``save()`` writes."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.signals import pre_save
 from django.db.transaction import TransactionManagementError
 from rest_framework.authtoken.models import Token
 
 from accounts.models import User
+from audit.models import AuditPending
 from bidding.tenders.models import Tender
-from core.prepared import Prepared
+from core.prepared import Prepared, PreparedInsert, PreparedUpdate
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -116,3 +119,84 @@ def test_a_locking_query_outside_a_transaction_is_refused_as_the_orm_refuses_it(
     with pytest.raises(TransactionManagementError):
         query.rows(pk=tender.pk)
 
+
+
+def test_a_compiled_update_changes_the_rows_the_queryset_update_changes():
+    a, b = factories.published_tender(), factories.published_tender()
+    rename = PreparedUpdate(lambda pk, title: (Tender.objects.filter(pk=pk), {"title": title}),
+                            pk=int, title=str)
+    assert rename.run(pk=a.pk, title="改名 renamed") == 1
+    assert rename.run(pk=10**9, title="nobody") == 0
+    a.refresh_from_db()
+    b_title = b.title
+    b.refresh_from_db()
+    assert a.title == "改名 renamed" and b.title == b_title
+
+
+def test_a_compiled_update_across_tables_or_with_wrong_names_is_refused():
+    tender = factories.published_tender()
+    joined = PreparedUpdate(lambda name: (Tender.objects.filter(tenderer__name=name),
+                                          {"title": "x"}), name=str)
+    with pytest.raises(ImproperlyConfigured, match="one table"):
+        joined.run(name=tender.tenderer.name)
+    changed = PreparedUpdate(lambda pk: (Tender.objects.filter(pk=pk + 1), {"title": "x"}),
+                             pk=int)
+    with pytest.raises(ImproperlyConfigured, match="not found"):
+        changed.run(pk=tender.pk)
+    with pytest.raises(TypeError):
+        PreparedUpdate(lambda pk: (Tender.objects.filter(pk=pk), {"title": "x"}),
+                       pk=int).run(id=tender.pk)
+
+
+def _pending(**overrides) -> AuditPending:
+    fields = {"time": datetime(2026, 12, 8, 1, 2, 3, 456789, tzinfo=UTC), "actor_id": 7,
+              "actor": "投标人 bidder", "action": "bid.submit", "object_type": "bids.bid",
+              "object_id": "42", "summary": "", "sealed_tender_id": None,
+              "payload_digest": "ab" * 32, "template_head": b"\x00head",
+              "template_middle": b"mid\xff", "template_tail": b""}
+    return AuditPending(**{**fields, **overrides})
+
+
+def _stored(obj) -> dict:
+    row = AuditPending.objects.filter(pk=obj.pk).values().get()
+    row.pop("id")
+    return {k: bytes(v) if isinstance(v, memoryview) else v for k, v in row.items()}
+
+
+def test_a_compiled_insert_writes_the_row_save_writes_and_sets_the_key():
+    insert = PreparedInsert(AuditPending)
+    saved = _pending()
+    saved.save()
+    first, second = insert.insert(_pending()), insert.insert(_pending(actor_id=None))
+    assert first.pk and second.pk and len({saved.pk, first.pk, second.pk}) == 3
+    assert not first._state.adding and first._state.db == "default"
+    assert _stored(first) == _stored(saved)
+    assert _stored(second) == {**_stored(saved), "actor_id": None}
+
+
+def test_a_compiled_insert_leaves_a_model_with_receivers_to_save():
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance.actor)
+
+    pre_save.connect(receiver, sender=AuditPending)
+    try:
+        obj = PreparedInsert(AuditPending).insert(_pending(actor="heard"))
+    finally:
+        pre_save.disconnect(receiver, sender=AuditPending)
+    assert seen == ["heard"] and obj.pk
+
+
+def test_a_compiled_insert_refuses_what_save_would_do_differently():
+    with pytest.raises(ImproperlyConfigured, match="own save"):
+        PreparedInsert(Token)  # it makes its key in save()
+    insert = PreparedInsert(AuditPending)
+    with pytest.raises(TypeError, match="expression"):
+        insert.insert(_pending(actor_id=F("sealed_tender_id")))
+    obj = insert.insert(_pending())
+    with pytest.raises(TypeError, match="new"):
+        insert.insert(obj)  # already in the database
+    with pytest.raises(TypeError, match="new"):
+        insert.insert(factories.published_tender())
+    assert AuditPending.objects.count() == 1
