@@ -32,7 +32,7 @@ run: install
 	$(PY) manage.py verify_audit && \
 	echo "Serving HTTP and websockets at http://localhost:$(PORT)  (Ctrl-C stops)" && \
 	AUDIT_WITNESS_KEY_FILE=var/witness/witness_key.pub \
-	$(VENV)/bin/uvicorn tradecentre.asgi:application --host $(HOST) --port $(PORT) --lifespan off
+	$(VENV)/bin/uvicorn tradecentre.asgi:application --host $(HOST) --port $(PORT) --lifespan off --ws websockets-sansio
 
 ## Run the whole test suite (installs the Python requirements first)
 test: install

@@ -46,6 +46,8 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
+from core.deploy import UVICORN_OPTIONS
+
 ROOT = Path(__file__).resolve().parents[1]
 _VENV_BIN = ROOT / ".venv" / "bin"
 PY = str(_VENV_BIN / "python") if (_VENV_BIN / "python").exists() else sys.executable
@@ -401,9 +403,8 @@ class Stack:
         are added to uvicorn's command line."""
         port = free_port()
         app = app or os.environ.get("BENCH_ASGI_APP") or "tradecentre.asgi:application"
-        argv = [str(BIN / "uvicorn"), app, "--host", "127.0.0.1",
-                "--port", str(port), "--lifespan", "off", "--no-access-log",
-                "--log-level", "warning"]
+        argv = [str(BIN / "uvicorn"), app, "--host", "127.0.0.1", "--port", str(port),
+                *UVICORN_OPTIONS, "--no-access-log", "--log-level", "warning"]
         if workers > 1:
             argv += ["--workers", str(workers)]
         argv += list(extra_args or ())

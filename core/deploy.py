@@ -16,6 +16,18 @@ import os
 
 TRUE = {"1", "true", "yes", "on"}
 
+#: How every uvicorn of the platform runs (the README's production command, ``make run``,
+#: the benchmarks, the stack and browser tests; ``tests/core/test_deploy.py`` holds the
+#: first two to it). ``websockets-sansio`` is uvicorn's Sans-I/O websockets protocol
+#: (its default, ``websockets``, is deprecated): the same close codes, and
+#: permessage-deflate with the ``websockets`` library's own settings (4 KiB windows,
+#: memLevel 5, as a plain ``websockets`` server negotiates) instead of zlib's 32 KiB ones,
+#: so less work per message sent, which is what an opening hall's broadcast to a
+#: thousand sockets is made of (``bench_hall_fanout`` with ``BENCH_HALLS=10``, one after
+#: the other on 2026-12-08: p99 1.28x the bare server with the default, 0.87x with this).
+UVICORN_WS = "websockets-sansio"
+UVICORN_OPTIONS = ("--lifespan", "off", "--ws", UVICORN_WS)
+
 
 def env_flag(name: str, environ=None) -> bool:
     """``name`` is set to 1/true/yes/on in the environment."""

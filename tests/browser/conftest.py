@@ -2,6 +2,7 @@ import os
 
 import pytest
 
+from core.deploy import UVICORN_WS
 from tests.conftest import require
 
 CHROMIUM_ARGS = [
@@ -49,6 +50,7 @@ def asgi_live_server(transactional_db, settings):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     config = uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="off",
+                            ws=UVICORN_WS,
                             log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -14,7 +14,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from core.deploy import demo_refusal, is_production
+from core.deploy import UVICORN_OPTIONS, demo_refusal, is_production
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "s" * 20 + "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH"
@@ -119,3 +119,17 @@ def test_no_template_has_an_inline_script_or_event_handler():
         text = path.read_text(encoding="utf-8")
         assert not INLINE_SCRIPT.search(text), path
         assert not EVENT_HANDLER.search(text), path
+
+
+def test_make_run_and_the_readme_start_uvicorn_with_the_platform_options():
+    """``core.deploy.UVICORN_OPTIONS`` (the websockets protocol among them) is what the
+    benchmarks and stack tests start; the two commands people copy say the same."""
+    options = " ".join(UVICORN_OPTIONS)
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name, text in (("Makefile", makefile), ("README.md", readme)):
+        commands = [line for line in text.splitlines()
+                    if "uvicorn tradecentre.asgi:application" in line]
+        assert commands, name
+        for line in commands:
+            assert line.rstrip().endswith(options), (name, line)

@@ -42,6 +42,7 @@ from pathlib import Path
 
 import pytest
 
+from core.deploy import UVICORN_OPTIONS
 from tests.conftest import require
 
 pytestmark = pytest.mark.services
@@ -172,7 +173,7 @@ class Stack:
         """Start (or restart, on the same port) one uvicorn process; wait until it answers."""
         with open(server.log, "ab") as log:
             server.proc = subprocess.Popen(
-                [UVICORN, "tradecentre.asgi:application", "--lifespan", "off",
+                [UVICORN, "tradecentre.asgi:application", *UVICORN_OPTIONS,
                  "--host", "127.0.0.1", "--port", str(server.port), "--log-level", "warning"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True)
