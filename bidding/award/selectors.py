@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bidding.tenders.models import Tender
+from core.prepared import Prepared
 
 from .models import (
     AwardDecision,
@@ -125,11 +126,16 @@ def may_see_contract(user, tender: Tender) -> bool:
     return bool(d and getattr(user, "organisation_id", None) == d.winner.bidder_id)
 
 
+# Asked in every opening hall's state (``price_round_hall_part``), compiled once.
+_PRICE_ROUND = Prepared(lambda tender_id: PriceRound.objects.filter(tender_id=tender_id)
+                        .order_by("pk")[:1], tender_id=int)
+
+
 def price_round_state(user, tender: Tender) -> dict | None:
     """The second price round as anybody may see it: its phase, times and counters; the
     user's own organisation's offer (digest, status); every price only once the round has
     closed and announced them together. None if no round was opened."""
-    rnd = PriceRound.objects.filter(tender=tender).first()
+    rnd = _PRICE_ROUND.first(tender_id=tender.pk)
     if rnd is None:
         return None
     counts = {s: 0 for s in PriceOffer.Status.values}

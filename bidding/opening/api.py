@@ -34,7 +34,7 @@ STATUS_FOR = {"permission_denied": 403, "not_found": 404}
 
 def _hall(request, tender_id):
     try:
-        return access_hall(request.user, tender_id)
+        return access_hall(request.user, tender_id, with_parties=False)
     except HallRefused:
         raise Http404(_("No such opening hall.")) from None
 

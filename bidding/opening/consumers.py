@@ -52,12 +52,12 @@ class OpeningHallConsumer(GroupJsonConsumer):
 
     @database_sync_to_async
     def _enter(self):
-        tender, role = access_hall(self.scope.get("user"), self.tender_id)
+        tender, role = access_hall(self.scope.get("user"), self.tender_id, with_parties=False)
         return tender.pk, role
 
     @database_sync_to_async
     def _state(self):
-        tender, role = access_hall(self.scope.get("user"), self.tender_pk)
+        tender, role = access_hall(self.scope.get("user"), self.tender_pk, with_parties=False)
         return hall_state(tender, self.scope.get("user"), role)
 
     @database_sync_to_async

@@ -42,10 +42,12 @@ def hall_role(user, tender: Tender) -> str | None:
     return None
 
 
-def access_hall(user, tender_id) -> tuple[Tender, str]:
-    """Fetch and authorise in one step: the tender and the user's role in its hall."""
+def access_hall(user, tender_id, *, with_parties: bool = True) -> tuple[Tender, str]:
+    """Fetch and authorise in one step: the tender and the user's role in its hall.
+    ``with_parties=False``: without the tenderer's and agency's rows (``access_tender``),
+    for the API and the socket, which do not show them."""
     try:
-        tender = access_tender(user, tender_id)
+        tender = access_tender(user, tender_id, with_parties=with_parties)
     except TenderNotFound:
         raise HallRefused() from None
     role = hall_role(user, tender)

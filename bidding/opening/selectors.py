@@ -16,9 +16,17 @@ from django.utils import timezone
 from bidding.bids.models import Bid
 from bidding.tenders.models import Tender
 from core import timefmt
+from core.prepared import Prepared
 
 from . import at_rest
-from .models import BidOpening, Objection, OpeningSession, OpeningSignin
+from .models import (
+    BidOpening,
+    Confirmation,
+    CustodianShare,
+    Objection,
+    OpeningSession,
+    OpeningSignin,
+)
 from .services import ANNOUNCED, announced_row_of, counters, objection_row
 
 # Later stages that hold a round in this hall (the award's second price round) add their
@@ -39,9 +47,27 @@ def _with_parts(state: dict, tender: Tender, user, role: str) -> dict:
     return state
 
 
+# The hall state's reads, compiled once (``core.prepared``): the state answers every
+# hand-over and every (re)connecting watcher, in the process that fans the
+# announcements out, so what it costs delays the broadcast.
+_SESSION = Prepared(lambda tender_id: OpeningSession.objects.filter(tender_id=tender_id)
+                    .order_by("pk")[:1], tender_id=int)
+_ITEM_FIELDS = ("status", "bid__bidder_id", *ANNOUNCED)
+_ITEMS = Prepared(lambda session_id: BidOpening.objects.filter(session_id=session_id)
+                  .values_list(*_ITEM_FIELDS), session_id=int)
+_SIGNED_IN = Prepared(lambda tender_id: OpeningSignin.objects.filter(tender_id=tender_id)
+                      .values_list("bidder_id"), tender_id=int)
+_CONFIRMATIONS = Prepared(lambda session_id: Confirmation.objects.filter(
+    session_id=session_id).select_related("bidder"), session_id=int)
+_OBJECTIONS = Prepared(lambda session_id: Objection.objects.filter(session_id=session_id)
+                       .select_related("bidder"), session_id=int)
+_SHARES = Prepared(lambda session_id: CustodianShare.objects.filter(session_id=session_id)
+                   .values_list("pk"), session_id=int)
+
+
 def hall_state(tender: Tender, user, role: str) -> dict:
     """The full state of the hall for this user: sent on connect and on request."""
-    session = OpeningSession.objects.filter(tender=tender).first()
+    session = _SESSION.first(tender_id=tender.pk)
     now = timezone.now()
     state = {
         "type": "hall.state",
@@ -64,9 +90,10 @@ def hall_state(tender: Tender, user, role: str) -> dict:
         return _with_parts(state, tender, user, role)
     # Only the values shown, no model instances: this runs for every hand-over's answer
     # and every watcher's connect, in the process that fans the announcements out.
-    items = list(session.bids.values("status", "bid__bidder_id", *ANNOUNCED))
+    items = [dict(zip(_ITEM_FIELDS, row, strict=True))
+             for row in _ITEMS.rows(session_id=session.pk)]
     signed_in = _signed_in(tender)
-    confirmations = list(session.confirmations.select_related("bidder"))
+    confirmations = _CONFIRMATIONS.rows(session_id=session.pk)
     state.update({
         "started_at": timefmt.iso(session.started_at),
         "window_ends_at": timefmt.iso(session.window_ends_at),
@@ -77,10 +104,10 @@ def hall_state(tender: Tender, user, role: str) -> dict:
                      "signed_in": i["bid__bidder_id"] in signed_in} for i in items],
         "announced": [announced_row_of(i) for i in sorted(
             (i for i in items if i["announced_at"]), key=lambda i: i["announce_order"])],
-        "objections": [objection_row(o) for o in session.objections.select_related("bidder")],
+        "objections": [objection_row(o) for o in _OBJECTIONS.rows(session_id=session.pk)],
         "confirmations": [{"bidder": c.bidder.name, "deemed": c.deemed,
                            "at": timefmt.iso(c.confirmed_at)} for c in confirmations],
-        "shares": session.shares.count(),
+        "shares": len(_SHARES.rows(session_id=session.pk)),
         "record": {"url": f"/api/tenders/{tender.pk}/opening/record.pdf",
                    "sha256": session.record_sha256} if session.record_sha256 else None,
     })
@@ -98,7 +125,7 @@ def hall_state(tender: Tender, user, role: str) -> dict:
 
 
 def _signed_in(tender: Tender) -> set[int]:
-    return set(OpeningSignin.objects.filter(tender=tender).values_list("bidder_id", flat=True))
+    return {bidder_id for (bidder_id,) in _SIGNED_IN.rows(tender_id=tender.pk)}
 
 
 def accepted_bid(tender: Tender, *, sha256: str = "", bidder_id: int | None = None) -> Bid | None:
