@@ -38,7 +38,7 @@ from datetime import UTC, date, datetime
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery, UpdateQuery
@@ -146,11 +146,11 @@ class _PerAlias:
         return compiled
 
 
-class Prepared(_PerAlias):
-    """One query shape: ``build(**markers)`` returns the queryset; ``kinds`` names each
-    value and its Python type. Thread-safe; compiled once per database alias."""
+class _Shaped(_PerAlias):
+    """A statement made by ``build(**values)``; ``kinds`` names each value and its
+    Python type. At compile time ``build`` gets a marker for each value."""
 
-    def __init__(self, build: Callable[..., QuerySet], **kinds: type):
+    def __init__(self, build: Callable, **kinds: type):
         for name, kind in kinds.items():
             if kind not in _KINDS:
                 raise ImproperlyConfigured(f"Prepared: {name} has unsupported kind {kind!r}")
@@ -158,9 +158,21 @@ class Prepared(_PerAlias):
         self._build = build
         self._kinds = kinds
 
+    def _markers(self) -> dict:
+        return {name: _marker(kind, i) for i, (name, kind) in enumerate(self._kinds.items())}
+
+    def _check(self, values: dict) -> None:
+        if set(values) != set(self._kinds):
+            raise TypeError(f"Prepared: values {sorted(values)} != {sorted(self._kinds)}")
+
+
+class Prepared(_Shaped):
+    """One query shape: ``build(**markers)`` returns the queryset; ``kinds`` names each
+    value and its Python type. Thread-safe; compiled once per database alias."""
+
     def _compile(self, using: str) -> _Compiled:
         connection = connections[using]
-        markers = {name: _marker(kind, i) for i, (name, kind) in enumerate(self._kinds.items())}
+        markers = self._markers()
         queryset = self._build(**markers)
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
@@ -185,8 +197,7 @@ class Prepared(_PerAlias):
 
     def rows(self, *, using: str = DEFAULT_DB_ALIAS, **values) -> list:
         """The query's rows for ``values``: converted tuples, or model instances."""
-        if set(values) != set(self._kinds):
-            raise TypeError(f"Prepared: values {sorted(values)} != {sorted(self._kinds)}")
+        self._check(values)
         compiled = self.compiled(using)
         connection = connections[using]
         if compiled.for_update and connection.features.has_select_for_update \
@@ -254,24 +265,16 @@ def _convert(raw: list, converters: list, connection) -> list:
     return out
 
 
-class PreparedUpdate(_PerAlias):
+class PreparedUpdate(_Shaped):
     """One UPDATE shape: ``build(**markers)`` returns ``(queryset, {field: value})``,
     as ``queryset.update(**values)`` would take them; the markers may be in either.
     ``run(**values)`` sends Django's own UPDATE with the real values and returns how
     many rows it changed. Refused at the first run as ``Prepared`` refuses, and for an
     update Django would split into several statements (joins, parent models)."""
 
-    def __init__(self, build: Callable[..., tuple[QuerySet, dict]], **kinds: type):
-        super().__init__()
-        for name, kind in kinds.items():
-            if kind not in _KINDS:
-                raise ImproperlyConfigured(f"Prepared: {name} has unsupported kind {kind!r}")
-        self._build = build
-        self._kinds = kinds
-
     def _compile(self, using: str):
         connection = connections[using]
-        markers = {name: _marker(kind, i) for i, (name, kind) in enumerate(self._kinds.items())}
+        markers = self._markers()
         queryset, values = self._build(**markers)
         query = queryset.query.chain(UpdateQuery)
         query.add_update_values(values)
@@ -283,8 +286,7 @@ class PreparedUpdate(_PerAlias):
         return sql, _bind(params, markers, self._kinds, connection)
 
     def run(self, *, using: str = DEFAULT_DB_ALIAS, **values) -> int:
-        if set(values) != set(self._kinds):
-            raise TypeError(f"Prepared: values {sorted(values)} != {sorted(self._kinds)}")
+        self._check(values)
         sql, slots = self.compiled(using)
         connection = connections[using]
         with connection.cursor() as cursor:
