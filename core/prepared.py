@@ -127,14 +127,12 @@ class _Compiled:
 
 
 class _PerAlias:
-    """Compiled once per database alias, under a lock (the first run of each)."""
+    """Compiled once per database alias, under a lock (the first run of each): what
+    each subclass's ``_compile(using)`` returns."""
 
     def __init__(self):
         self._compiled: dict[str, object] = {}
         self._lock = threading.Lock()
-
-    def _compile(self, using: str):  # pragma: no cover - each subclass's own
-        raise NotImplementedError
 
     def compiled(self, using: str = DEFAULT_DB_ALIAS):
         compiled = self._compiled.get(using)
